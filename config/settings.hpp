@@ -1,0 +1,59 @@
+// The validated, immutable settings every stage receives. Only config/ reads YAML;
+// stages take these plain structs. Defaults here equal config/eastwatch.yaml's.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "signatures/variables.hpp"
+
+namespace eastwatch {
+
+struct FlowTimeouts {
+  uint32_t new_seconds = 30;
+  uint32_t established_seconds = 300;
+  uint32_t closed_seconds = 0;
+  uint32_t emergency_new_seconds = 10;
+  uint32_t emergency_established_seconds = 100;
+  uint32_t emergency_closed_seconds = 0;
+};
+
+struct FlowSettings {
+  uint64_t memcap = 128ull << 20;  // bytes for flow memory (table + pool)
+  uint32_t hash_size = 65536;      // buckets
+  uint32_t prealloc = 10000;       // flows allocated at start
+  uint32_t emergency_recovery = 30;  // percent of the pool that must free up to leave emergency mode
+  FlowTimeouts tcp{60, 600, 60, 10, 300, 20};
+  FlowTimeouts udp{30, 300, 0, 10, 100, 0};
+  FlowTimeouts icmp{30, 300, 0, 10, 100, 0};
+  FlowTimeouts other{30, 300, 0, 10, 100, 0};
+};
+
+struct EveSettings {
+  bool enabled = true;
+  std::string filename = "eve.json";  // relative to the log directory
+  bool alert_payload = false;          // base64 `payload`
+  bool alert_payload_printable = false;
+  bool alert_packet = false;           // base64 `packet`
+  bool stats = true;                   // a stats record at the end of a replay
+};
+
+struct DetectSettings {
+  uint32_t max_alerts_per_packet = 15;  // Suricata's packet_alert_max
+};
+
+struct Settings {
+  std::string source_file;   // the YAML it came from; "<embedded>" for the built-in defaults
+  std::string sensor_name;   // EVE `host`; defaults to the machine's hostname
+  std::string log_dir = ".";  // -l overrides
+  RuleVariables variables;
+  std::string default_rule_path;
+  std::vector<std::string> rule_files;  // relative to default_rule_path unless absolute
+  std::string classification_file;      // empty: the built-in table
+  FlowSettings flow;
+  EveSettings eve;
+  DetectSettings detect;
+};
+
+}  // namespace eastwatch

@@ -1,0 +1,54 @@
+// An alert event: everything an output needs to write one EVE alert record, copied out
+// of the worker so that nothing of the worker's state is needed once it is queued.
+// `rule` points into the CompiledRuleSet snapshot, which outlives every event made from it.
+#pragma once
+
+#include <cstdint>
+
+#include "signatures/address.hpp"
+#include "signatures/rule.hpp"
+
+namespace eastwatch {
+
+struct AlertEvent {
+  static constexpr uint32_t kMaxPayload = 2048;  // bytes of payload kept for `payload` output
+  static constexpr uint32_t kMaxPacket = 2048;   // bytes of frame kept for `packet` output
+
+  const Rule* rule = nullptr;
+  int64_t ts_usec = 0;
+  uint64_t pcap_cnt = 0;
+
+  // The packet.
+  IpAddress src;
+  IpAddress dst;
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+  uint8_t ip_version = 0;
+  uint8_t ip_proto = 0;
+  uint8_t icmp_type = 0;
+  uint8_t icmp_code = 0;
+  uint8_t vlan_count = 0;
+  uint16_t vlan_id[2] = {0, 0};
+  bool to_server = true;
+
+  // The flow, when the packet had one.
+  bool has_flow = false;
+  uint64_t flow_id = 0;
+  int64_t flow_start_usec = 0;
+  uint64_t pkts_toserver = 0;
+  uint64_t pkts_toclient = 0;
+  uint64_t bytes_toserver = 0;
+  uint64_t bytes_toclient = 0;
+  IpAddress flow_src;  // the flow's client
+  IpAddress flow_dst;
+  uint16_t flow_src_port = 0;
+  uint16_t flow_dst_port = 0;
+
+  // Optional evidence (filled only when the EVE settings ask for it).
+  uint32_t payload_len = 0;  // bytes in `payload` (truncated to kMaxPayload)
+  uint32_t packet_len = 0;
+  uint8_t payload[kMaxPayload];
+  uint8_t packet[kMaxPacket];
+};
+
+}  // namespace eastwatch

@@ -1,0 +1,75 @@
+// The detection engine: runs a compiled rule set against decoded packets.
+//
+// Per packet: pick the prefilter group by protocol, one Hyperscan scan of the payload
+// yields candidate rules (deduplicated), plus the group's rules without fast pattern;
+// each candidate is checked against its header (addresses, ports, direction) and its full
+// option chain with Suricata's semantics. A rule alerts at most once per packet; alerts
+// come out in rule evaluation order, at most `max_alerts_per_packet`.
+//
+// Contract: `inspect` never allocates, locks or throws. A DetectThread belongs to one worker.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "config/settings.hpp"
+#include "sensor/decode/packet.hpp"
+#include "sensor/detect/alert_event.hpp"
+#include "signatures/rule_compiler.hpp"
+
+namespace eastwatch {
+
+struct DetectCounters {
+  uint64_t alert = 0;                 // alerts raised
+  uint64_t alert_queue_overflow = 0;  // alerts dropped past max_alerts_per_packet
+  uint64_t prefilter_candidates = 0;  // rules handed to verification by the prefilter
+  uint64_t scans = 0;                 // Hyperscan scans run
+
+  template <class F>
+  void visit(F&& f) const {  // names in Suricata's EVE schema (stats.detect.*)
+    f("alert", alert); f("alert_queue_overflow", alert_queue_overflow);
+  }
+  template <class F>
+  void visit_extra(F&& f) const {  // Eastwatch-only: stats.log, not EVE
+    f("prefilter_candidates", prefilter_candidates); f("scans", scans);
+  }
+};
+
+class DetectThread;
+
+class DetectEngine {
+ public:
+  DetectEngine(std::shared_ptr<const CompiledRuleSet> rules, const DetectSettings& settings, const EveSettings& eve);
+
+  // Per-worker state (scratch, candidate buffers); allocated here, off the packet path.
+  std::unique_ptr<DetectThread> make_thread() const;
+
+  // Inspects one decoded packet; writes up to out.size() alert events; returns how many.
+  size_t inspect(const Packet& packet, DetectThread& thread, std::span<AlertEvent> out) const noexcept;
+
+  const CompiledRuleSet& rules() const noexcept { return *rules_; }
+
+ private:
+  std::shared_ptr<const CompiledRuleSet> rules_;
+  DetectSettings settings_;
+  EveSettings eve_;
+};
+
+class DetectThread {
+ public:
+  ~DetectThread();
+  const DetectCounters& counters() const noexcept { return counters_; }
+
+ private:
+  friend class DetectEngine;
+  DetectThread() = default;
+  HsScratch scratch_;
+  std::vector<uint32_t> candidates_;   // reserved to the rule count
+  std::vector<uint32_t> seen_stamp_;   // per rule: last packet stamp it was queued in
+  uint32_t stamp_ = 0;
+  DetectCounters counters_;
+};
+
+}  // namespace eastwatch

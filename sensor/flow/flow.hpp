@@ -1,0 +1,46 @@
+// A flow: the bidirectional conversation a packet belongs to. Flows live in a pool
+// preallocated by FlowTable; nothing here allocates.
+#pragma once
+
+#include <cstdint>
+
+#include "signatures/address.hpp"
+
+namespace eastwatch {
+
+// The flow key as seen from the initiator (the first packet's sender, the "client").
+// Lookups are symmetric: a packet matches its flow in either direction.
+struct FlowKey {
+  IpAddress client;
+  IpAddress server;
+  uint16_t client_port = 0;
+  uint16_t server_port = 0;
+  uint16_t vlan_id[2] = {0, 0};
+  uint8_t ip_proto = 0;
+  uint8_t ip_version = 0;
+};
+
+enum class FlowState : uint8_t { New, Established, Closed };
+
+struct Flow {
+  FlowKey key;
+  uint64_t flow_id = 0;  // Suricata-style: a non-zero 51-bit number, stable for the flow's life
+  uint64_t hash = 0;
+  int64_t start_usec = 0;
+  int64_t last_usec = 0;
+  uint64_t pkts_toserver = 0;
+  uint64_t pkts_toclient = 0;
+  uint64_t bytes_toserver = 0;
+  uint64_t bytes_toclient = 0;
+  FlowState state = FlowState::New;
+  uint8_t tcp_flags_toserver = 0;  // OR of flags seen
+  uint8_t tcp_flags_toclient = 0;
+  bool alerted = false;
+
+  // Table bookkeeping (owned by FlowTable).
+  uint32_t bucket_next = 0;  // chain within a hash bucket; 0 = none (index + 1)
+  uint32_t lru_prev = 0;
+  uint32_t lru_next = 0;
+};
+
+}  // namespace eastwatch
