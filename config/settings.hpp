@@ -39,6 +39,11 @@ struct EveSettings {
   bool stats = true;                   // a stats record at the end of a replay
 };
 
+struct FileOutputSettings {
+  bool enabled = true;
+  std::string filename;
+};
+
 struct DetectSettings {
   uint32_t max_alerts_per_packet = 15;  // Suricata's packet_alert_max
 };
@@ -46,13 +51,15 @@ struct DetectSettings {
 struct Settings {
   std::string source_file;   // the YAML it came from; "<embedded>" for the built-in defaults
   std::string sensor_name;   // EVE `host`; defaults to the machine's hostname
-  std::string log_dir = ".";  // -l overrides
+  std::string log_dir = "/var/log/eastwatch";  // -l overrides
   RuleVariables variables;
   std::string default_rule_path;
   std::vector<std::string> rule_files;  // relative to default_rule_path unless absolute
   std::string classification_file;      // empty: the built-in table
   FlowSettings flow;
   EveSettings eve;
+  FileOutputSettings fast{true, "fast.log"};
+  FileOutputSettings stats_log{true, "stats.log"};
   DetectSettings detect;
 };
 

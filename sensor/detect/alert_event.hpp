@@ -47,6 +47,7 @@ struct AlertEvent {
   // Optional evidence (filled only when the EVE settings ask for it).
   uint32_t payload_len = 0;  // bytes in `payload` (truncated to kMaxPayload)
   uint32_t packet_len = 0;
+  uint16_t link_type = 1;  // libpcap DLT of `packet` (EVE packet_info.linktype)
   uint8_t payload[kMaxPayload];
   uint8_t packet[kMaxPacket];
 };

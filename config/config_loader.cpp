@@ -1,0 +1,395 @@
+#include "config/config_loader.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+extern const char eastwatch_embedded_config[];
+extern const std::size_t eastwatch_embedded_config_size;
+
+namespace eastwatch {
+
+namespace {
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+// Walks the YAML tree, converting and validating each key into Settings. Every problem is
+// collected; nothing stops at the first one.
+class Loader {
+ public:
+  Loader(std::string file, std::map<std::string, std::string> overridden)
+      : file_(std::move(file)), overridden_(std::move(overridden)) {}
+
+  std::vector<ConfigError> take_errors() { return std::move(errors_); }
+
+  void load(const YAML::Node& root, Settings& settings) {
+    if (!root || root.IsNull()) return;
+    if (!root.IsMap()) {
+      fail(root, "", "the document must be a mapping of keys");
+      return;
+    }
+    check_keys(root, "",
+               {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "flow",
+                "flow-timeouts", "detect", "outputs"});
+    if (auto sensor = map_at(root, "sensor", "sensor")) {
+      check_keys(sensor, "sensor", {"name"});
+      get_string(sensor["name"], "sensor.name", settings.sensor_name);
+    }
+    get_string(root["default-log-dir"], "default-log-dir", settings.log_dir);
+    load_vars(root["vars"], settings.variables);
+    get_string(root["default-rule-path"], "default-rule-path", settings.default_rule_path);
+    get_string_list(root["rule-files"], "rule-files", settings.rule_files);
+    get_string(root["classification-file"], "classification-file", settings.classification_file);
+    load_flow(root, settings.flow);
+    if (auto detect = map_at(root, "detect", "detect")) {
+      check_keys(detect, "detect", {"max-alerts-per-packet"});
+      get_uint(detect["max-alerts-per-packet"], "detect.max-alerts-per-packet", settings.detect.max_alerts_per_packet,
+               1, 1000);
+    }
+    load_outputs(root["outputs"], settings);
+  }
+
+ private:
+  void fail(const YAML::Node& node, const std::string& path, const std::string& what) {
+    auto it = overridden_.find(path);
+    if (it != overridden_.end()) {
+      errors_.push_back({"--set " + path + "=" + it->second + ": " + what});
+      return;
+    }
+    std::string where = file_;
+    if (node.IsDefined() && node.Mark().line >= 0) where += ":" + std::to_string(node.Mark().line + 1);
+    errors_.push_back({where + ": " + (path.empty() ? "" : path + ": ") + what});
+  }
+
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+  void check_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed) {
+    if (!map.IsMap()) return;
+    for (const auto& entry : map) {
+      const std::string key = entry.first.as<std::string>();
+      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* name) { return key == name; })) {
+        std::string expected;
+        for (const char* name : allowed) expected += std::string(expected.empty() ? "" : ", ") + name;
+        fail(entry.first, join(path, key), "unknown key (expected one of: " + expected + ")");
+      }
+    }
+  }
+
+  // The mapping at `key`, or an undefined node when absent/null; a non-map is an error.
+  YAML::Node map_at(const YAML::Node& parent, const char* key, const std::string& path) {
+    YAML::Node node = parent[key];
+    if (!node || node.IsNull()) return YAML::Node(YAML::NodeType::Undefined);
+    if (!node.IsMap()) {
+      fail(node, path, "expected a mapping of keys");
+      return YAML::Node(YAML::NodeType::Undefined);
+    }
+    return node;
+  }
+
+  bool scalar(const YAML::Node& node, const std::string& path, std::string& out) {
+    if (!node || node.IsNull()) return false;
+    if (!node.IsScalar()) {
+      fail(node, path, "expected a single value");
+      return false;
+    }
+    out = node.Scalar();
+    return true;
+  }
+
+  void get_string(const YAML::Node& node, const std::string& path, std::string& out) {
+    std::string text;
+    if (scalar(node, path, text)) out = text;
+  }
+
+  void get_string_list(const YAML::Node& node, const std::string& path, std::vector<std::string>& out) {
+    if (!node || node.IsNull()) return;
+    if (node.IsScalar()) {
+      out = {node.Scalar()};
+      return;
+    }
+    if (!node.IsSequence()) {
+      fail(node, path, "expected a list of strings");
+      return;
+    }
+    std::vector<std::string> values;
+    for (const auto& item : node) {
+      if (!item.IsScalar()) {
+        fail(item, path, "expected a list of strings");
+        return;
+      }
+      values.push_back(item.Scalar());
+    }
+    out = std::move(values);
+  }
+
+  void get_bool(const YAML::Node& node, const std::string& path, bool& out) {
+    std::string text;
+    if (!scalar(node, path, text)) return;
+    const std::string value = lower(text);
+    if (value == "yes" || value == "true" || value == "on" || value == "1") {
+      out = true;
+    } else if (value == "no" || value == "false" || value == "off" || value == "0") {
+      out = false;
+    } else {
+      fail(node, path, "'" + text + "' is not a boolean (expected yes/no, true/false or on/off)");
+    }
+  }
+
+  template <class T>
+  void get_uint(const YAML::Node& node, const std::string& path, T& out, uint64_t min, uint64_t max) {
+    std::string text;
+    if (!scalar(node, path, text)) return;
+    uint64_t value = 0;
+    bool ok = !text.empty() && text.size() <= 19 &&
+              std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+    if (ok) value = std::stoull(text);
+    if (!ok || value < min || value > max) {
+      fail(node, path,
+           "'" + text + "' is not valid (expected an integer from " + std::to_string(min) + " to " +
+               std::to_string(max) + ")");
+      return;
+    }
+    out = static_cast<T>(value);
+  }
+
+  // Sizes as Suricata writes them: 128mb, 64KB, 1gb, or plain bytes.
+  void get_size(const YAML::Node& node, const std::string& path, uint64_t& out, uint64_t min) {
+    std::string text;
+    if (!scalar(node, path, text)) return;
+    const std::string value = lower(text);
+    size_t digits = 0;
+    while (digits < value.size() && std::isdigit(static_cast<unsigned char>(value[digits]))) ++digits;
+    std::string unit = value.substr(digits);
+    while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+    uint64_t multiplier = 0;
+    if (unit.empty() || unit == "b") multiplier = 1;
+    if (unit == "kb" || unit == "kib" || unit == "k") multiplier = 1ull << 10;
+    if (unit == "mb" || unit == "mib" || unit == "m") multiplier = 1ull << 20;
+    if (unit == "gb" || unit == "gib" || unit == "g") multiplier = 1ull << 30;
+    if (digits == 0 || digits > 12 || multiplier == 0) {
+      fail(node, path, "'" + text + "' is not a size (expected a number with an optional kb, mb or gb suffix)");
+      return;
+    }
+    const uint64_t bytes = std::stoull(value.substr(0, digits)) * multiplier;
+    if (bytes < min) {
+      fail(node, path, "'" + text + "' is too small (expected at least " + std::to_string(min) + " bytes)");
+      return;
+    }
+    out = bytes;
+  }
+
+  void load_vars(const YAML::Node& vars, RuleVariables& variables) {
+    if (!vars || vars.IsNull()) return;
+    if (!vars.IsMap()) {
+      fail(vars, "vars", "expected a mapping with address-groups and port-groups");
+      return;
+    }
+    check_keys(vars, "vars", {"address-groups", "port-groups"});
+    auto load_group = [&](const char* key, std::map<std::string, std::string>& into) {
+      const std::string path = join("vars", key);
+      YAML::Node group = map_at(vars, key, path);
+      if (!group) return;
+      for (const auto& entry : group) {
+        const std::string name = entry.first.as<std::string>();
+        std::string value;
+        if (!entry.second.IsScalar()) {
+          fail(entry.second, join(path, name), "expected a single value such as \"[10.0.0.0/8,!10.1.0.0/16]\"");
+          continue;
+        }
+        value = entry.second.Scalar();
+        if (value.empty()) {
+          fail(entry.second, join(path, name), "empty value (expected an address or port expression, or \"any\")");
+          continue;
+        }
+        into[name] = value;
+      }
+    };
+    load_group("address-groups", variables.address_groups);
+    load_group("port-groups", variables.port_groups);
+  }
+
+  void load_timeouts(const YAML::Node& node, const std::string& path, FlowTimeouts& out) {
+    if (!node || node.IsNull()) return;
+    if (!node.IsMap()) {
+      fail(node, path, "expected a mapping of timeouts in seconds");
+      return;
+    }
+    check_keys(node, path,
+               {"new", "established", "closed", "emergency-new", "emergency-established", "emergency-closed"});
+    constexpr uint64_t kMax = 86400 * 7;
+    get_uint(node["new"], join(path, "new"), out.new_seconds, 0, kMax);
+    get_uint(node["established"], join(path, "established"), out.established_seconds, 0, kMax);
+    get_uint(node["closed"], join(path, "closed"), out.closed_seconds, 0, kMax);
+    get_uint(node["emergency-new"], join(path, "emergency-new"), out.emergency_new_seconds, 0, kMax);
+    get_uint(node["emergency-established"], join(path, "emergency-established"), out.emergency_established_seconds,
+             0, kMax);
+    get_uint(node["emergency-closed"], join(path, "emergency-closed"), out.emergency_closed_seconds, 0, kMax);
+  }
+
+  void load_flow(const YAML::Node& root, FlowSettings& flow) {
+    if (auto node = map_at(root, "flow", "flow")) {
+      check_keys(node, "flow", {"memcap", "hash-size", "prealloc", "emergency-recovery"});
+      get_size(node["memcap"], "flow.memcap", flow.memcap, 1 << 20);
+      get_uint(node["hash-size"], "flow.hash-size", flow.hash_size, 1024, 1u << 26);
+      get_uint(node["prealloc"], "flow.prealloc", flow.prealloc, 0, 1u << 26);
+      get_uint(node["emergency-recovery"], "flow.emergency-recovery", flow.emergency_recovery, 1, 100);
+    }
+    if (auto node = map_at(root, "flow-timeouts", "flow-timeouts")) {
+      check_keys(node, "flow-timeouts", {"default", "tcp", "udp", "icmp"});
+      load_timeouts(node["default"], "flow-timeouts.default", flow.other);
+      load_timeouts(node["tcp"], "flow-timeouts.tcp", flow.tcp);
+      load_timeouts(node["udp"], "flow-timeouts.udp", flow.udp);
+      load_timeouts(node["icmp"], "flow-timeouts.icmp", flow.icmp);
+    }
+  }
+
+  void load_file_output(const YAML::Node& outputs, const char* key, FileOutputSettings& out) {
+    const std::string path = join("outputs", key);
+    YAML::Node node = map_at(outputs, key, path);
+    if (!node) return;
+    check_keys(node, path, {"enabled", "filename"});
+    get_bool(node["enabled"], join(path, "enabled"), out.enabled);
+    get_string(node["filename"], join(path, "filename"), out.filename);
+    if (out.enabled && out.filename.empty()) fail(node, join(path, "filename"), "empty file name");
+  }
+
+  void load_outputs(const YAML::Node& outputs, Settings& settings) {
+    if (!outputs || outputs.IsNull()) return;
+    if (!outputs.IsMap()) {
+      fail(outputs, "outputs", "expected a mapping of outputs (eve, fast, stats-log)");
+      return;
+    }
+    check_keys(outputs, "outputs", {"eve", "fast", "stats-log"});
+    if (auto eve = map_at(outputs, "eve", "outputs.eve")) {
+      check_keys(eve, "outputs.eve", {"enabled", "filename", "stats", "alert"});
+      get_bool(eve["enabled"], "outputs.eve.enabled", settings.eve.enabled);
+      get_string(eve["filename"], "outputs.eve.filename", settings.eve.filename);
+      get_bool(eve["stats"], "outputs.eve.stats", settings.eve.stats);
+      if (settings.eve.enabled && settings.eve.filename.empty()) {
+        fail(eve, "outputs.eve.filename", "empty file name");
+      }
+      if (auto alert = map_at(eve, "alert", "outputs.eve.alert")) {
+        check_keys(alert, "outputs.eve.alert", {"payload", "payload-printable", "packet"});
+        get_bool(alert["payload"], "outputs.eve.alert.payload", settings.eve.alert_payload);
+        get_bool(alert["payload-printable"], "outputs.eve.alert.payload-printable",
+                 settings.eve.alert_payload_printable);
+        get_bool(alert["packet"], "outputs.eve.alert.packet", settings.eve.alert_packet);
+      }
+    }
+    load_file_output(outputs, "fast", settings.fast);
+    load_file_output(outputs, "stats-log", settings.stats_log);
+  }
+
+  std::string file_;
+  std::map<std::string, std::string> overridden_;
+  std::vector<ConfigError> errors_;
+};
+
+std::string hostname() {
+  char name[256] = {0};
+  if (gethostname(name, sizeof name - 1) != 0) return "eastwatch";
+  return name;
+}
+
+// Applies `a.b.c=value` to the tree; the value is parsed as YAML so lists work too.
+std::string apply_override(YAML::Node& root, const std::string& text, std::map<std::string, std::string>& overridden) {
+  const size_t equals = text.find('=');
+  const std::string path = text.substr(0, equals);
+  const std::string value = text.substr(equals + 1);
+  std::vector<std::string> keys;
+  std::stringstream stream(path);
+  for (std::string key; std::getline(stream, key, '.');) {
+    if (key.empty()) return "--set " + text + ": empty key in '" + path + "'";
+    keys.push_back(key);
+  }
+  // Variable names may not contain dots; everything after vars.<group>. is one key.
+  if (keys.size() > 3 && keys[0] == "vars") {
+    for (size_t i = 3; i < keys.size(); ++i) keys[2] += "." + keys[i];
+    keys.resize(3);
+  }
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(value);
+  } catch (const YAML::Exception& error) {
+    return "--set " + text + ": cannot parse the value: " + error.msg;
+  }
+  if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
+  std::vector<YAML::Node> chain{root};
+  for (size_t i = 0; i + 1 < keys.size(); ++i) {
+    YAML::Node next = chain.back()[keys[i]];
+    if (!next.IsMap()) {
+      if (next.IsDefined() && !next.IsNull()) return "--set " + text + ": '" + keys[i] + "' is not a mapping";
+      next = YAML::Node(YAML::NodeType::Map);
+      chain.back()[keys[i]] = next;
+    }
+    chain.push_back(next);
+  }
+  chain.back()[keys.back()] = parsed.IsNull() ? YAML::Node(value) : parsed;
+  overridden[path] = value;
+  return {};
+}
+
+}  // namespace
+
+std::string_view embedded_default_config() {
+  return std::string_view(eastwatch_embedded_config, eastwatch_embedded_config_size);
+}
+
+tl::expected<Settings, std::vector<ConfigError>> load_settings(const std::optional<std::string>& path,
+                                                               const std::vector<std::string>& overrides) {
+  Settings settings;
+  std::string text;
+  std::string file = "<embedded eastwatch.yaml>";
+  if (path) {
+    file = *path;
+    std::ifstream in(*path, std::ios::binary);
+    if (!in) return tl::unexpected(std::vector<ConfigError>{{*path + ": cannot open the config file"}});
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+  } else {
+    text = std::string(embedded_default_config());
+  }
+  settings.source_file = file;
+
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& error) {
+    return tl::unexpected(std::vector<ConfigError>{
+        {file + ":" + std::to_string(error.mark.line + 1) + ": YAML syntax error: " + error.msg}});
+  } catch (const YAML::Exception& error) {
+    return tl::unexpected(std::vector<ConfigError>{{file + ": YAML error: " + error.msg}});
+  }
+
+  std::vector<ConfigError> errors;
+  std::map<std::string, std::string> overridden;
+  for (const auto& override_text : overrides) {
+    if (auto error = apply_override(root, override_text, overridden); !error.empty()) errors.push_back({error});
+  }
+  Loader loader(file, overridden);
+  try {
+    loader.load(root, settings);
+  } catch (const YAML::Exception& error) {
+    errors.push_back({file + ": " + error.msg});
+  }
+  for (auto& error : loader.take_errors()) errors.push_back(std::move(error));
+  if (!errors.empty()) return tl::unexpected(std::move(errors));
+  if (settings.sensor_name.empty()) settings.sensor_name = hostname();
+  return settings;
+}
+
+}  // namespace eastwatch

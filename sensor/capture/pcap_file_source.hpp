@@ -1,0 +1,55 @@
+// Offline capture: reads a pcap or pcapng file (anything libpcap opens) in bursts.
+//
+// Contract:
+//  - `open` fails with "cannot open 'PATH': REASON" or "'PATH': unsupported link type NAME".
+//  - `next_burst` fills the frame fields of up to packets.size() packets and returns how many;
+//    0 at the end of the file or on a read error (then `error()` says what and `errors` is
+//    counted). Frame bytes live in an arena owned by the source, valid until the next call.
+//    It never allocates: the arena is sized for a full burst of maximum-snaplen frames.
+//  - pcap_cnt numbering starts after `first_pcap_cnt`, so several files number continuously.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <tl/expected.hpp>
+
+#include "sensor/capture/capture_stats.hpp"
+#include "sensor/decode/packet.hpp"
+
+typedef struct pcap pcap_t;
+
+namespace eastwatch {
+
+class PcapFileSource {
+ public:
+  static constexpr uint32_t kMaxBurst = 64;
+
+  static tl::expected<std::unique_ptr<PcapFileSource>, std::string> open(const std::string& path,
+                                                                         uint64_t first_pcap_cnt = 0);
+  ~PcapFileSource();
+  PcapFileSource(const PcapFileSource&) = delete;
+  PcapFileSource& operator=(const PcapFileSource&) = delete;
+
+  size_t next_burst(std::span<Packet> packets) noexcept;
+
+  LinkType link_type() const noexcept { return link_type_; }
+  uint64_t packets_read() const noexcept { return counters_.kernel_packets; }
+  const CaptureCounters& counters() const noexcept { return counters_; }
+  const std::string& error() const noexcept { return error_; }
+
+ private:
+  PcapFileSource(pcap_t* handle, LinkType link_type, uint32_t snaplen, uint64_t first_pcap_cnt);
+
+  pcap_t* handle_;
+  LinkType link_type_;
+  uint32_t frame_capacity_;
+  std::unique_ptr<uint8_t[]> arena_;
+  uint64_t next_pcap_cnt_;
+  CaptureCounters counters_;
+  std::string error_;
+};
+
+}  // namespace eastwatch

@@ -1,0 +1,59 @@
+#include "sensor/main/cli.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace eastwatch {
+
+namespace {
+
+constexpr const char* kDescription =
+    "Eastwatch: intrusion detection for traffic between virtual machines.\n"
+    "Replays captures (or, later, live mirrored traffic) through Suricata/Snort rules and\n"
+    "writes Suricata-compatible EVE JSON alerts.";
+
+constexpr const char* kExamples =
+    "Examples:\n"
+    "  eastwatch -r attack.pcap -S signatures/rules/eastwatch.rules -l out/\n"
+    "  eastwatch -T -S emerging-exploit.rules\n"
+    "  eastwatch -r a.pcap -r b.pcapng -S my.rules -l out/ -c eastwatch.yaml --set flow.memcap=256mb";
+
+}  // namespace
+
+tl::expected<CliOptions, CliExit> parse_cli(int argc, const char* const* argv) {
+  CliOptions options;
+  CLI::App app{kDescription, "eastwatch"};
+  app.footer(kExamples);
+  app.set_version_flag("-V,--version", std::string("eastwatch ") + EASTWATCH_VERSION);
+  app.add_option("-r", options.read_files, "Replay a pcap or pcapng file (repeatable)")->type_name("FILE");
+  app.add_option("-S", options.rule_files, "Load rules from FILE instead of the config's rule-files (repeatable)")
+      ->type_name("FILE");
+  app.add_option("-c", options.config_file, "YAML config file (default: the embedded defaults)")->type_name("FILE");
+  app.add_option("-l", options.log_dir, "Directory for eve.json, fast.log and stats.log")->type_name("DIR");
+  app.add_option("--set", options.overrides, "Override a config key, e.g. --set flow.memcap=64mb (repeatable)")
+      ->type_name("KEY=VALUE");
+  app.add_flag("-T", options.test_mode, "Check the rules and config, print `N loaded, M failed`, and exit");
+  app.add_flag("-q,--quiet", options.quiet, "No progress line and no end-of-run summary on stderr");
+  app.add_flag("--print-alerts", options.print_alerts, "Also print each alert as a fast.log line on stdout");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return tl::unexpected(CliExit{0, app.help()});
+  } catch (const CLI::CallForVersion&) {
+    return tl::unexpected(CliExit{0, std::string("eastwatch ") + EASTWATCH_VERSION + "\n"});
+  } catch (const CLI::ParseError& error) {
+    return tl::unexpected(CliExit{2, std::string("eastwatch: ") + error.what() + " (see --help)\n"});
+  }
+  for (const auto& override_text : options.overrides) {
+    if (override_text.find('=') == std::string::npos || override_text.front() == '=') {
+      return tl::unexpected(CliExit{2, "eastwatch: --set " + override_text + ": expected KEY=VALUE\n"});
+    }
+  }
+  if (!options.test_mode && options.read_files.empty()) {
+    return tl::unexpected(
+        CliExit{2, "eastwatch: nothing to do: give -r FILE to replay a capture, or -T to check rules (see --help)\n"});
+  }
+  return options;
+}
+
+}  // namespace eastwatch

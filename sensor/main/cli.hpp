@@ -1,0 +1,35 @@
+// Command-line parsing for the eastwatch binary. Suricata-familiar flags:
+//   eastwatch -r FILE [-r FILE...] -S RULES [-S RULES...] -l OUTDIR [-c FILE] [--set k=v...]
+//   eastwatch -T [-S RULES...] [-c FILE]
+// Contract: parse_cli never exits the process; it returns either the options, or an exit
+// request (for --help/--version: text to print and code 0; for bad arguments: a one-line
+// message and code 2).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+namespace eastwatch {
+
+struct CliOptions {
+  std::vector<std::string> read_files;   // -r
+  std::vector<std::string> rule_files;   // -S (replace the config's rule-files)
+  std::optional<std::string> config_file;  // -c
+  std::optional<std::string> log_dir;      // -l
+  std::vector<std::string> overrides;      // --set key=value
+  bool test_mode = false;                   // -T
+  bool quiet = false;                       // -q: no progress line, no summary
+  bool print_alerts = false;                // --print-alerts: fast.log lines on stdout
+};
+
+struct CliExit {
+  int code = 0;
+  std::string text;  // printed to stdout when code is 0, else to stderr
+};
+
+tl::expected<CliOptions, CliExit> parse_cli(int argc, const char* const* argv);
+
+}  // namespace eastwatch

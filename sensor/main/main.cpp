@@ -1,0 +1,48 @@
+// eastwatch: the sensor's entry point. Parses the command line, loads the config and the
+// rules (the control plane), then runs a replay or a rule check.
+#include <cstdio>
+#include <string>
+
+#include "config/config_loader.hpp"
+#include "sensor/main/cli.hpp"
+#include "sensor/main/replay.hpp"
+#include "sensor/main/rule_loading.hpp"
+
+namespace {
+
+constexpr int kExitBadInput = 2;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace eastwatch;
+  auto options = parse_cli(argc, argv);
+  if (!options) {
+    std::fputs(options.error().text.c_str(), options.error().code == 0 ? stdout : stderr);
+    return options.error().code;
+  }
+
+  auto settings = load_settings(options->config_file, options->overrides);
+  if (!settings) {
+    for (const auto& error : settings.error()) std::fprintf(stderr, "%s\n", error.message.c_str());
+    std::fprintf(stderr, "eastwatch: invalid configuration (%zu problem%s)\n", settings.error().size(),
+                 settings.error().size() == 1 ? "" : "s");
+    return kExitBadInput;
+  }
+  if (options->log_dir) settings->log_dir = *options->log_dir;
+
+  auto rules = load_rules(*settings, options->rule_files);
+  if (!rules) {
+    std::fprintf(stderr, "eastwatch: %s\n", rules.error().c_str());
+    return kExitBadInput;
+  }
+
+  if (options->test_mode) {
+    for (const auto& error : rules->errors) std::printf("%s\n", error.to_string().c_str());
+    std::printf("%zu loaded, %zu failed\n", rules->loaded, rules->errors.size());
+    return rules->errors.empty() ? 0 : 1;
+  }
+
+  for (const auto& error : rules->errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
+  return run_replay(*options, *settings, std::move(rules->compiled));
+}

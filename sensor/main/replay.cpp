@@ -1,0 +1,120 @@
+#include "sensor/main/replay.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "sensor/capture/pcap_file_source.hpp"
+#include "sensor/detect/detect_engine.hpp"
+#include "sensor/main/stats_collector.hpp"
+#include "sensor/main/worker.hpp"
+#include "sensor/output/output_thread.hpp"
+
+namespace eastwatch {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A progress line on stderr, redrawn at most twice a second, only when stderr is a terminal.
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO)), start_(Clock::now()) {}
+
+  void update(uint64_t packets, uint64_t bytes) {
+    if (!enabled_ || (packets & 4095) != 0) return;
+    const auto now = Clock::now();
+    if (now - last_ < std::chrono::milliseconds(500)) return;
+    last_ = now;
+    draw(packets, bytes, now);
+  }
+
+  void finish(uint64_t packets, uint64_t bytes) {
+    if (!enabled_) return;
+    draw(packets, bytes, Clock::now());
+    std::fputc('\n', stderr);
+  }
+
+ private:
+  void draw(uint64_t packets, uint64_t bytes, Clock::time_point now) {
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    const double gbps = seconds > 0 ? bytes * 8.0 / seconds / 1e9 : 0;
+    std::fprintf(stderr, "\r[eastwatch] %llu packets, %.1f MB, %.2f Gbit/s   ",
+                 static_cast<unsigned long long>(packets), bytes / 1e6, gbps);
+  }
+
+  bool enabled_;
+  Clock::time_point start_;
+  Clock::time_point last_{};
+};
+
+}  // namespace
+
+int run_replay(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules) {
+  const auto started = Clock::now();
+  OutputOptions output_options;
+  output_options.log_dir = settings.log_dir;
+  output_options.sensor_name = settings.sensor_name;
+  output_options.print_alerts = options.print_alerts;
+  auto output = OutputThread::start(settings, output_options, 1);
+  if (!output) {
+    std::fprintf(stderr, "eastwatch: %s\n", output.error().c_str());
+    return 2;
+  }
+
+  DetectEngine detect(rules, settings.detect, settings.eve);
+  Worker worker(settings, detect, (*output)->queue(0));
+  CaptureCounters capture_counters{};
+  std::array<Packet, Worker::kBurstSize> burst{};
+  ProgressLine progress(!options.quiet);
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  uint64_t pcap_cnt = 0;
+  int64_t last_ts_usec = 0;
+  int exit_code = 0;
+
+  for (const auto& path : options.read_files) {
+    auto source = PcapFileSource::open(path, pcap_cnt);
+    if (!source) {
+      std::fprintf(stderr, "eastwatch: %s\n", source.error().c_str());
+      exit_code = 2;
+      break;
+    }
+    while (size_t count = (*source)->next_burst(burst)) {
+      worker.process_burst(std::span<Packet>(burst.data(), count));
+      for (size_t i = 0; i < count; ++i) bytes += burst[i].wirelen;
+      packets += count;
+      last_ts_usec = burst[count - 1].ts_usec;
+      progress.update(packets, bytes);
+    }
+    if (!(*source)->error().empty()) {
+      std::fprintf(stderr, "eastwatch: %s: %s\n", path.c_str(), (*source)->error().c_str());
+    }
+    pcap_cnt = (*source)->packets_read() + pcap_cnt;
+    accumulate(capture_counters, (*source)->counters());
+  }
+  worker.finish();
+  progress.finish(packets, bytes);
+
+  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count();
+  StatsCollector stats;
+  stats.add("capture", capture_counters);
+  stats.add("decoder", worker.decode_stats());
+  stats.add("flow", worker.flow_counters());
+  stats.add("detect", worker.detect_counters());
+  (*output)->write_stats(stats.snapshot(last_ts_usec, static_cast<uint64_t>(uptime)));
+  (*output)->stop();
+
+  if (!options.quiet) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    std::fprintf(stderr, "eastwatch: %llu packets, %llu alerts, %.3f s; eve.json in %s\n",
+                 static_cast<unsigned long long>(packets),
+                 static_cast<unsigned long long>(worker.detect_counters().alert), seconds, settings.log_dir.c_str());
+  }
+  return exit_code;
+}
+
+}  // namespace eastwatch

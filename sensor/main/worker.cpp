@@ -1,0 +1,45 @@
+#include "sensor/main/worker.hpp"
+
+#include <algorithm>
+
+#include "sensor/decode/decoder.hpp"
+
+namespace eastwatch {
+
+namespace {
+// Flow expiry runs between bursts, at most every 100 ms of packet time, with bounded work.
+constexpr int64_t kExpireIntervalUsec = 100'000;
+constexpr uint32_t kExpireChecksPerRun = 256;
+}  // namespace
+
+Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue& alerts)
+    : detect_(detect),
+      alerts_(alerts),
+      flows_(settings.flow),
+      detect_thread_(detect.make_thread()),
+      alert_buffer_(std::make_unique<AlertEvent[]>(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet))),
+      alert_buffer_size_(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet)) {}
+
+void Worker::process_burst(std::span<Packet> packets) noexcept {
+  for (Packet& packet : packets) process_packet(packet);
+  if (!packets.empty()) {
+    const int64_t now = packets.back().ts_usec;
+    if (now - last_expire_usec_ >= kExpireIntervalUsec) {
+      flows_.expire(now, kExpireChecksPerRun);
+      last_expire_usec_ = now;
+    }
+  }
+}
+
+void Worker::process_packet(Packet& packet) noexcept {
+  packet.reset_decode();
+  if (!decode_packet(packet, decode_stats_)) return;
+  if (packet.ip_version != 0) flows_.process(packet);
+  const size_t alert_count =
+      detect_.inspect(packet, *detect_thread_, std::span<AlertEvent>(alert_buffer_.get(), alert_buffer_size_));
+  for (size_t i = 0; i < alert_count; ++i) alerts_.push(alert_buffer_[i]);
+}
+
+void Worker::finish() noexcept { flows_.flush(); }
+
+}  // namespace eastwatch

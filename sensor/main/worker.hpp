@@ -1,0 +1,48 @@
+// A worker runs packets to completion: decode -> flow -> detect -> alert queue.
+// It owns its flow table, detection scratch and counters; nothing on this path is shared
+// with another worker, so it takes no locks. All memory is allocated in the constructor.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "config/settings.hpp"
+#include "sensor/decode/decode_stats.hpp"
+#include "sensor/decode/packet.hpp"
+#include "sensor/detect/detect_engine.hpp"
+#include "sensor/flow/flow_table.hpp"
+#include "sensor/output/alert_queue.hpp"
+
+namespace eastwatch {
+
+class Worker {
+ public:
+  static constexpr uint32_t kBurstSize = 32;
+
+  Worker(const Settings& settings, const DetectEngine& detect, AlertQueue& alerts);
+
+  // Processes a burst of captured frames (frame fields set). Never allocates or throws.
+  void process_burst(std::span<Packet> packets) noexcept;
+
+  // Ends every flow (end of a replay).
+  void finish() noexcept;
+
+  const DecodeStats& decode_stats() const noexcept { return decode_stats_; }
+  const FlowCounters& flow_counters() const noexcept { return flows_.counters(); }
+  const DetectCounters& detect_counters() const noexcept { return detect_thread_->counters(); }
+
+ private:
+  void process_packet(Packet& packet) noexcept;
+
+  const DetectEngine& detect_;
+  AlertQueue& alerts_;
+  FlowTable flows_;
+  std::unique_ptr<DetectThread> detect_thread_;
+  std::unique_ptr<AlertEvent[]> alert_buffer_;
+  uint32_t alert_buffer_size_;
+  DecodeStats decode_stats_{};
+  int64_t last_expire_usec_ = 0;
+};
+
+}  // namespace eastwatch

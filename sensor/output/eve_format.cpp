@@ -1,0 +1,379 @@
+#include "sensor/output/eve_format.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+#include <rapidjson/writer.h>
+
+namespace eastwatch {
+
+namespace {
+
+// RapidJSON output stream appending to a std::string (reused between records).
+struct StringOutput {
+  using Ch = char;
+  std::string* out;
+  void Put(char c) { out->push_back(c); }
+  void Flush() {}
+};
+using JsonWriter = rapidjson::Writer<StringOutput>;
+
+void write_string(JsonWriter& writer, std::string_view text) {
+  writer.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+void write_key(JsonWriter& writer, std::string_view key) {
+  writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+}
+
+std::string address_text(const IpAddress& address) {
+  char text[64];
+  const size_t length = address.format(text);
+  return std::string(text, length);
+}
+
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64(const uint8_t* data, size_t length) {
+  std::string out;
+  out.reserve((length + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < length; i += 3) {
+    const uint32_t v = (uint32_t{data[i]} << 16) | (uint32_t{data[i + 1]} << 8) | data[i + 2];
+    out += kBase64[(v >> 18) & 63];
+    out += kBase64[(v >> 12) & 63];
+    out += kBase64[(v >> 6) & 63];
+    out += kBase64[v & 63];
+  }
+  if (i < length) {
+    uint32_t v = uint32_t{data[i]} << 16;
+    if (i + 1 < length) v |= uint32_t{data[i + 1]} << 8;
+    out += kBase64[(v >> 18) & 63];
+    out += kBase64[(v >> 12) & 63];
+    out += (i + 1 < length) ? kBase64[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// Suricata's payload_printable: printable ASCII, CR and LF kept; everything else as '.'.
+std::string printable(const uint8_t* data, size_t length) {
+  std::string out(length, '.');
+  for (size_t i = 0; i < length; ++i) {
+    const uint8_t c = data[i];
+    if ((c >= 0x20 && c < 0x7f) || c == '\n' || c == '\r') out[i] = static_cast<char>(c);
+  }
+  return out;
+}
+
+std::string format_time(int64_t ts_usec, const char* date_format, bool with_zone) {
+  const time_t seconds = static_cast<time_t>(ts_usec >= 0 ? ts_usec / 1'000'000 : (ts_usec - 999'999) / 1'000'000);
+  const long micros = static_cast<long>(ts_usec - int64_t{seconds} * 1'000'000);
+  struct tm local {};
+  localtime_r(&seconds, &local);
+  char date[64];
+  const size_t date_length = std::strftime(date, sizeof date, date_format, &local);
+  char out[96];
+  int length = std::snprintf(out, sizeof out, "%.*s.%06ld", static_cast<int>(date_length), date, micros);
+  if (with_zone) length += static_cast<int>(std::strftime(out + length, sizeof out - length, "%z", &local));
+  return std::string(out, static_cast<size_t>(length));
+}
+
+// Splits "created_at 2010_07_30" into key and value, as Suricata does for alert.metadata.
+std::pair<std::string_view, std::string_view> split_metadata(std::string_view entry) {
+  const size_t space = entry.find(' ');
+  if (space == std::string_view::npos) return {entry, {}};
+  std::string_view value = entry.substr(space + 1);
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  return {entry.substr(0, space), value};
+}
+
+void write_metadata(JsonWriter& writer, const std::vector<std::string>& metadata) {
+  // Group values by key, keys in first-seen order.
+  std::vector<std::pair<std::string_view, std::vector<std::string_view>>> groups;
+  for (const auto& entry : metadata) {
+    auto [key, value] = split_metadata(entry);
+    if (key.empty()) continue;
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == key; });
+    if (it == groups.end()) {
+      groups.emplace_back(key, std::vector<std::string_view>{});
+      it = groups.end() - 1;
+    }
+    it->second.push_back(value);
+  }
+  if (groups.empty()) return;
+  write_key(writer, "metadata");
+  writer.StartObject();
+  for (const auto& [key, values] : groups) {
+    write_key(writer, key);
+    writer.StartArray();
+    for (auto value : values) write_string(writer, value);
+    writer.EndArray();
+  }
+  writer.EndObject();
+}
+
+// A tree built from dotted counter names, children in first-seen order.
+struct CounterNode {
+  std::string name;
+  uint64_t value = 0;
+  bool leaf = false;
+  std::vector<CounterNode> children;
+
+  CounterNode& child(std::string_view child_name) {
+    for (auto& c : children) {
+      if (c.name == child_name) return c;
+    }
+    children.push_back(CounterNode{std::string(child_name), 0, false, {}});
+    return children.back();
+  }
+};
+
+void write_counter_node(JsonWriter& writer, const CounterNode& node) {
+  for (const auto& child : node.children) {
+    write_key(writer, child.name);
+    if (child.leaf) {
+      writer.Uint64(child.value);
+    } else {
+      writer.StartObject();
+      write_counter_node(writer, child);
+      writer.EndObject();
+    }
+  }
+}
+
+}  // namespace
+
+std::string format_eve_timestamp(int64_t ts_usec) { return format_time(ts_usec, "%Y-%m-%dT%H:%M:%S", true); }
+std::string format_fast_timestamp(int64_t ts_usec) { return format_time(ts_usec, "%m/%d/%Y-%H:%M:%S", false); }
+
+std::string_view protocol_name(uint8_t ip_proto) {
+  switch (ip_proto) {
+    case 1: return "ICMP";
+    case 2: return "IGMP";
+    case 6: return "TCP";
+    case 17: return "UDP";
+    case 41: return "IPV6";
+    case 47: return "GRE";
+    case 50: return "ESP";
+    case 51: return "AH";
+    case 58: return "IPv6-ICMP";
+    case 103: return "PIM";
+    case 132: return "SCTP";
+    default: break;
+  }
+  static thread_local char number[4];
+  const int length = std::snprintf(number, sizeof number, "%u", ip_proto);
+  return std::string_view(number, static_cast<size_t>(length));
+}
+
+EveFormatter::EveFormatter(std::string sensor_name, const EveSettings& settings)
+    : sensor_name_(std::move(sensor_name)), settings_(settings) {
+  line_.reserve(4096);
+}
+
+std::string_view EveFormatter::alert(const AlertEvent& event) {
+  line_.clear();
+  StringOutput output{&line_};
+  JsonWriter writer(output);
+  const bool is_icmp = event.ip_proto == 1 || event.ip_proto == 58;
+  const bool has_ports = event.ip_proto == 6 || event.ip_proto == 17 || event.ip_proto == 132;
+
+  writer.StartObject();
+  write_key(writer, "timestamp");
+  write_string(writer, format_eve_timestamp(event.ts_usec));
+  if (event.has_flow) {
+    write_key(writer, "flow_id");
+    writer.Uint64(event.flow_id);
+  }
+  if (event.pcap_cnt != 0) {
+    write_key(writer, "pcap_cnt");
+    writer.Uint64(event.pcap_cnt);
+  }
+  write_key(writer, "event_type");
+  write_string(writer, "alert");
+  if (event.vlan_count > 0) {
+    write_key(writer, "vlan");
+    writer.StartArray();
+    for (uint8_t i = 0; i < event.vlan_count && i < 2; ++i) writer.Uint(event.vlan_id[i]);
+    writer.EndArray();
+  }
+  write_key(writer, "src_ip");
+  write_string(writer, address_text(event.src));
+  if (has_ports) {
+    write_key(writer, "src_port");
+    writer.Uint(event.src_port);
+  }
+  write_key(writer, "dest_ip");
+  write_string(writer, address_text(event.dst));
+  if (has_ports) {
+    write_key(writer, "dest_port");
+    writer.Uint(event.dst_port);
+  }
+  write_key(writer, "proto");
+  write_string(writer, protocol_name(event.ip_proto));
+  if (is_icmp) {
+    write_key(writer, "icmp_type");
+    writer.Uint(event.icmp_type);
+    write_key(writer, "icmp_code");
+    writer.Uint(event.icmp_code);
+  }
+  write_key(writer, "pkt_src");
+  write_string(writer, "wire/pcap");
+  if (!sensor_name_.empty()) {
+    write_key(writer, "host");
+    write_string(writer, sensor_name_);
+  }
+  if (event.has_flow) {
+    write_key(writer, "direction");
+    write_string(writer, event.to_server ? "to_server" : "to_client");
+  }
+
+  const Rule& rule = *event.rule;
+  write_key(writer, "alert");
+  writer.StartObject();
+  write_key(writer, "action");
+  write_string(writer, "allowed");
+  write_key(writer, "gid");
+  writer.Uint(rule.gid);
+  write_key(writer, "signature_id");
+  writer.Uint(rule.sid);
+  write_key(writer, "rev");
+  writer.Uint(rule.rev);
+  write_key(writer, "signature");
+  write_string(writer, rule.msg);
+  write_key(writer, "category");
+  write_string(writer, rule.category);
+  write_key(writer, "severity");
+  writer.Int(rule.priority);
+  write_metadata(writer, rule.metadata);
+  writer.EndObject();
+
+  if (event.has_flow) {
+    write_key(writer, "flow");
+    writer.StartObject();
+    write_key(writer, "pkts_toserver");
+    writer.Uint64(event.pkts_toserver);
+    write_key(writer, "pkts_toclient");
+    writer.Uint64(event.pkts_toclient);
+    write_key(writer, "bytes_toserver");
+    writer.Uint64(event.bytes_toserver);
+    write_key(writer, "bytes_toclient");
+    writer.Uint64(event.bytes_toclient);
+    write_key(writer, "start");
+    write_string(writer, format_eve_timestamp(event.flow_start_usec));
+    write_key(writer, "src_ip");
+    write_string(writer, address_text(event.flow_src));
+    write_key(writer, "dest_ip");
+    write_string(writer, address_text(event.flow_dst));
+    if (has_ports) {
+      write_key(writer, "src_port");
+      writer.Uint(event.flow_src_port);
+      write_key(writer, "dest_port");
+      writer.Uint(event.flow_dst_port);
+    }
+    writer.EndObject();
+  }
+
+  if (settings_.alert_payload) {
+    write_key(writer, "payload");
+    write_string(writer, base64(event.payload, event.payload_len));
+  }
+  if (settings_.alert_payload_printable) {
+    write_key(writer, "payload_printable");
+    write_string(writer, printable(event.payload, event.payload_len));
+  }
+  if (settings_.alert_payload || settings_.alert_payload_printable) {
+    write_key(writer, "stream");
+    writer.Uint(0);
+  }
+  if (settings_.alert_packet) {
+    write_key(writer, "packet");
+    write_string(writer, base64(event.packet, event.packet_len));
+    write_key(writer, "packet_info");
+    writer.StartObject();
+    write_key(writer, "linktype");
+    writer.Uint(event.link_type);
+    writer.EndObject();
+  }
+  writer.EndObject();
+  return line_;
+}
+
+std::string_view EveFormatter::stats(const StatsSnapshot& snapshot) {
+  CounterNode root;
+  for (const auto& [name, value] : snapshot.eve) {
+    CounterNode* node = &root;
+    std::string_view rest = name;
+    while (true) {
+      const size_t dot = rest.find('.');
+      node = &node->child(rest.substr(0, dot));
+      if (dot == std::string_view::npos) break;
+      rest.remove_prefix(dot + 1);
+    }
+    node->leaf = true;
+    node->value = value;
+  }
+  line_.clear();
+  StringOutput output{&line_};
+  JsonWriter writer(output);
+  writer.StartObject();
+  write_key(writer, "timestamp");
+  write_string(writer, format_eve_timestamp(snapshot.ts_usec));
+  write_key(writer, "event_type");
+  write_string(writer, "stats");
+  if (!sensor_name_.empty()) {
+    write_key(writer, "host");
+    write_string(writer, sensor_name_);
+  }
+  write_key(writer, "stats");
+  writer.StartObject();
+  write_key(writer, "uptime");
+  writer.Uint64(snapshot.uptime_seconds);
+  write_counter_node(writer, root);
+  writer.EndObject();
+  writer.EndObject();
+  return line_;
+}
+
+std::string_view EveFormatter::fast_log_line(const AlertEvent& event) {
+  const Rule& rule = *event.rule;
+  const bool has_ports = event.ip_proto == 6 || event.ip_proto == 17 || event.ip_proto == 132;
+  const bool is_icmp = event.ip_proto == 1 || event.ip_proto == 58;
+  const uint16_t src_port = has_ports ? event.src_port : (is_icmp ? event.icmp_type : 0);
+  const uint16_t dst_port = has_ports ? event.dst_port : (is_icmp ? event.icmp_code : 0);
+  line_ = format_fast_timestamp(event.ts_usec);
+  line_ += "  [**] [" + std::to_string(rule.gid) + ":" + std::to_string(rule.sid) + ":" + std::to_string(rule.rev) +
+           "] " + rule.msg + " [**] [Classification: " + (rule.category.empty() ? "(null)" : rule.category) +
+           "] [Priority: " + std::to_string(rule.priority) + "] {" + std::string(protocol_name(event.ip_proto)) +
+           "} " + address_text(event.src) + ":" + std::to_string(src_port) + " -> " + address_text(event.dst) + ":" +
+           std::to_string(dst_port);
+  return line_;
+}
+
+std::string format_stats_log(const StatsSnapshot& snapshot) {
+  std::string out;
+  const std::string rule(84, '-');
+  const uint64_t up = snapshot.uptime_seconds;
+  char header[160];
+  std::snprintf(header, sizeof header, "Date: %s (uptime: %llud, %02lluh %02llum %02llus)\n",
+                format_fast_timestamp(snapshot.ts_usec).c_str(), static_cast<unsigned long long>(up / 86400),
+                static_cast<unsigned long long>(up / 3600 % 24), static_cast<unsigned long long>(up / 60 % 60),
+                static_cast<unsigned long long>(up % 60));
+  out += rule + "\n" + header + rule + "\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "%-46s| %-26s| %s\n", "Counter", "TM Name", "Value");
+  out += line + rule + "\n";
+  auto emit = [&](const auto& counters) {
+    for (const auto& [name, value] : counters) {
+      std::snprintf(line, sizeof line, "%-46s| %-26s| %llu\n", name.c_str(), "Total",
+                    static_cast<unsigned long long>(value));
+      out += line;
+    }
+  };
+  emit(snapshot.eve);
+  emit(snapshot.extra);
+  return out;
+}
+
+}  // namespace eastwatch

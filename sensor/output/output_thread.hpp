@@ -1,0 +1,71 @@
+// The output thread: drains every worker's alert queue in order, formats EVE JSON and
+// fast.log lines, and writes them; on request writes a stats record (EVE) and stats.log.
+//
+// Contract:
+//  - `start` opens the files in the log directory (failing with a clear message when it
+//    does not exist or is not writable) and starts the thread.
+//  - `queue(w)` is worker w's single-producer queue; pushes never drop an alert.
+//  - `write_stats` is written after every alert pushed before the call.
+//  - `stop` drains everything, flushes, closes and joins; it is idempotent.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "config/settings.hpp"
+#include "sensor/output/alert_queue.hpp"
+#include "sensor/output/eve_format.hpp"
+#include "sensor/output/stats_snapshot.hpp"
+
+namespace eastwatch {
+
+struct OutputOptions {
+  std::string log_dir;
+  std::string sensor_name;
+  bool print_alerts = false;  // fast.log lines on stdout too
+};
+
+class OutputThread {
+ public:
+  static tl::expected<std::unique_ptr<OutputThread>, std::string> start(const Settings& settings,
+                                                                        const OutputOptions& options,
+                                                                        uint32_t worker_count);
+  ~OutputThread();
+  OutputThread(const OutputThread&) = delete;
+  OutputThread& operator=(const OutputThread&) = delete;
+
+  AlertQueue& queue(uint32_t worker) noexcept { return *queues_[worker]; }
+  void write_stats(StatsSnapshot snapshot);
+  void stop();
+
+  uint64_t alerts_written() const noexcept { return alerts_written_.load(std::memory_order_relaxed); }
+
+ private:
+  OutputThread(const Settings& settings, const OutputOptions& options, uint32_t worker_count);
+  void run();
+  bool drain_once();
+  void write_line(std::FILE* file, std::string_view line);
+
+  EveFormatter formatter_;
+  OutputOptions options_;
+  EveSettings eve_settings_;
+  std::vector<std::unique_ptr<AlertQueue>> queues_;
+  std::FILE* eve_ = nullptr;
+  std::FILE* fast_ = nullptr;
+  std::string stats_log_path_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> alerts_written_{0};
+  std::mutex stats_mutex_;
+  std::vector<StatsSnapshot> pending_stats_;
+};
+
+}  // namespace eastwatch
