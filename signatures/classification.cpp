@@ -1,0 +1,71 @@
+#include "signatures/classification.hpp"
+
+#include <cstdlib>
+
+extern const char eastwatch_embedded_classification[];
+extern const std::size_t eastwatch_embedded_classification_size;
+
+namespace eastwatch {
+
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
+  return text;
+}
+
+}  // namespace
+
+ClassificationTable ClassificationTable::parse(std::string_view text, std::string_view file_name,
+                                               std::vector<std::string>* errors) {
+  ClassificationTable table;
+  uint32_t line_number = 0;
+  constexpr std::string_view kPrefix = "config classification:";
+  while (!text.empty()) {
+    const size_t newline = text.find('\n');
+    std::string_view line = trim(text.substr(0, newline));
+    text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
+    ++line_number;
+    if (line.empty() || line.front() == '#') continue;
+    auto report = [&](const std::string& what) {
+      if (errors) errors->push_back(std::string(file_name) + ":" + std::to_string(line_number) + ": " + what);
+    };
+    if (line.substr(0, kPrefix.size()) != kPrefix) {
+      report("expected 'config classification: name,description,priority'");
+      continue;
+    }
+    std::string_view fields = line.substr(kPrefix.size());
+    const size_t first = fields.find(',');
+    const size_t last = fields.rfind(',');
+    if (first == std::string_view::npos || first == last) {
+      report("expected 'config classification: name,description,priority'");
+      continue;
+    }
+    Classification entry;
+    entry.name = std::string(trim(fields.substr(0, first)));
+    entry.description = std::string(trim(fields.substr(first + 1, last - first - 1)));
+    const std::string priority(trim(fields.substr(last + 1)));
+    char* end = nullptr;
+    const long value = std::strtol(priority.c_str(), &end, 10);
+    if (entry.name.empty() || priority.empty() || *end != '\0' || value < 1 || value > 255) {
+      report("invalid classification '" + std::string(fields) + "' (expected name,description,priority 1-255)");
+      continue;
+    }
+    entry.priority = static_cast<int>(value);
+    table.by_name_[entry.name] = std::move(entry);
+  }
+  return table;
+}
+
+ClassificationTable ClassificationTable::builtin() {
+  return parse(std::string_view(eastwatch_embedded_classification, eastwatch_embedded_classification_size),
+               "<builtin classification.config>", nullptr);
+}
+
+const Classification* ClassificationTable::find(std::string_view name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : &it->second;
+}
+
+}  // namespace eastwatch

@@ -1,0 +1,403 @@
+// Rule options, with Suricata 7's semantics and validation. Options are split at unescaped
+// ';' (Suricata does not treat quotes specially when splitting), each `name[:value]`.
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <optional>
+
+#include "signatures/detail/option_parser.hpp"
+
+namespace eastwatch::detail {
+
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\r' || text.front() == '\n'))
+    text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n'))
+    text.remove_suffix(1);
+  return text;
+}
+
+// Suricata keywords that Eastwatch does not implement yet: a rule using one is reported as
+// unsupported (an honest "not yet"), distinct from a typo.
+constexpr std::array kKnownUnsupported = {
+    "pcre", "flow", "flowbits", "flowint", "flowvar", "pktvar", "xbits", "hostbits", "byte_test", "byte_jump",
+    "byte_extract", "byte_math", "isdataat", "bsize", "startswith", "endswith", "dsize", "flags", "flag", "itype",
+    "icode", "icmp_id", "icmp_seq", "ip_proto", "ttl", "tos", "id", "fragbits", "fragoffset", "sameip", "ipopts",
+    "seq", "ack", "window", "threshold", "detection_filter", "noalert", "tag", "urilen", "uricontent", "http_uri",
+    "http_raw_uri", "http_header", "http_raw_header", "http_method", "http_cookie", "http_raw_cookie",
+    "http_client_body", "http_server_body", "http_stat_code", "http_stat_msg", "http_user_agent", "http_host",
+    "http_raw_host", "http.uri", "http.uri.raw", "http.method", "http.protocol", "http.request_line", "http.header",
+    "http.header.raw", "http.host", "http.host.raw", "http.user_agent", "http.cookie", "http.accept",
+    "http.accept_enc", "http.accept_lang", "http.content_type", "http.content_len", "http.referer", "http.connection",
+    "http.header_names", "http.request_body", "http.stat_code", "http.stat_msg", "http.response_line",
+    "http.response_body", "http.server", "http.location", "http.start", "http.request_header",
+    "http.response_header", "http_request_line", "http_response_line", "http_header_names", "http_accept",
+    "http_accept_enc", "http_accept_lang", "http_referer", "http_content_type", "http_content_len",
+    "http_connection", "http_protocol", "http_start", "file_data", "file.data", "file.name", "filename", "fileext",
+    "filemagic", "filestore", "filesize", "filemd5", "filesha1", "filesha256", "dns.query", "dns_query",
+    "dns.opcode", "dns.answer.name", "dns.query.name", "tls.sni", "tls_sni", "tls.cert_subject", "tls.cert_issuer",
+    "tls.cert_serial", "tls.cert_fingerprint", "tls.certs", "tls.version", "tls.subject", "tls.issuerdn",
+    "tls_cert_subject", "tls_cert_issuer", "tls_cert_serial", "tls_cert_fingerprint", "tls.fingerprint",
+    "tls.store", "tls.cert_notbefore", "tls.cert_notafter", "tls.cert_expired", "tls.cert_valid",
+    "tls_cert_notbefore", "tls_cert_notafter", "tls_cert_expired", "tls_cert_valid", "ssl_version", "ssl_state",
+    "ja3.hash", "ja3.string", "ja3s.hash", "ja3s.string", "ja3_hash", "ja3_string", "ja3s_hash", "ja3s_string",
+    "ssh.proto", "ssh.software", "ssh_proto", "ssh_software", "ssh.protoversion", "ssh.softwareversion",
+    "ssh.hassh", "ssh.hassh.server", "ssh.hassh.string", "ssh.hassh.server.string", "app-layer-protocol",
+    "app-layer-event", "decode-event", "stream-event", "engine-event", "base64_decode", "base64_data",
+    "asn1", "dce_iface", "dce_opnum", "dce_stub_data", "smb.named_pipe", "smb.share", "krb5_msg_type",
+    "krb5_cipher", "krb5.cname", "krb5.sname", "krb5_err_code", "snmp.community", "snmp.pdu_type",
+    "snmp.version", "sip.method", "sip.uri", "sip.request_line", "sip.stat_code", "sip.stat_msg",
+    "sip.response_line", "sip.protocol", "ftpbounce", "ftpdata_command", "ftp.command", "ftp.command_data",
+    "modbus", "dnp3_func", "dnp3_ind", "dnp3_obj", "dnp3_data", "enip_command", "cip_service", "target",
+    "lua", "luajit", "replace", "stream_size", "stream_reassemble", "prefilter", "bypass", "iprep", "geoip",
+    "datarep", "dataset", "xor", "pkt_data", "app-layer-state", "transform", "to_md5", "to_sha1", "to_sha256",
+    "to_lowercase", "to_uppercase", "strip_whitespace", "compress_whitespace", "dotprefix", "url_decode",
+    "pcrexform", "header_lowercase", "strip_pseudo_headers", "quic.version", "quic.sni", "quic.ua",
+    "quic.cyu.hash", "quic.cyu.string", "http2.frametype", "http2.errorcode", "http2.priority",
+    "http2.window", "http2.size_update", "http2.settings", "http2.header_name", "http2.header", "mqtt.type",
+    "mqtt.flags", "mqtt.qos", "mqtt.reason_code", "mqtt.connack.session_present", "mqtt.connect.clientid",
+    "mqtt.connect.flags", "mqtt.connect.password", "mqtt.connect.username", "mqtt.connect.willmessage",
+    "mqtt.connect.willtopic", "mqtt.protocol_version", "mqtt.publish.message", "mqtt.publish.topic",
+    "mqtt.subscribe.topic", "mqtt.unsubscribe.topic", "rfb.name", "rfb.secresult", "rfb.sectype",
+    "ike.init_spi", "ike.resp_spi", "ike.chosen_sa_attribute", "ike.exchtype", "ike.key_exchange_payload",
+    "ike.key_exchange_payload_length", "ike.nonce_payload", "ike.nonce_payload_length", "ike.vendor",
+    "tcp.hdr", "udp.hdr", "ipv4.hdr", "ipv6.hdr", "icmpv4.hdr", "icmpv6.hdr", "tcp.mss", "icmpv6.mtu",
+    "template", "config", "requires", "flow.age", "flow.pkts", "flow.bytes", "frame", "entropy",
+    "ldap.request.operation", "ldap.responses.operation", "dhcp.leasetime", "tls.random", "email.from",
+    "email.subject", "email.to", "email.cc", "nfs_procedure", "nfs.version", "rpc", "tftp", "ssh.proto_version"};
+
+bool known_unsupported(std::string_view name) {
+  return std::find(kKnownUnsupported.begin(), kKnownUnsupported.end(), name) != kKnownUnsupported.end();
+}
+
+// Splits at unescaped ';'. Returns the options as (name, value) with value possibly empty.
+struct RawOption {
+  std::string_view name;
+  std::string_view value;
+  bool has_value = false;
+};
+
+tl::expected<std::vector<RawOption>, std::string> split_options(std::string_view text) {
+  std::vector<RawOption> options;
+  size_t start = 0;
+  bool in_quotes = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\\') {
+      ++i;  // the next character is escaped
+      continue;
+    }
+    if (c == '"') in_quotes = !in_quotes;
+    if (c != ';' || in_quotes) continue;
+    std::string_view option = trim(text.substr(start, i - start));
+    start = i + 1;
+    if (option.empty()) continue;
+    RawOption raw;
+    const size_t colon = option.find(':');
+    if (colon == std::string_view::npos) {
+      raw.name = option;
+    } else {
+      raw.name = trim(option.substr(0, colon));
+      raw.value = trim(option.substr(colon + 1));
+      raw.has_value = true;
+    }
+    options.push_back(raw);
+  }
+  if (!trim(text.substr(start)).empty()) {
+    return tl::unexpected("option '" + std::string(trim(text.substr(start))) + "' is not terminated by ';'");
+  }
+  return options;
+}
+
+// A quoted value: "..." with \" \; \\ escapes decoded; the surrounding quotes required.
+tl::expected<std::string, std::string> unquote(std::string_view value, std::string_view option) {
+  if (value.size() < 2 || value.front() != '"' || value.back() != '"') {
+    return tl::unexpected(std::string(option) + ": expected a quoted string");
+  }
+  std::string out;
+  value = value.substr(1, value.size() - 2);
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '\\' && i + 1 < value.size()) {
+      out += value[++i];
+    } else {
+      out += value[i];
+    }
+  }
+  return out;
+}
+
+tl::expected<int64_t, std::string> parse_integer(std::string_view value, std::string_view option, int64_t min,
+                                                 int64_t max) {
+  int64_t number = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size() || number < min || number > max) {
+    return tl::unexpected(std::string(option) + ": invalid value '" + std::string(value) + "' (expected an integer from " +
+                          std::to_string(min) + " to " + std::to_string(max) + ")");
+  }
+  return number;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+class OptionParser {
+ public:
+  OptionParser(const ClassificationTable* classifications, Rule& rule) : classifications_(classifications), rule_(rule) {}
+
+  tl::expected<void, std::string> parse(std::string_view text) {
+    auto options = split_options(text);
+    if (!options) return tl::unexpected(options.error());
+    bool have_sid = false;
+    for (const auto& option : *options) {
+      auto result = apply(option, have_sid);
+      if (!result) return result;
+    }
+    if (!have_sid) return tl::unexpected(std::string("rule has no sid"));
+    if (explicit_priority_) rule_.priority = *explicit_priority_;
+    return {};
+  }
+
+ private:
+  using Result = tl::expected<void, std::string>;
+
+  Result apply(const RawOption& option, bool& have_sid) {
+    const std::string_view name = option.name;
+    if (name == "msg") {
+      auto text = unquote(option.value, "msg");
+      if (!text) return tl::unexpected(text.error());
+      rule_.msg = std::move(*text);
+      return {};
+    }
+    if (name == "sid" || name == "rev" || name == "gid" || name == "priority") {
+      if (!option.has_value) return tl::unexpected(std::string(name) + ": missing value");
+      const int64_t min = name == "rev" ? 0 : 1;
+      const int64_t max = name == "priority" ? 255 : 4294967295;
+      auto number = parse_integer(option.value, name, min, max);
+      if (!number) return tl::unexpected(number.error());
+      if (name == "sid") {
+        if (have_sid) return tl::unexpected(std::string("sid: duplicate sid option"));
+        have_sid = true;
+        rule_.sid = static_cast<uint32_t>(*number);
+      } else if (name == "rev") {
+        rule_.rev = static_cast<uint32_t>(*number);
+      } else if (name == "gid") {
+        rule_.gid = static_cast<uint32_t>(*number);
+      } else {
+        explicit_priority_ = static_cast<int>(*number);
+      }
+      return {};
+    }
+    if (name == "classtype") return apply_classtype(option.value);
+    if (name == "reference") {
+      const size_t comma = option.value.find(',');
+      if (comma == std::string_view::npos) {
+        return tl::unexpected("reference: expected 'system,id', got '" + std::string(option.value) + "'");
+      }
+      rule_.references.push_back(
+          RuleReference{std::string(trim(option.value.substr(0, comma))), std::string(trim(option.value.substr(comma + 1)))});
+      return {};
+    }
+    if (name == "metadata") {
+      std::string_view rest = option.value;
+      while (!rest.empty()) {
+        const size_t comma = rest.find(',');
+        const auto entry = trim(rest.substr(0, comma));
+        if (!entry.empty()) rule_.metadata.emplace_back(entry);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+      return {};
+    }
+    if (name == "content") return apply_content(option);
+    if (name == "nocase" || name == "rawbytes" || name == "fast_pattern" || name == "offset" || name == "depth" ||
+        name == "distance" || name == "within") {
+      return apply_modifier(option);
+    }
+    if (known_unsupported(name)) {
+      return tl::unexpected("unsupported keyword '" + std::string(name) + "' (not implemented yet)");
+    }
+    return tl::unexpected("unknown rule option '" + std::string(name) + "'");
+  }
+
+  Result apply_classtype(std::string_view value) {
+    if (value.empty()) return tl::unexpected(std::string("classtype: missing value"));
+    rule_.classtype = std::string(value);
+    if (classifications_ == nullptr) return {};
+    const Classification* found = classifications_->find(value);
+    if (found == nullptr) return tl::unexpected("unknown classtype '" + std::string(value) + "'");
+    rule_.category = found->description;
+    rule_.priority = found->priority;
+    return {};
+  }
+
+  Result apply_content(const RawOption& option) {
+    std::string_view value = option.value;
+    ContentOption content;
+    if (!value.empty() && value.front() == '!') {
+      content.negated = true;
+      value = trim(value.substr(1));
+    }
+    if (value.size() < 2 || value.front() != '"' || value.back() != '"') {
+      return tl::unexpected(std::string("content: expected a quoted string"));
+    }
+    auto bytes = decode_content(value.substr(1, value.size() - 2));
+    if (!bytes) return tl::unexpected("content: " + bytes.error());
+    if (bytes->empty()) return tl::unexpected(std::string("content: empty pattern"));
+    content.pattern = std::move(*bytes);
+    if (rule_.sections.empty()) rule_.sections.push_back(BufferSection{BufferKind::Payload, {}});
+    rule_.sections.back().contents.push_back(std::move(content));
+    return {};
+  }
+
+  Result apply_modifier(const RawOption& option) {
+    const std::string name(option.name);
+    if (rule_.sections.empty() || rule_.sections.back().contents.empty()) {
+      return tl::unexpected(name + " needs a preceding content option");
+    }
+    ContentOption& content = rule_.sections.back().contents.back();
+    const int32_t length = static_cast<int32_t>(content.pattern.size());
+    if (name == "nocase") {
+      if (content.nocase) return tl::unexpected(std::string("nocase: used twice on the same content"));
+      content.nocase = true;
+      return {};
+    }
+    if (name == "rawbytes") {
+      content.rawbytes = true;
+      return {};
+    }
+    if (name == "fast_pattern") return apply_fast_pattern(option, content);
+    if (!option.has_value) return tl::unexpected(name + ": missing value");
+    auto number = parse_integer(option.value, name, name == "distance" ? -65535 : 0, 65535);
+    if (!number) {
+      // A named value is a byte_extract variable, which is not implemented yet.
+      if (!option.value.empty() && (std::isalpha(static_cast<unsigned char>(option.value.front())) || option.value.front() == '_')) {
+        return tl::unexpected(name + ": variable '" + std::string(option.value) +
+                              "' (byte_extract variables are not implemented yet)");
+      }
+      return tl::unexpected(number.error());
+    }
+    const auto value = static_cast<int32_t>(*number);
+    const bool absolute = name == "offset" || name == "depth";
+    if (absolute ? content.is_relative() : (content.offset || content.depth)) {
+      return tl::unexpected(name +
+                            ": cannot mix relative (distance, within) and absolute (offset, depth) modifiers on one content");
+    }
+    if (name == "offset") {
+      if (content.offset) return tl::unexpected(std::string("offset: used twice on the same content"));
+      content.offset = value;
+    } else if (name == "depth") {
+      if (content.depth) return tl::unexpected(std::string("depth: used twice on the same content"));
+      if (value < length) {
+        return tl::unexpected("depth: " + std::to_string(value) + " is smaller than the content length " +
+                              std::to_string(length) + " (it could never match)");
+      }
+      content.depth = value;
+    } else if (name == "distance") {
+      if (content.distance) return tl::unexpected(std::string("distance: used twice on the same content"));
+      content.distance = value;
+    } else {
+      if (content.within) return tl::unexpected(std::string("within: used twice on the same content"));
+      if (value < length) {
+        return tl::unexpected("within: " + std::to_string(value) + " is smaller than the content length " +
+                              std::to_string(length) + " (it could never match)");
+      }
+      content.within = value;
+    }
+    return {};
+  }
+
+  Result apply_fast_pattern(const RawOption& option, ContentOption& content) {
+    for (const auto& section : rule_.sections) {
+      for (const auto& other : section.contents) {
+        if (&other != &content && other.fast_pattern) {
+          return tl::unexpected(std::string("fast_pattern: only one content of a rule can be the fast pattern"));
+        }
+      }
+    }
+    if (content.fast_pattern) return tl::unexpected(std::string("fast_pattern: used twice on the same content"));
+    if (content.negated) return tl::unexpected(std::string("fast_pattern: cannot be used on a negated content"));
+    content.fast_pattern = true;
+    if (!option.has_value) return {};
+    if (option.value == "only") {
+      content.fast_pattern_only = true;
+      return {};
+    }
+    const size_t comma = option.value.find(',');
+    if (comma == std::string_view::npos) {
+      return tl::unexpected("fast_pattern: invalid value '" + std::string(option.value) +
+                            "' (expected nothing, 'only' or '<offset>,<length>')");
+    }
+    auto offset = parse_integer(trim(option.value.substr(0, comma)), "fast_pattern", 0, 65535);
+    auto length = parse_integer(trim(option.value.substr(comma + 1)), "fast_pattern", 1, 65535);
+    if (!offset) return tl::unexpected(offset.error());
+    if (!length) return tl::unexpected(length.error());
+    if (*offset + *length > static_cast<int64_t>(content.pattern.size())) {
+      return tl::unexpected("fast_pattern: " + std::to_string(*offset) + "," + std::to_string(*length) +
+                            " goes past the end of the content (length " + std::to_string(content.pattern.size()) + ")");
+    }
+    content.fast_pattern_offset = static_cast<uint16_t>(*offset);
+    content.fast_pattern_length = static_cast<uint16_t>(*length);
+    return {};
+  }
+
+  const ClassificationTable* classifications_;
+  Rule& rule_;
+  std::optional<int> explicit_priority_;
+};
+
+}  // namespace
+
+tl::expected<std::string, std::string> decode_content(std::string_view body) {
+  std::string out;
+  out.reserve(body.size());
+  bool in_hex = false;
+  int pending_nibble = -1;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c == '|') {
+      if (in_hex && pending_nibble >= 0) return tl::unexpected(std::string("odd number of hex digits in |hex| block"));
+      in_hex = !in_hex;
+      continue;
+    }
+    if (in_hex) {
+      if (c == ' ' || c == '\t') continue;
+      const int v = hex_value(c);
+      if (v < 0) return tl::unexpected("invalid character '" + std::string(1, c) + "' in |hex| block");
+      if (pending_nibble < 0) {
+        pending_nibble = v;
+      } else {
+        out += static_cast<char>(pending_nibble * 16 + v);
+        pending_nibble = -1;
+      }
+      continue;
+    }
+    if (c == '\\') {
+      if (i + 1 >= body.size()) return tl::unexpected(std::string("trailing backslash"));
+      const char next = body[++i];
+      if (next != '"' && next != ';' && next != '\\' && next != ':' && next != '|') {
+        return tl::unexpected("invalid escape '\\" + std::string(1, next) + "' (only \\\" \\; \\: \\| \\\\ are allowed)");
+      }
+      out += next;
+      continue;
+    }
+    if (c == '"') return tl::unexpected(std::string("unescaped '\"' inside the pattern"));
+    if (c == ';') return tl::unexpected(std::string("unescaped ';' inside the pattern"));
+    out += c;
+  }
+  if (in_hex) return tl::unexpected(std::string("unterminated |hex| block"));
+  return out;
+}
+
+tl::expected<void, std::string> parse_rule_options(std::string_view options, const ClassificationTable* classifications,
+                                                   Rule& rule) {
+  return OptionParser(classifications, rule).parse(options);
+}
+
+}  // namespace eastwatch::detail

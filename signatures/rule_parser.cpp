@@ -1,0 +1,193 @@
+#include "signatures/rule_parser.hpp"
+
+#include <array>
+#include <fstream>
+#include <sstream>
+
+#include "signatures/detail/header_parser.hpp"
+#include "signatures/detail/option_parser.hpp"
+
+namespace eastwatch {
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+// Application-layer and other header protocols Suricata knows that Eastwatch does not yet.
+constexpr std::array kUnsupportedProtocols = {
+    "http", "http1", "http2", "ftp", "ftp-data", "tls", "ssl", "smb", "dcerpc", "smtp", "imap", "pop3", "dns",
+    "modbus", "enip", "dnp3", "nfs", "ntp", "tftp", "ikev2", "ike", "krb5", "dhcp", "snmp", "sip", "rfb", "mqtt",
+    "rdp", "ssh", "pgsql", "telnet", "quic", "bittorrent-dht", "websocket", "ldap", "doh2", "sctp", "pkthdr",
+    "icmpv4", "icmpv6", "tcp-pkt", "tcp-stream", "udp-pkt", "ipv4", "ipv6", "ip4", "ip6", "ftp-data", "template",
+    "mdns", "llmnr", "pop", "arp"};
+
+tl::expected<RuleAction, std::string> parse_action(std::string_view text) {
+  if (text == "alert") return RuleAction::Alert;
+  if (text == "pass") return RuleAction::Pass;
+  if (text == "drop") return RuleAction::Drop;
+  if (text == "reject") return RuleAction::Reject;
+  if (text == "rejectsrc") return RuleAction::RejectSrc;
+  if (text == "rejectdst") return RuleAction::RejectDst;
+  if (text == "rejectboth") return RuleAction::RejectBoth;
+  return tl::unexpected("unknown action '" + std::string(text) +
+                        "' (expected alert, pass, drop, reject, rejectsrc, rejectdst or rejectboth)");
+}
+
+tl::expected<RuleProtocol, std::string> parse_protocol(std::string_view text) {
+  std::string lower(text);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "tcp") return RuleProtocol::Tcp;
+  if (lower == "udp") return RuleProtocol::Udp;
+  if (lower == "icmp") return RuleProtocol::Icmp;
+  if (lower == "ip") return RuleProtocol::Ip;
+  for (const char* name : kUnsupportedProtocols) {
+    if (lower == name) return tl::unexpected("unsupported protocol '" + std::string(text) + "' (not implemented yet)");
+  }
+  return tl::unexpected("unknown protocol '" + std::string(text) + "' (expected tcp, udp, icmp or ip)");
+}
+
+// Splits the header into whitespace-separated fields, keeping [ ... ] lists whole.
+std::vector<std::string_view> header_fields(std::string_view header) {
+  std::vector<std::string_view> fields;
+  size_t i = 0;
+  while (i < header.size()) {
+    while (i < header.size() && is_space(header[i])) ++i;
+    if (i >= header.size()) break;
+    const size_t start = i;
+    int depth = 0;
+    while (i < header.size() && (depth > 0 || !is_space(header[i]))) {
+      if (header[i] == '[') ++depth;
+      if (header[i] == ']') --depth;
+      ++i;
+    }
+    fields.push_back(header.substr(start, i - start));
+  }
+  return fields;
+}
+
+tl::expected<void, std::string> parse_header(std::string_view header, const RuleVariables& variables, Rule& rule) {
+  const auto fields = header_fields(header);
+  if (fields.size() != 7) {
+    return tl::unexpected("rule header has " + std::to_string(fields.size()) +
+                          " fields (expected: action protocol src_addr src_port -> dst_addr dst_port)");
+  }
+  auto action = parse_action(fields[0]);
+  if (!action) return tl::unexpected(action.error());
+  rule.action = *action;
+  auto protocol = parse_protocol(fields[1]);
+  if (!protocol) return tl::unexpected(protocol.error());
+  rule.protocol = *protocol;
+  if (fields[4] == "->") {
+    rule.bidirectional = false;
+  } else if (fields[4] == "<>") {
+    rule.bidirectional = true;
+  } else {
+    return tl::unexpected("invalid direction '" + std::string(fields[4]) + "' (expected -> or <>)");
+  }
+  auto src = detail::parse_address_expression(fields[2], variables);
+  if (!src) return tl::unexpected("source address: " + src.error());
+  auto sport = detail::parse_port_expression(fields[3], variables);
+  if (!sport) return tl::unexpected("source port: " + sport.error());
+  auto dst = detail::parse_address_expression(fields[5], variables);
+  if (!dst) return tl::unexpected("destination address: " + dst.error());
+  auto dport = detail::parse_port_expression(fields[6], variables);
+  if (!dport) return tl::unexpected("destination port: " + dport.error());
+  rule.src_addresses = std::move(*src);
+  rule.src_ports = std::move(*sport);
+  rule.dst_addresses = std::move(*dst);
+  rule.dst_ports = std::move(*dport);
+  return {};
+}
+
+}  // namespace
+
+std::string RuleError::to_string() const { return file + ":" + std::to_string(line) + ": " + message; }
+
+tl::expected<Rule, RuleError> parse_rule(std::string_view text, const RuleParseContext& context) {
+  auto fail = [&](std::string message) { return tl::unexpected(RuleError{context.file, context.line, std::move(message)}); };
+  text = trim(text);
+  const size_t open = text.find('(');
+  if (open == std::string_view::npos) return fail("rule has no options: expected '(' after the header");
+  const size_t close = text.rfind(')');
+  if (close == std::string_view::npos || close < open) return fail("rule options must end with ')'");
+  if (!trim(text.substr(close + 1)).empty()) {
+    return fail("unexpected text after the closing ')': '" + std::string(trim(text.substr(close + 1))) + "'");
+  }
+  Rule rule;
+  rule.file = context.file;
+  rule.line = context.line;
+  rule.text = std::string(text);
+  if (context.variables == nullptr) return fail("internal error: no rule variables");
+  if (auto header = parse_header(text.substr(0, open), *context.variables, rule); !header) return fail(header.error());
+  if (auto options = detail::parse_rule_options(text.substr(open + 1, close - open - 1), context.classifications, rule);
+      !options) {
+    return fail(options.error());
+  }
+  return rule;
+}
+
+RuleLoadResult load_rule_text(std::string_view text, std::string_view file_name, const RuleVariables& variables,
+                              const ClassificationTable* classifications) {
+  RuleLoadResult result;
+  RuleParseContext context{&variables, classifications, std::string(file_name), 0};
+  std::string pending;       // a rule continued over several lines with a trailing backslash
+  uint32_t pending_line = 0;
+  uint32_t line_number = 0;
+  while (!text.empty() || !pending.empty()) {
+    std::string_view line;
+    if (!text.empty()) {
+      const size_t newline = text.find('\n');
+      line = text.substr(0, newline);
+      text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
+      ++line_number;
+    }
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string_view trimmed = trim(line);
+    if (pending.empty() && (trimmed.empty() || trimmed.front() == '#')) {
+      if (text.empty()) break;
+      continue;
+    }
+    if (pending.empty()) pending_line = line_number;
+    if (!trimmed.empty() && trimmed.back() == '\\' && !text.empty()) {
+      pending.append(trimmed.substr(0, trimmed.size() - 1));
+      continue;
+    }
+    pending.append(trimmed);
+    context.line = pending_line;
+    auto rule = parse_rule(pending, context);
+    if (rule) {
+      result.rules.push_back(std::move(*rule));
+    } else {
+      result.errors.push_back(std::move(rule.error()));
+    }
+    pending.clear();
+    if (text.empty()) break;
+  }
+  return result;
+}
+
+RuleLoadResult load_rule_files(const std::vector<std::string>& paths, const RuleVariables& variables,
+                               const ClassificationTable* classifications) {
+  RuleLoadResult result;
+  for (const auto& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      result.errors.push_back(RuleError{path, 0, "cannot open rule file"});
+      continue;
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    RuleLoadResult file = load_rule_text(buffer.str(), path, variables, classifications);
+    for (auto& rule : file.rules) result.rules.push_back(std::move(rule));
+    for (auto& error : file.errors) result.errors.push_back(std::move(error));
+  }
+  return result;
+}
+
+}  // namespace eastwatch
