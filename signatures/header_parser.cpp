@@ -38,6 +38,19 @@ tl::expected<std::vector<std::string_view>, std::string> split_list(std::string_
 
 // Set algebra shared by addresses and ports: a list is the union of its positive elements
 // minus the union of its negated ones (from "any" when all are negated), as in Suricata.
+// What a negation is taken from. Suricata negates addresses within each family the negated
+// set mentions: `!$HOME_NET` with an IPv4-only HOME_NET is "IPv4 but not HOME_NET" and
+// matches no IPv6 address. Ports negate within 0-65535.
+AddressSet negation_base(const AddressSet& negated) {
+  const AddressSet v4 = AddressSet::from_ranges({*AddressSet::parse_cidr("0.0.0.0/0")});
+  const AddressSet v6 = v4.complement();
+  AddressSet base;
+  if (!negated.subtract(v6).empty()) base = base.unite(v4);
+  if (!negated.subtract(v4).empty()) base = base.unite(v6);
+  return base;
+}
+PortSet negation_base(const PortSet&) { return PortSet::any(); }
+
 template <class Set, class Leaf>
 class ExpressionParser {
  public:
@@ -53,7 +66,7 @@ class ExpressionParser {
     if (text.front() == '!') {
       auto inner = parse(text.substr(1), depth);
       if (!inner) return inner;
-      return inner->complement();
+      return negation_base(*inner).subtract(*inner);
     }
     if (text.front() == '[') {
       if (text.back() != ']') return tl::unexpected("unbalanced brackets in '" + std::string(text) + "'");
@@ -73,7 +86,7 @@ class ExpressionParser {
           any_positive = true;
         }
       }
-      Set result = (any_positive ? positive : Set::any()).subtract(negative);
+      Set result = (any_positive ? positive : negation_base(negative)).subtract(negative);
       if (result.empty()) return tl::unexpected(std::string("'") + std::string(text) + "' matches no " + kind_);
       return result;
     }

@@ -1,0 +1,56 @@
+// Internal to sensor/decode: one function per layer, each taking the offset where its
+// header starts. Each returns false when the packet is malformed (the caller marks it
+// invalid); layers never read past packet.caplen.
+#pragma once
+
+#include <cstdint>
+#include <algorithm>
+#include <cstring>
+
+#include "sensor/decode/decode_stats.hpp"
+#include "sensor/decode/packet.hpp"
+
+namespace eastwatch::detail {
+
+inline uint16_t load_be16(const uint8_t* p) noexcept { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+inline uint32_t load_be32(const uint8_t* p) noexcept {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+// One's-complement sum over bytes (RFC 1071), not yet folded.
+inline uint32_t checksum_add(uint32_t sum, const uint8_t* data, uint32_t length) noexcept {
+  uint32_t i = 0;
+  for (; i + 1 < length; i += 2) sum += load_be16(data + i);
+  if (i < length) sum += uint32_t{data[i]} << 8;
+  return sum;
+}
+inline uint16_t checksum_fold(uint32_t sum) noexcept {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+// The frame was cut short by the capture's snaplen: lengths in headers may legitimately
+// point past caplen, so that is not a malformation.
+inline bool snaplen_cut(const Packet& p) noexcept { return p.caplen < p.wirelen; }
+
+constexpr int kMaxEncapsulationDepth = 8;
+
+bool decode_ethernet(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept;
+// Continues after an ethertype at `offset` (VLAN tags, ARP, IPv4, IPv6).
+bool decode_ethertype(Packet& p, DecodeStats& s, uint16_t ether_type, uint32_t offset, int depth) noexcept;
+bool decode_vlan(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept;
+bool decode_arp(Packet& p, DecodeStats& s, uint32_t offset) noexcept;
+bool decode_ipv4(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept;
+bool decode_ipv6(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept;
+// Transport layers get [offset, end): the IP payload as the IP header bounds it.
+bool decode_tcp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexcept;
+bool decode_udp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexcept;
+bool decode_icmpv4(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexcept;
+bool decode_icmpv6(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexcept;
+// Dispatches on the IP protocol number after the IP header(s).
+bool decode_transport(Packet& p, DecodeStats& s, uint8_t protocol, uint32_t offset, uint32_t end) noexcept;
+
+// TCP/UDP/ICMPv6 pseudo-header sum for the packet's addresses.
+uint32_t pseudo_header_sum(const Packet& p, uint8_t protocol, uint32_t length) noexcept;
+
+}  // namespace eastwatch::detail

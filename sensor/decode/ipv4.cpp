@@ -1,0 +1,137 @@
+// IPv4 (RFC 791): header, options, fragments, checksum (verified and counted, never
+// enforced: mirrored traffic often carries offloaded checksums).
+#include "sensor/decode/detail/layers.hpp"
+
+namespace eastwatch::detail {
+
+namespace {
+
+// Validates the options; returns false on a malformed option list.
+bool check_options(const uint8_t* options, uint32_t length, DecodeStats& s) noexcept {
+  uint32_t seen = 0;  // bitmask of option numbers 0..31 (copied-flag stripped), for duplicates
+  uint32_t i = 0;
+  while (i < length) {
+    const uint8_t type = options[i];
+    if (type == 0) break;  // end of option list
+    if (type == 1) {       // no-operation
+      ++i;
+      continue;
+    }
+    if (i + 1 >= length) {
+      ++s.event.ipv4_opt_malformed;
+      return false;
+    }
+    const uint8_t option_length = options[i + 1];
+    if (option_length < 2) {
+      ++s.event.ipv4_opt_invalid_len;
+      return false;
+    }
+    if (i + option_length > length) {
+      ++s.event.ipv4_opt_malformed;
+      return false;
+    }
+    const uint32_t number = type & 0x1f;
+    if (seen & (1u << number)) ++s.event.ipv4_opt_duplicate;
+    seen |= 1u << number;
+    switch (type) {
+      case 0x07: case 0x44: case 0x83: case 0x89: case 0x82: case 0x94: case 0x88: case 0x86: break;
+      default: ++s.event.ipv4_opt_unknown; break;
+    }
+    i += option_length;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool decode_ipv4(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept {
+  ++s.ipv4;
+  if (p.caplen < offset + 20) {
+    ++s.event.ipv4_pkt_too_small;
+    return false;
+  }
+  const uint8_t* h = p.data + offset;
+  if ((h[0] >> 4) != 4) {
+    ++s.event.ipv4_wrong_ip_version;
+    return false;
+  }
+  const uint32_t header_length = (h[0] & 0x0f) * 4u;
+  if (header_length < 20) {
+    ++s.event.ipv4_hlen_too_small;
+    return false;
+  }
+  if (p.caplen < offset + header_length) {
+    ++s.event.ipv4_pkt_too_small;
+    return false;
+  }
+  const uint32_t total_length = load_be16(h + 2);
+  if (total_length < header_length) {
+    ++s.event.ipv4_iplen_smaller_than_hlen;
+    return false;
+  }
+  uint32_t end = offset + total_length;  // Ethernet padding beyond this is not payload
+  if (end > p.caplen) {
+    if (!snaplen_cut(p)) {
+      ++s.event.ipv4_trunc_pkt;
+      return false;
+    }
+    end = p.caplen;
+  }
+  if (header_length > 20 && !check_options(h + 20, header_length - 20, s)) return false;
+
+  p.ip_version = 4;
+  p.l3_offset = offset;
+  p.ip_tos = h[1];
+  p.ip_id = load_be16(h + 4);
+  p.ip_ttl = h[8];
+  p.ip_proto = h[9];
+  p.src = IpAddress::from_v4_bytes(h + 12);
+  p.dst = IpAddress::from_v4_bytes(h + 16);
+  if (checksum_fold(checksum_add(0, h, header_length)) != 0) {
+    p.ip_checksum_bad = true;
+    ++s.checksum.ipv4_bad;
+  }
+  const uint16_t fragment = load_be16(h + 6);
+  const bool more_fragments = (fragment & 0x2000) != 0;
+  const uint16_t fragment_offset = fragment & 0x1fff;
+  p.ip_fragment = more_fragments || fragment_offset != 0;
+  const uint32_t l4 = offset + header_length;
+  p.l4_offset = l4;
+  if (fragment_offset != 0) {
+    // Not the first fragment: no transport header here; the IP payload is all there is.
+    p.payload_offset = l4;
+    p.payload_len = end - l4;
+    return true;
+  }
+  if (p.ip_proto == 58) ++s.event.ipv4_icmpv6;
+  (void)depth;
+  return decode_transport(p, s, p.ip_proto, l4, end);
+}
+
+bool decode_transport(Packet& p, DecodeStats& s, uint8_t protocol, uint32_t offset, uint32_t end) noexcept {
+  switch (protocol) {
+    case 6: return decode_tcp(p, s, offset, end);
+    case 17: return decode_udp(p, s, offset, end);
+    case 1: return decode_icmpv4(p, s, offset, end);
+    case 58: return decode_icmpv6(p, s, offset, end);
+    default:
+      p.l4_offset = offset;
+      p.payload_offset = offset;
+      p.payload_len = end - offset;
+      return true;
+  }
+}
+
+uint32_t pseudo_header_sum(const Packet& p, uint8_t protocol, uint32_t length) noexcept {
+  uint32_t sum = 0;
+  if (p.ip_version == 4) {
+    sum = checksum_add(sum, p.src.bytes.data() + 12, 4);
+    sum = checksum_add(sum, p.dst.bytes.data() + 12, 4);
+  } else {
+    sum = checksum_add(sum, p.src.bytes.data(), 16);
+    sum = checksum_add(sum, p.dst.bytes.data(), 16);
+  }
+  return sum + protocol + (length & 0xffff) + (length >> 16);
+}
+
+}  // namespace eastwatch::detail

@@ -1,0 +1,38 @@
+// UDP (RFC 768). The UDP length bounds the payload; checksum 0 over IPv4 means "none".
+#include "sensor/decode/detail/layers.hpp"
+
+namespace eastwatch::detail {
+
+bool decode_udp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexcept {
+  ++s.udp;
+  if (offset + 8 > end) {
+    ++s.event.udp_pkt_too_small;
+    return false;
+  }
+  const uint8_t* h = p.data + offset;
+  const uint32_t length = load_be16(h + 4);
+  if (length < 8) {
+    ++s.event.udp_hlen_too_small;
+    return false;
+  }
+  if (offset + length > end && !snaplen_cut(p)) {
+    ++s.event.udp_hlen_invalid;
+    return false;
+  }
+  const uint32_t udp_end = std::min(end, offset + length);
+  p.l4_offset = offset;
+  p.src_port = load_be16(h);
+  p.dst_port = load_be16(h + 2);
+  p.payload_offset = offset + 8;
+  p.payload_len = udp_end - p.payload_offset;
+  const uint16_t checksum = load_be16(h + 6);
+  if (!p.ip_fragment && !snaplen_cut(p) && !(checksum == 0 && p.ip_version == 4)) {
+    if (checksum_fold(checksum_add(pseudo_header_sum(p, 17, length), h, length)) != 0) {
+      p.l4_checksum_bad = true;
+      ++s.checksum.udp_bad;
+    }
+  }
+  return true;
+}
+
+}  // namespace eastwatch::detail
