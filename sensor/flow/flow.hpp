@@ -37,10 +37,17 @@ struct Flow {
   uint8_t tcp_flags_toclient = 0;
   bool alerted = false;
 
+  // TCP handshake progress, for the state machine.
+  bool syn_seen = false;
+  bool synack_seen = false;
+  bool fin_toserver = false;
+  bool fin_toclient = false;
+
   // Table bookkeeping (owned by FlowTable).
-  uint32_t bucket_next = 0;  // chain within a hash bucket; 0 = none (index + 1)
-  uint32_t lru_prev = 0;
+  bool in_use = false;
+  uint32_t lru_prev = 0;  // neighbours in the LRU list, as index + 1 (0 = none)
   uint32_t lru_next = 0;
+  int64_t lru_stamp_usec = 0;  // packet time when the flow was last moved to the LRU tail
 };
 
 }  // namespace eastwatch

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -33,17 +34,22 @@ struct FlowCounters {
   uint64_t get_used = 0;   // LRU evictions of live flows
   uint64_t timeout = 0;    // flows ended by timeout
   uint64_t spare = 0;      // gauge: free flows in the pool
+  uint64_t emerg_mode_entered = 0;
+  uint64_t emerg_mode_over = 0;
+  uint64_t end = 0;        // flows ended for any reason
 
   template <class F>
   void visit(F&& f) const {
     f("total", total); f("tcp", tcp); f("udp", udp); f("icmpv4", icmpv4); f("icmpv6", icmpv6);
     f("active", active); f("memcap", memcap); f("get_used", get_used); f("mgr.flows_timeout", timeout);
-    f("spare", spare);
+    f("spare", spare); f("emerg_mode_entered", emerg_mode_entered); f("emerg_mode_over", emerg_mode_over);
   }
 };
 
-// Called when a flow ends (timeout, eviction, flush). Must not keep the pointer.
-using FlowEndCallback = std::function<void(const Flow&)>;
+enum class FlowEndReason : uint8_t { Timeout, Evicted, Flush };
+
+// Called when a flow ends. Must not keep the pointer.
+using FlowEndCallback = std::function<void(const Flow&, FlowEndReason)>;
 
 class FlowTable {
  public:
@@ -65,11 +71,40 @@ class FlowTable {
 
   void set_end_callback(FlowEndCallback callback) { on_end_ = std::move(callback); }
   const FlowCounters& counters() const noexcept { return counters_; }
-  uint32_t capacity() const noexcept;
+  uint32_t capacity() const noexcept { return capacity_; }
+  bool emergency() const noexcept { return emergency_; }
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  struct Slot {
+    uint32_t tag;    // upper hash bits, to skip most non-matching flows without touching them
+    uint32_t index;  // flow index + 1; 0 = empty
+  };
+  struct FreeDeleter {
+    void operator()(void* p) const noexcept;
+  };
+
+  Flow* allocate(int64_t now_usec) noexcept;
+  void end_flow(uint32_t index, FlowEndReason reason) noexcept;
+  void slot_insert(uint64_t hash, uint32_t index) noexcept;
+  void slot_erase(uint64_t hash, uint32_t index) noexcept;
+  void lru_unlink(uint32_t index) noexcept;
+  void lru_push_tail(uint32_t index) noexcept;
+  bool timed_out(const Flow& flow, int64_t now_usec) const noexcept;
+  void update_emergency() noexcept;
+
+  FlowSettings settings_;
+  uint32_t capacity_ = 0;
+  uint64_t slot_mask_ = 0;
+  std::unique_ptr<Flow, FreeDeleter> flows_;   // capacity_ flows, zeroed, constructed on first use
+  std::unique_ptr<Slot, FreeDeleter> slots_;   // open addressing, linear probing, load <= 1/2
+  std::unique_ptr<uint32_t, FreeDeleter> free_;  // stack of free flow indices
+  uint32_t free_count_ = 0;
+  uint32_t never_used_ = 0;  // flows [never_used_, capacity_) were never handed out
+  uint32_t lru_head_ = 0;    // index + 1
+  uint32_t lru_tail_ = 0;
+  uint64_t sequence_ = 0;    // flows created, for flow_id
+  uint32_t expire_cursor_ = 0;
+  bool emergency_ = false;
   FlowCounters counters_;
   FlowEndCallback on_end_;
 };
