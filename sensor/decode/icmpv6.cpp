@@ -10,6 +10,7 @@ bool decode_icmpv6(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noe
     return false;
   }
   const uint8_t* h = p.data + offset;
+  p.has_transport = true;
   p.l4_offset = offset;
   p.icmp_type = h[0];
   p.icmp_code = h[1];

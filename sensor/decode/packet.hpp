@@ -48,6 +48,7 @@ struct Packet {
   IpAddress src;
   IpAddress dst;
 
+  bool has_transport = false;  // a TCP/UDP/ICMP header was decoded (not for non-first fragments)
   uint16_t src_port = 0;  // TCP/UDP ports; for ICMP: 0
   uint16_t dst_port = 0;
   uint8_t tcp_flags = 0;

@@ -43,6 +43,7 @@ bool decode_tcp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexce
     }
     i += length;
   }
+  p.has_transport = true;
   p.l4_offset = offset;
   p.src_port = load_be16(h);
   p.dst_port = load_be16(h + 2);

@@ -20,6 +20,7 @@ bool decode_udp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexce
     return false;
   }
   const uint32_t udp_end = std::min(end, offset + length);
+  p.has_transport = true;
   p.l4_offset = offset;
   p.src_port = load_be16(h);
   p.dst_port = load_be16(h + 2);

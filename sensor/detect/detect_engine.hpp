@@ -26,6 +26,7 @@ struct DetectCounters {
   uint64_t alert_queue_overflow = 0;  // alerts dropped past max_alerts_per_packet
   uint64_t prefilter_candidates = 0;  // rules handed to verification by the prefilter
   uint64_t scans = 0;                 // Hyperscan scans run
+  uint64_t inspection_budget_exhausted = 0;  // verifications cut short by the recursion limit
 
   template <class F>
   void visit(F&& f) const {  // names in Suricata's EVE schema (stats.detect.*)
@@ -34,6 +35,7 @@ struct DetectCounters {
   template <class F>
   void visit_extra(F&& f) const {  // Eastwatch-only: stats.log, not EVE
     f("prefilter_candidates", prefilter_candidates); f("scans", scans);
+    f("inspection_budget_exhausted", inspection_budget_exhausted);
   }
 };
 

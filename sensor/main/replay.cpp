@@ -10,6 +10,7 @@
 #include "sensor/capture/pcap_file_source.hpp"
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/main/stats_collector.hpp"
+#include "sensor/stats_visitor.hpp"
 #include "sensor/main/worker.hpp"
 #include "sensor/output/output_thread.hpp"
 

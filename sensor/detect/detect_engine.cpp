@@ -1,0 +1,177 @@
+#include "sensor/detect/detect_engine.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "sensor/detect/content_inspect.hpp"
+#include "sensor/flow/flow.hpp"
+
+namespace eastwatch {
+
+namespace {
+
+PrefilterGroupId group_of(const Packet& p) noexcept {
+  if (!p.has_transport) return PrefilterGroupId::OtherIp;
+  switch (p.ip_proto) {
+    case 6: return PrefilterGroupId::Tcp;
+    case 17: return PrefilterGroupId::Udp;
+    case 1:
+    case 58: return PrefilterGroupId::Icmp;
+    default: return PrefilterGroupId::OtherIp;
+  }
+}
+
+bool endpoints_match(const Rule& rule, const IpAddress& src, uint16_t src_port, const IpAddress& dst,
+                     uint16_t dst_port, bool has_ports) noexcept {
+  if (!rule.src_addresses.contains(src) || !rule.dst_addresses.contains(dst)) return false;
+  if (!has_ports) return rule.src_ports.is_any() && rule.dst_ports.is_any();
+  return rule.src_ports.contains(src_port) && rule.dst_ports.contains(dst_port);
+}
+
+bool header_matches(const Rule& rule, const Packet& p) noexcept {
+  // Only `ip` rules apply to a packet whose transport header is absent (a non-first fragment).
+  if (rule.protocol != RuleProtocol::Ip && !p.has_transport) return false;
+  const bool has_ports = p.has_transport && (p.ip_proto == 6 || p.ip_proto == 17);
+  if (endpoints_match(rule, p.src, p.src_port, p.dst, p.dst_port, has_ports)) return true;
+  return rule.bidirectional && endpoints_match(rule, p.dst, p.dst_port, p.src, p.src_port, has_ports);
+}
+
+struct ScanContext {
+  const PrefilterGroup* group;
+  DetectThread* thread;
+  std::vector<uint32_t>* candidates;
+  std::vector<uint32_t>* seen;
+  uint32_t stamp;
+};
+
+int on_fast_pattern(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* context) {
+  auto* scan = static_cast<ScanContext*>(context);
+  const PrefilterGroup& group = *scan->group;
+  for (uint32_t i = group.pattern_rule_offsets[id]; i < group.pattern_rule_offsets[id + 1]; ++i) {
+    const uint32_t rule = group.pattern_rules[i];
+    uint32_t& seen = (*scan->seen)[rule];
+    if (seen == scan->stamp) continue;
+    seen = scan->stamp;
+    scan->candidates->push_back(rule);  // capacity reserved to the rule count: never reallocates
+  }
+  return 0;
+}
+
+void fill_event(AlertEvent& event, const Rule& rule, const Packet& p, const EveSettings& eve) noexcept {
+  event.rule = &rule;
+  event.ts_usec = p.ts_usec;
+  event.pcap_cnt = p.pcap_cnt;
+  event.src = p.src;
+  event.dst = p.dst;
+  event.src_port = p.src_port;
+  event.dst_port = p.dst_port;
+  event.ip_version = p.ip_version;
+  event.ip_proto = p.ip_proto;
+  event.icmp_type = p.icmp_type;
+  event.icmp_code = p.icmp_code;
+  event.vlan_count = std::min<uint8_t>(p.vlan_count, 2);
+  event.vlan_id[0] = p.vlan_id[0];
+  event.vlan_id[1] = p.vlan_id[1];
+  event.to_server = p.to_server;
+  event.link_type = static_cast<uint16_t>(p.link_type);
+  const Flow* flow = p.flow;
+  event.has_flow = flow != nullptr;
+  if (flow != nullptr) {
+    event.flow_id = flow->flow_id;
+    event.flow_start_usec = flow->start_usec;
+    event.pkts_toserver = flow->pkts_toserver;
+    event.pkts_toclient = flow->pkts_toclient;
+    event.bytes_toserver = flow->bytes_toserver;
+    event.bytes_toclient = flow->bytes_toclient;
+    event.flow_src = flow->key.client;
+    event.flow_dst = flow->key.server;
+    event.flow_src_port = flow->key.client_port;
+    event.flow_dst_port = flow->key.server_port;
+  }
+  event.payload_len = 0;
+  event.packet_len = 0;
+  if (eve.alert_payload || eve.alert_payload_printable) {
+    event.payload_len = std::min(p.payload_len, AlertEvent::kMaxPayload);
+    std::memcpy(event.payload, p.data + p.payload_offset, event.payload_len);
+  }
+  if (eve.alert_packet) {
+    event.packet_len = std::min(p.caplen, AlertEvent::kMaxPacket);
+    std::memcpy(event.packet, p.data, event.packet_len);
+  }
+}
+
+}  // namespace
+
+DetectThread::~DetectThread() = default;
+
+DetectEngine::DetectEngine(std::shared_ptr<const CompiledRuleSet> rules, const DetectSettings& settings,
+                           const EveSettings& eve)
+    : rules_(std::move(rules)), settings_(settings), eve_(eve) {}
+
+std::unique_ptr<DetectThread> DetectEngine::make_thread() const {
+  std::unique_ptr<DetectThread> thread(new DetectThread());
+  auto scratch = rules_->allocate_scratch();
+  if (scratch) thread->scratch_ = std::move(*scratch);
+  const size_t rule_count = rules_->rules().size();
+  thread->candidates_.reserve(rule_count);
+  thread->seen_stamp_.assign(rule_count, 0);
+  return thread;
+}
+
+size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<AlertEvent> out) const noexcept {
+  if (p.ip_version == 0) return 0;
+  const PrefilterGroup& group = rules_->group(group_of(p));
+  const auto rules = rules_->rules();
+  if (++thread.stamp_ == 0) {  // the stamp wrapped: forget every old mark once
+    std::fill(thread.seen_stamp_.begin(), thread.seen_stamp_.end(), 0);
+    thread.stamp_ = 1;
+  }
+  auto& candidates = thread.candidates_;
+  candidates.clear();
+  const std::span<const uint8_t> payload = p.payload();
+  if (!payload.empty() && group.database && thread.scratch_) {
+    ScanContext context{&group, &thread, &candidates, &thread.seen_stamp_, thread.stamp_};
+    hs_scan(group.database.get(), reinterpret_cast<const char*>(payload.data()),
+            static_cast<unsigned>(payload.size()), 0, thread.scratch_.get(), on_fast_pattern, &context);
+    ++thread.counters_.scans;
+    thread.counters_.prefilter_candidates += candidates.size();
+  }
+  candidates.insert(candidates.end(), group.rules_without_fast_pattern.begin(), group.rules_without_fast_pattern.end());
+  if (candidates.empty()) return 0;
+  std::sort(candidates.begin(), candidates.end());
+
+  size_t produced = 0;
+  const uint32_t limit = std::min<uint32_t>(settings_.max_alerts_per_packet, static_cast<uint32_t>(out.size()));
+  for (const uint32_t index : candidates) {
+    const Rule& rule = rules[index];
+    if (!header_matches(rule, p)) continue;
+    bool matched = true;
+    for (size_t s = 0; s < rule.sections.size() && matched; ++s) {
+      const BufferSection& section = rule.sections[s];
+      if (section.contents.empty()) continue;
+      if (payload.empty()) {
+        matched = false;
+        break;
+      }
+      int skip = -1;
+      if (rules_->fast_pattern_section(index) == static_cast<int16_t>(s)) {
+        const int16_t fp = rules_->fast_pattern_content(index);
+        if (section.contents[fp].fast_pattern_only) skip = fp;
+      }
+      InspectBudget budget;
+      matched = inspect_contents(section.contents, payload, skip, budget);
+      if (budget.exhausted) ++thread.counters_.inspection_budget_exhausted;
+    }
+    if (!matched) continue;
+    if (rule.action == RuleAction::Pass) break;  // a pass rule silences everything ordered after it
+    if (produced >= limit) {
+      ++thread.counters_.alert_queue_overflow;
+      continue;
+    }
+    fill_event(out[produced++], rule, p, eve_);
+    ++thread.counters_.alert;
+  }
+  return produced;
+}
+
+}  // namespace eastwatch
