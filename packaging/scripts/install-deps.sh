@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every package Eastwatch needs to build, test and fuzz, from Debian 12's archive.
+# Fast when everything is present already (no apt-get at all). Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config g++ clang libclang-rt-14-dev
+  libpcap-dev libhyperscan-dev libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libpcre2-dev
+  libcli11-dev libexpected-dev rapidjson-dev libxxhash-dev libdpdk-dev
+  python3 python3-jsonschema python3-scapy
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

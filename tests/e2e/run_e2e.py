@@ -1,0 +1,346 @@
+#!/usr/bin/python3
+"""End-to-end golden tests: each case writes its own capture (tests/pcaps/pcapgen.py), runs the
+eastwatch binary on it with its rules, and compares the alerts with the expected ones, which are
+reasoned from Suricata's semantics (see each case's comments), never pasted from eastwatch's
+output. Every eve.json written is also validated against Suricata's EVE schema.
+
+usage: run_e2e.py --eastwatch BIN --source REPO [--work DIR] [-k SUBSTRING]
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "pcaps"))
+import pcapgen  # noqa: E402
+from pcapgen import IP, TCP, Raw, Capture, TcpSession, icmp_echo, udp_packet  # noqa: E402
+
+CASES = []
+
+
+def case(function):
+    CASES.append(function)
+    return function
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+class Env:
+    def __init__(self, args, name):
+        self.binary = args.eastwatch
+        self.source = args.source
+        self.dir = os.path.join(args.work, name)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.schema = os.path.join(self.source, "..", "shared", "reference", "suricata-eve-schema.json")
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def write(self, name, text):
+        with open(self.path(name), "w") as f:
+            f.write(text)
+        return self.path(name)
+
+    def run(self, *arguments, expect_rc=0):
+        result = subprocess.run([self.binary, *arguments], capture_output=True, text=True, timeout=120)
+        if expect_rc is not None and result.returncode != expect_rc:
+            raise Failure(f"exit code {result.returncode}, expected {expect_rc}\nstdout: {result.stdout}\n"
+                          f"stderr: {result.stderr}")
+        return result
+
+    def replay(self, pcaps, rules_text, *extra):
+        rules = self.write("test.rules", rules_text)
+        out = self.path("out")
+        os.makedirs(out, exist_ok=True)
+        arguments = []
+        for pcap in pcaps:
+            arguments += ["-r", pcap]
+        self.run(*arguments, "-S", rules, "-l", out, "-q", *extra)
+        records = [json.loads(line) for line in open(os.path.join(out, "eve.json"))]
+        self.validate(os.path.join(out, "eve.json"))
+        alerts = [r for r in records if r["event_type"] == "alert"]
+        stats = [r for r in records if r["event_type"] == "stats"]
+        return alerts, (stats[-1]["stats"] if stats else None)
+
+    def validate(self, eve):
+        if not os.path.exists(self.schema):
+            return
+        result = subprocess.run(["/usr/bin/python3", os.path.join(self.source, "tests", "tools", "validate_eve.py"),
+                                 self.schema, eve], capture_output=True, text=True)
+        check(result.returncode == 0, f"schema validation failed:\n{result.stdout}")
+
+
+def sids_by_packet(alerts):
+    return [(a["pcap_cnt"], a["alert"]["signature_id"]) for a in alerts]
+
+
+def expect_alerts(alerts, expected):
+    got = sids_by_packet(alerts)
+    check(got == expected, f"alerts (pcap_cnt, sid):\n  got      {got}\n  expected {expected}")
+
+
+# ---------------------------------------------------------------------------------------------
+
+@case
+def demo_capture_with_bundled_rules(env):
+    """The README's demo: the bundled capture through the bundled rules."""
+    pcap = os.path.join(env.source, "tests", "pcaps", "guest-to-guest-attack.pcap")
+    rules = open(os.path.join(env.source, "signatures", "rules", "eastwatch.rules")).read()
+    alerts, stats = env.replay([pcap], rules)
+    web, db, app = "10.20.0.11", "10.20.0.12", "10.20.0.13"
+    web6, app6 = "fd00:0020:0000:0000:0000:0000:0000:0011", "fd00:0020:0000:0000:0000:0000:0000:0013"
+    got = [(a["alert"]["signature_id"], a["src_ip"], a["dest_ip"], a.get("dest_port")) for a in alerts]
+    expected = [
+        # Ping sweep: requests and replies carry the sweep payload (no itype in this rule).
+        (9000021, web, db, None), (9000021, db, web, None), (9000021, web, app, None), (9000021, app, web, None),
+        (9000001, web, app, 8080),                            # Log4Shell in User-Agent
+        (9000003, web, app, 8080), (9000004, web, app, 8080),  # web shell POST cmd=cat+/etc/passwd (prio 1, 2)
+        (9000005, app, web, 41011),                           # passwd contents in the response
+        (9000011, app, web, 4444), (9000013, app, web, 4444),  # reverse shell banner (both priority 1: load order)
+        (9000012, app, web, 4444),                            # uid=0(root)
+        (9000006, web, db, 80), (9000007, web, db, 80),         # UNION%20SELECT within 12; sqlmap UA
+        (9000008, web, db, 6379),                             # Redis CONFIG SET dir
+        (9000019, web, db, 22), (9000019, web, db, 22), (9000019, web, db, 22),  # libssh2 banner x3
+        (9000023, web6, app6, 8080),                          # JNDI over IPv6 ($HOME_NET is IPv4-only)
+    ]
+    check(got == expected, f"demo alerts:\n  got      {got}\n  expected {expected}")
+    by_sid = {a["alert"]["signature_id"]: a for a in alerts}
+    check(by_sid[9000006].get("vlan") == [20], "db-01 traffic is on VLAN 20")
+    check("vlan" not in by_sid[9000001], "app-01 traffic is untagged")
+    leak = by_sid[9000005]
+    check(leak["direction"] == "to_client", "the passwd leak travels server -> client")
+    # S, SA, A, POST, response: at the response 3 packets went to the server, 2 to the client.
+    check((leak["flow"]["pkts_toserver"], leak["flow"]["pkts_toclient"]) == (3, 2), f"flow counters {leak['flow']}")
+    check(leak["flow"]["src_ip"] == web and leak["flow"]["dest_port"] == 8080, "flow keeps the client as src")
+    check(by_sid[9000001]["alert"]["category"] == "Attempted Administrator Privilege Gain", "category from classtype")
+    check(by_sid[9000001]["alert"]["severity"] == 1, "severity from classtype priority")
+    check(stats["decoder"]["pkts"] == 107 and stats["decoder"]["invalid"] == 0, f"decoder stats {stats['decoder']}")
+    check(stats["detect"]["alert"] == 18, "stats.detect.alert counts every alert")
+
+
+@case
+def content_modifiers(env):
+    """Suricata's content semantics on one payload, each rule reasoned by hand."""
+    cap = Capture()
+    s = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40000, 80)
+    s.handshake()
+    data_packet = s.send(b"GET /Index.php?id=1 UNION SELECT pass FROM users HTTP/1.1\r\nHost: x\r\n\r\n")
+    cap.write(env.path("c.pcap"))
+    rules = """
+alert tcp any any -> any any (msg:"offset+depth hit"; content:"GET"; offset:0; depth:3; sid:1;)
+alert tcp any any -> any any (msg:"depth counts from offset"; content:"Index"; offset:5; depth:5; sid:2;)
+alert tcp any any -> any any (msg:"depth too short"; content:"Index"; offset:5; depth:6; content:"GET"; offset:1; sid:3;)
+alert tcp any any -> any any (msg:"case sensitive miss"; content:"index.php"; sid:4;)
+alert tcp any any -> any any (msg:"nocase hit"; content:"index.php"; nocase; sid:5;)
+alert tcp any any -> any any (msg:"distance/within hit"; content:"UNION"; content:"SELECT"; distance:1; within:6; sid:6;)
+alert tcp any any -> any any (msg:"within excludes"; content:"UNION"; content:"SELECT"; distance:2; within:6; sid:7;)
+alert tcp any any -> any any (msg:"negative distance"; content:"SELECT"; content:"UNION"; distance:-12; within:5; sid:8;)
+alert tcp any any -> any any (msg:"negated absent"; content:"UNION"; content:!"DROP"; sid:9;)
+alert tcp any any -> any any (msg:"negated present"; content:"UNION"; content:!"users"; sid:10;)
+alert tcp any any -> any any (msg:"relative negation"; content:"SELECT"; content:!"pass"; distance:0; within:4; sid:11;)
+alert tcp any any -> any any (msg:"relative negation outside window"; content:"SELECT"; content:!"users"; distance:0; within:6; sid:12;)
+alert tcp any any -> any any (msg:"backtracking"; content:"s"; content:"FROM"; distance:1; within:4; sid:13;)
+alert tcp any any -> any any (msg:"fast_pattern chop"; content:"HTTP/1.1"; fast_pattern:0,4; sid:14;)
+alert tcp any any -> any any (msg:"hex content"; content:"|0d 0a|Host|3a 20|x"; sid:15;)
+alert tcp any any -> any any (msg:"offset beyond"; content:"GET"; offset:1; sid:16;)
+"""
+    alerts, _ = env.replay([env.path("c.pcap")], rules)
+    # 2: depth counts from the offset: window [5, 10) holds "Index". 3: "Index" fits, but "GET" at
+    # offset 1 is absent. 4: case differs. 6: SELECT starts 1 byte after UNION: window [end+1, end+7).
+    # 7: distance 2 skips its start. 8: UNION lies 12 bytes before the end of SELECT. 10: "users" is
+    # present. 11: the window [end(SELECT), +4) is " pas": "pass" cannot fit, the negation holds.
+    # 12: the window " pass " holds no "users". 13: the first "s" ("users"? no: "Host"... the first is in
+    # "pass"'s neighbour "Index.php"? no s there) -- the engine must retry "s" until one is followed by
+    # FROM 1-4 bytes on: "pass FROM" ("s" then " FROM") -> match through backtracking over the earlier
+    # "s" of "pass". 14: the chopped literal "HTTP" selects the rule, the full content verifies it.
+    # 16: "GET" only at 0.
+    expected = [(data_packet, sid) for sid in (1, 2, 5, 6, 8, 9, 11, 12, 13, 14, 15)]
+    expect_alerts(alerts, expected)
+
+
+@case
+def headers_without_content(env):
+    """Address and port expressions, negation, `<>`, and rules without content."""
+    cap = Capture()
+    s = TcpSession(cap, "192.168.1.10", "10.1.2.3", 12345, 8081)
+    syn = cap.add(pcapgen.ether() / IP(src="192.168.1.10", dst="10.1.2.3") / TCP(sport=12345, dport=8081, flags="S"))
+    synack = cap.add(pcapgen.ether() / IP(src="10.1.2.3", dst="192.168.1.10") / TCP(sport=8081, dport=12345, flags="SA"))
+    udp = udp_packet(cap, "172.16.0.5", "8.8.8.8", 5353, 53, b"dnsish")
+    cap.write(env.path("h.pcap"))
+    rules = """
+alert tcp 192.168.1.0/24 any -> 10.0.0.0/8 8080:8090 (msg:"range"; sid:1;)
+alert tcp any any -> any ![8081] (msg:"negated port"; sid:2;)
+alert tcp 10.1.2.3 any <> 192.168.1.10 12345 (msg:"bidirectional"; sid:3;)
+alert tcp [192.168.0.0/16,!192.168.1.0/24] any -> any any (msg:"list minus"; sid:4;)
+alert udp $HOME_NET any -> $EXTERNAL_NET 53 (msg:"to external dns"; sid:5;)
+alert ip any any -> any any (msg:"ip matches all"; sid:6;)
+alert udp any any -> any 54 (msg:"wrong port"; sid:7;)
+alert tcp any 8081 -> any 12345 (msg:"reply direction"; sid:8;)
+"""
+    alerts, _ = env.replay([env.path("h.pcap")], rules)
+    # syn: 1 (8081 in range), 3 (<> reversed), 6. synack: 2 (dport 12345 != 8081), 3, 6, 8. udp: 5, 6.
+    # Order within a packet: all priority 3, load order.
+    expected = [(syn, 1), (syn, 3), (syn, 6), (synack, 2), (synack, 3), (synack, 6), (synack, 8), (udp, 5), (udp, 6)]
+    expect_alerts(alerts, expected)
+    check(all(a["proto"] in ("TCP", "UDP") for a in alerts), "proto names")
+
+
+@case
+def vlan_ipv6_icmp(env):
+    cap = Capture()
+    q1 = cap.add(pcapgen.ether() / pcapgen.Dot1Q(vlan=100) / pcapgen.Dot1Q(vlan=200) / IP(src="10.0.0.1", dst="10.0.0.2") /
+                 TCP(sport=1, dport=2, flags="PA") / Raw(b"qinq-marker"))
+    v6 = cap.add(pcapgen.ether() / pcapgen.IPv6(src="2001:db8::1", dst="2001:db8::2") / TCP(sport=3, dport=4, flags="PA") /
+                 Raw(b"v6-marker"))
+    ping = icmp_echo(cap, "10.0.0.1", "10.0.0.2", 7, 1, payload=b"icmp-marker", reply=False)
+    cap.write(env.path("v.pcap"))
+    rules = """
+alert tcp any any -> any any (msg:"qinq"; content:"qinq-marker"; sid:1;)
+alert tcp 2001:db8::/32 any -> 2001:db8::2 4 (msg:"v6"; content:"v6-marker"; sid:2;)
+alert icmp any any -> any any (msg:"icmp"; content:"icmp-marker"; depth:11; sid:3;)
+alert tcp 10.0.0.0/8 any -> any any (msg:"v4 rule on v6"; content:"v6-marker"; sid:4;)
+"""
+    alerts, stats = env.replay([env.path("v.pcap")], rules)
+    expect_alerts(alerts, [(q1, 1), (v6, 2), (ping, 3)])
+    check(alerts[0]["vlan"] == [100, 200], f"QinQ vlan ids {alerts[0].get('vlan')}")
+    check(alerts[1]["src_ip"] == "2001:0db8:0000:0000:0000:0000:0000:0001", "IPv6 written in full, as Suricata")
+    check(alerts[2]["icmp_type"] == 8 and "src_port" not in alerts[2], "ICMP fields")
+    check(stats["decoder"]["vlan_qinq"] == 1 and stats["decoder"]["ipv6"] == 1, f"decoder {stats['decoder']}")
+
+
+@case
+def two_files_and_pcapng(env):
+    """Several -r files are read in order and pcap_cnt continues; pcapng is read too."""
+    first = Capture()
+    TcpSession(first, "10.0.0.1", "10.0.0.2", 1000, 80).handshake()  # 3 packets
+    first.write(env.path("a.pcap"))
+    second = Capture(start=1795165300)
+    udp_packet(second, "10.0.0.3", "10.0.0.4", 5, 6, b"second-file")
+    pcapgen.wrpcapng(env.path("b.pcapng"), second.packets)
+    alerts, stats = env.replay([env.path("a.pcap"), env.path("b.pcapng")],
+                               'alert udp any any -> any any (msg:"x"; content:"second-file"; sid:1;)\n')
+    expect_alerts(alerts, [(4, 1)])
+    check(stats["capture"]["kernel_packets"] == 4, f"capture stats {stats['capture']}")
+
+
+@case
+def malformed_packets(env):
+    """Broken packets are counted in stats.decoder.invalid; the valid ones around them still alert."""
+    cap = Capture()
+    good = lambda: pcapgen.ether() / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1, dport=2, flags="PA") / Raw(b"evil")
+    g1 = cap.add(good())
+    raw = bytes(good())
+    cap.add(Raw(raw[:14 + 12]))                              # IPv4 header cut short
+    bad_ihl = bytearray(raw); bad_ihl[14] = 0x43               # IHL 3 (12 bytes)
+    cap.add(Raw(bytes(bad_ihl)))
+    bad_doff = bytearray(raw); bad_doff[14 + 20 + 12] = 0x20   # TCP data offset 2 (8 bytes)
+    cap.add(Raw(bytes(bad_doff)))
+    cap.add(Raw(raw[:14 + 20 + 10]))                         # TCP header cut short (IP length says more)
+    short_len = bytearray(raw); short_len[16:18] = (10).to_bytes(2, "big")  # total length < header length
+    cap.add(Raw(bytes(short_len)))
+    cap.add(Raw(raw[:10]))                                   # not even an Ethernet header
+    g2 = cap.add(good())
+    cap.write(env.path("m.pcap"))
+    alerts, stats = env.replay([env.path("m.pcap")], 'alert tcp any any -> any any (msg:"x"; content:"evil"; sid:1;)\n')
+    expect_alerts(alerts, [(g1, 1), (g2, 1)])
+    decoder = stats["decoder"]
+    check(decoder["pkts"] == 8 and decoder["invalid"] == 6, f"invalid count {decoder['invalid']} of {decoder['pkts']}")
+    events = decoder["event"]
+    check(events["ipv4"]["pkt_too_small"] == 1, "truncated IPv4 header")
+    check(events["ipv4"]["hlen_too_small"] == 1, "IHL < 5")
+    check(events["tcp"]["hlen_too_small"] == 1, "TCP data offset < 5")
+    check(events["ipv4"]["trunc_pkt"] == 1, "IP length beyond the frame")
+    check(events["ipv4"]["iplen_smaller_than_hlen"] == 1, "IP length < header length")
+    check(events["ethernet"]["pkt_too_small"] == 1, "runt Ethernet frame")
+
+
+@case
+def rule_check_mode(env):
+    rules = env.write("check.rules", "\n".join([
+        'alert tcp any any -> any any (msg:"ok"; content:"a"; sid:1;)',
+        '# alert tcp any any -> any any (msg:"commented out"; sid:99;)',
+        'alert tcp any any -> any any (msg:"bad depth"; content:"abcdef"; depth:3; sid:2;)',
+        'alert tcp any any -> any any (msg:"multi \\',
+        '  line"; content:"b"; sid:3;)',
+        'alert tcp any any -> $NOPE_NET any (msg:"undefined var"; sid:4;)',
+        '',
+    ]))
+    result = env.run("-T", "-S", rules, expect_rc=1)
+    lines = result.stdout.strip().splitlines()
+    expected = [
+        f"{rules}:3: depth: 3 is smaller than the content length 6 (it could never match)",
+        f"{rules}:6: destination address: undefined variable $NOPE_NET",
+        "2 loaded, 2 failed",
+    ]
+    check(lines == expected, f"-T output:\n  got      {lines}\n  expected {expected}")
+    good = env.write("good.rules", 'alert tcp any any -> any any (msg:"ok"; content:"a"; sid:1;)\n')
+    result = env.run("-T", "-S", good, expect_rc=0)
+    check(result.stdout.strip().splitlines()[-1] == "1 loaded, 0 failed", result.stdout)
+
+
+@case
+def bad_invocations_exit_2(env):
+    bad_config = env.write("bad.yaml", "flow:\n  memcap: lots\n")
+    result = env.run("-T", "-c", bad_config, expect_rc=2)
+    check(f"{bad_config}:2: flow.memcap: 'lots' is not a size" in result.stderr, result.stderr)
+    result = env.run("--no-such-flag", expect_rc=2)
+    check(result.stderr.count("\n") == 1, f"one-line message expected: {result.stderr!r}")
+    result = env.run("-r", env.path("missing.pcap"), "-l", env.dir, "-q", expect_rc=2)
+    check("cannot open" in result.stderr and "missing.pcap" in result.stderr, result.stderr)
+    result = env.run("--version", expect_rc=0)
+    check(result.stdout.startswith("eastwatch "), result.stdout)
+
+
+@case
+def payload_evidence(env):
+    cap = Capture()
+    n = cap.add(pcapgen.ether() / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1, dport=2, flags="PA") / Raw(b"ab\x00cd"))
+    cap.write(env.path("p.pcap"))
+    alerts, _ = env.replay([env.path("p.pcap")], 'alert tcp any any -> any any (msg:"x"; content:"cd"; sid:1;)\n',
+                           "--set", "outputs.eve.alert.payload=yes", "--set", "outputs.eve.alert.payload-printable=yes",
+                           "--set", "outputs.eve.alert.packet=yes")
+    expect_alerts(alerts, [(n, 1)])
+    check(alerts[0]["payload"] == "YWIAY2Q=", alerts[0]["payload"])
+    check(alerts[0]["payload_printable"] == "ab.cd", alerts[0]["payload_printable"])
+    check(alerts[0]["packet_info"]["linktype"] == 1, "linktype")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--eastwatch", required=True)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--work", default="/tmp/eastwatch-e2e")
+    parser.add_argument("-k", default="")
+    args = parser.parse_args()
+    os.environ["TZ"] = "UTC"
+    passed = failed = 0
+    for function in CASES:
+        if args.k not in function.__name__:
+            continue
+        try:
+            function(Env(args, function.__name__))
+            print(f"PASS {function.__name__}")
+            passed += 1
+        except Exception as error:  # noqa: BLE001
+            print(f"FAIL {function.__name__}: {error}")
+            if not isinstance(error, Failure):
+                traceback.print_exc()
+            failed += 1
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
