@@ -161,10 +161,9 @@ alert tcp any any -> any any (msg:"offset beyond"; content:"GET"; offset:1; sid:
     # offset 1 is absent. 4: case differs. 6: SELECT starts 1 byte after UNION: window [end+1, end+7).
     # 7: distance 2 skips its start. 8: UNION lies 12 bytes before the end of SELECT. 10: "users" is
     # present. 11: the window [end(SELECT), +4) is " pas": "pass" cannot fit, the negation holds.
-    # 12: the window " pass " holds no "users". 13: the first "s" ("users"? no: "Host"... the first is in
-    # "pass"'s neighbour "Index.php"? no s there) -- the engine must retry "s" until one is followed by
-    # FROM 1-4 bytes on: "pass FROM" ("s" then " FROM") -> match through backtracking over the earlier
-    # "s" of "pass". 14: the chopped literal "HTTP" selects the rule, the full content verifies it.
+    # 12: the window " pass " holds no "users". 13: the first "s" is the first one of "pass"; with it the
+    # window for FROM is [end+1, end+5) = " FRO", too short, so the engine must backtrack to the second
+    # "s", whose window [end+1, end+5) is exactly "FROM". 14: the chopped literal "HTTP" selects the rule, the full content verifies it.
     # 16: "GET" only at 0.
     expected = [(data_packet, sid) for sid in (1, 2, 5, 6, 8, 9, 11, 12, 13, 14, 15)]
     expect_alerts(alerts, expected)
