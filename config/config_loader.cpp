@@ -205,11 +205,25 @@ class Loader {
       for (const auto& entry : group) {
         const std::string name = entry.first.as<std::string>();
         std::string value;
-        if (!entry.second.IsScalar()) {
+        if (entry.second.IsSequence()) {
+          // An unquoted YAML list ([10.0.0.0/8, 192.168.0.0/16]) means the same as the quoted string.
+          value = "[";
+          bool ok = true;
+          for (const auto& item : entry.second) {
+            if (!item.IsScalar()) ok = false;
+            if (ok) value += (value.size() > 1 ? "," : "") + item.Scalar();
+          }
+          value += "]";
+          if (!ok) {
+            fail(entry.second, join(path, name), "expected a single value such as \"[10.0.0.0/8,!10.1.0.0/16]\"");
+            continue;
+          }
+        } else if (!entry.second.IsScalar()) {
           fail(entry.second, join(path, name), "expected a single value such as \"[10.0.0.0/8,!10.1.0.0/16]\"");
           continue;
+        } else {
+          value = entry.second.Scalar();
         }
-        value = entry.second.Scalar();
         if (value.empty()) {
           fail(entry.second, join(path, name), "empty value (expected an address or port expression, or \"any\")");
           continue;
