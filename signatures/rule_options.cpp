@@ -22,7 +22,7 @@ std::string_view trim(std::string_view text) {
 
 // Suricata keywords that Eastwatch does not implement yet: a rule using one is reported as
 // unsupported (an honest "not yet"), distinct from a typo.
-constexpr std::array kKnownUnsupported = {
+constexpr const char* kKnownUnsupported[] = {
     "pcre", "flow", "flowbits", "flowint", "flowvar", "pktvar", "xbits", "hostbits", "byte_test", "byte_jump",
     "byte_extract", "byte_math", "isdataat", "bsize", "startswith", "endswith", "dsize", "flags", "flag", "itype",
     "icode", "icmp_id", "icmp_seq", "ip_proto", "ttl", "tos", "id", "fragbits", "fragoffset", "sameip", "ipopts",
@@ -70,7 +70,8 @@ constexpr std::array kKnownUnsupported = {
     "email.subject", "email.to", "email.cc", "nfs_procedure", "nfs.version", "rpc", "tftp", "ssh.proto_version"};
 
 bool known_unsupported(std::string_view name) {
-  return std::find(kKnownUnsupported.begin(), kKnownUnsupported.end(), name) != kKnownUnsupported.end();
+  return std::any_of(std::begin(kKnownUnsupported), std::end(kKnownUnsupported),
+                     [&](const char* keyword) { return name == keyword; });
 }
 
 // Splits at unescaped ';'. Returns the options as (name, value) with value possibly empty.

@@ -20,7 +20,7 @@ std::string_view trim(std::string_view text) {
 }
 
 // Application-layer and other header protocols Suricata knows that Eastwatch does not yet.
-constexpr std::array kUnsupportedProtocols = {
+constexpr const char* kUnsupportedProtocols[] = {
     "http", "http1", "http2", "ftp", "ftp-data", "tls", "ssl", "smb", "dcerpc", "smtp", "imap", "pop3", "dns",
     "modbus", "enip", "dnp3", "nfs", "ntp", "tftp", "ikev2", "ike", "krb5", "dhcp", "snmp", "sip", "rfb", "mqtt",
     "rdp", "ssh", "pgsql", "telnet", "quic", "bittorrent-dht", "websocket", "ldap", "doh2", "sctp", "pkthdr",

@@ -15,7 +15,8 @@ bool decode_udp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexce
     ++s.event.udp_hlen_too_small;
     return false;
   }
-  if (offset + length > end && !snaplen_cut(p)) {
+  // A first fragment carries only part of the datagram the UDP length describes.
+  if (offset + length > end && !snaplen_cut(p) && !p.ip_fragment) {
     ++s.event.udp_hlen_invalid;
     return false;
   }
