@@ -154,11 +154,12 @@ RuleLoadResult load_rule_text(std::string_view text, std::string_view file_name,
       continue;
     }
     if (pending.empty()) pending_line = line_number;
+    // As Suricata does: a trailing backslash joins the next line as it is (its indentation kept).
     if (!trimmed.empty() && trimmed.back() == '\\' && !text.empty()) {
-      pending.append(trimmed.substr(0, trimmed.size() - 1));
+      pending.append(pending.empty() ? trimmed.substr(0, trimmed.size() - 1) : line.substr(0, line.rfind('\\')));
       continue;
     }
-    pending.append(trimmed);
+    pending.append(pending.empty() ? trimmed : line);
     context.line = pending_line;
     auto rule = parse_rule(pending, context);
     if (rule) {

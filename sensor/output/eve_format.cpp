@@ -92,7 +92,9 @@ void write_metadata(JsonWriter& writer, const std::vector<std::string>& metadata
   // Group values by key, keys in first-seen order.
   std::vector<std::pair<std::string_view, std::vector<std::string_view>>> groups;
   for (const auto& entry : metadata) {
-    auto [key, value] = split_metadata(entry);
+    const auto split = split_metadata(entry);
+    const std::string_view key = split.first;
+    const std::string_view value = split.second;
     if (key.empty()) continue;
     auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == key; });
     if (it == groups.end()) {

@@ -1,0 +1,186 @@
+#include <catch2/catch.hpp>
+
+#include "signatures/rule_parser.hpp"
+
+using namespace eastwatch;
+
+namespace {
+
+const RuleVariables& vars() {
+  static const RuleVariables v = RuleVariables::with_suricata_defaults();
+  return v;
+}
+const ClassificationTable& classes() {
+  static const ClassificationTable c = ClassificationTable::builtin();
+  return c;
+}
+
+tl::expected<Rule, RuleError> parse(const std::string& text) {
+  return parse_rule(text, RuleParseContext{&vars(), &classes(), "t.rules", 7});
+}
+
+std::string error_of(const std::string& text) {
+  auto rule = parse(text);
+  if (rule) return "(parsed)";
+  return rule.error().message;
+}
+
+}  // namespace
+
+TEST_CASE("a full rule parses into the model") {
+  auto rule = parse(
+      R"(alert tcp $HOME_NET any -> $EXTERNAL_NET [80,443] (msg:"ET TEST \"quoted\" \; semi"; )"
+      R"(content:"GET|20|/"; depth:5; content:!"evil"; nocase; distance:0; within:20; )"
+      R"(content:"abc|0d 0a|"; fast_pattern:1,3; reference:cve,2021-44228; reference:url,example.com/a; )"
+      R"(classtype:trojan-activity; metadata:created_at 2010_07_30, updated_at 2019_01_01; sid:2000001; rev:3; gid:1;))");
+  REQUIRE(rule);
+  CHECK(rule->action == RuleAction::Alert);
+  CHECK(rule->protocol == RuleProtocol::Tcp);
+  CHECK_FALSE(rule->bidirectional);
+  CHECK(rule->msg == "ET TEST \"quoted\" ; semi");
+  CHECK(rule->sid == 2000001);
+  CHECK(rule->rev == 3);
+  CHECK(rule->classtype == "trojan-activity");
+  CHECK(rule->category == "A Network Trojan was detected");
+  CHECK(rule->priority == 1);
+  REQUIRE(rule->references.size() == 2);
+  CHECK(rule->references[1].system == "url");
+  CHECK(rule->references[1].id == "example.com/a");
+  CHECK(rule->metadata == std::vector<std::string>{"created_at 2010_07_30", "updated_at 2019_01_01"});
+  CHECK(rule->dst_ports.contains(443));
+  CHECK_FALSE(rule->dst_ports.contains(8080));
+  CHECK(rule->file == "t.rules");
+  CHECK(rule->line == 7);
+  REQUIRE(rule->sections.size() == 1);
+  const auto& c = rule->sections[0].contents;
+  REQUIRE(c.size() == 3);
+  CHECK(c[0].pattern == "GET /");
+  CHECK(c[0].depth == 5);
+  CHECK_FALSE(c[0].offset);
+  CHECK(c[1].negated);
+  CHECK(c[1].nocase);
+  CHECK(c[1].distance == 0);
+  CHECK(c[1].within == 20);
+  CHECK(c[1].is_relative());
+  CHECK(c[2].pattern == "abc\r\n");
+  CHECK(c[2].fast_pattern);
+  CHECK(c[2].fast_pattern_offset == 1);
+  CHECK(c[2].fast_pattern_length == 3);
+}
+
+TEST_CASE("priority overrides the classtype's; actions and protocols") {
+  auto rule = parse(R"(drop udp any any <> any 53 (msg:"x"; classtype:trojan-activity; priority:4; sid:1;))");
+  REQUIRE(rule);
+  CHECK(rule->priority == 4);
+  CHECK(rule->action == RuleAction::Drop);
+  CHECK(rule->bidirectional);
+  CHECK(parse(R"(pass ip any any -> any any (sid:1;))")->protocol == RuleProtocol::Ip);
+  CHECK(parse(R"(alert icmp any any -> any any (sid:1;))")->protocol == RuleProtocol::Icmp);
+  CHECK(parse(R"(alert tcp any any -> any any (sid:1;))")->priority == 3);
+}
+
+TEST_CASE("escapes and hex in content") {
+  auto rule = parse(R"(alert tcp any any -> any any (content:"a\;b\"c\\d\:e|7C|f| 41 42 |"; sid:1;))");
+  REQUIRE(rule);
+  CHECK(rule->sections[0].contents[0].pattern == "a;b\"c\\d:e|fAB");
+}
+
+TEST_CASE("relative modifiers on the first content are relative to the buffer start") {
+  auto rule = parse(R"(alert tcp any any -> any any (content:"a"; distance:0; content:"b"; within:5; sid:1;))");
+  REQUIRE(rule);
+  CHECK(rule->sections[0].contents[0].is_relative());
+}
+
+TEST_CASE("exact error texts") {
+  const std::string h = "alert tcp any any -> any any ";
+  CHECK(error_of(h + R"((msg:"x";))") == "rule has no sid");
+  CHECK(error_of(h + R"((content:"abc"; depth:2; sid:1;))") ==
+        "depth: 2 is smaller than the content length 3 (it could never match)");
+  CHECK(error_of(h + R"((content:"a"; content:"abc"; within:2; sid:1;))") ==
+        "within: 2 is smaller than the content length 3 (it could never match)");
+  CHECK(error_of(h + R"((content:"abc"; offset:1; distance:2; sid:1;))") ==
+        "distance: cannot mix relative (distance, within) and absolute (offset, depth) modifiers on one content");
+  CHECK(error_of(h + R"((content:"abc"; depth:5; depth:6; sid:1;))") == "depth: used twice on the same content");
+  CHECK(error_of(h + R"((content:"abc"; nocase; nocase; sid:1;))") == "nocase: used twice on the same content");
+  CHECK(error_of(h + R"((nocase; content:"a"; sid:1;))") == "nocase needs a preceding content option");
+  CHECK(error_of(h + R"((content:"abc"; offset:-1; sid:1;))") ==
+        "offset: invalid value '-1' (expected an integer from 0 to 65535)");
+  CHECK(error_of(h + R"((content:"abc"; offset:x1; sid:1;))") ==
+        "offset: variable 'x1' (byte_extract variables are not implemented yet)");
+  CHECK(error_of(h + R"((content:"ab|4"; sid:1;))") == "content: unterminated |hex| block");
+  CHECK(error_of(h + R"((content:"ab|4|"; sid:1;))") == "content: odd number of hex digits in |hex| block");
+  CHECK(error_of(h + R"((content:"ab|zz|"; sid:1;))") == "content: invalid character 'z' in |hex| block");
+  CHECK(error_of(h + R"((content:"a\nb"; sid:1;))") ==
+        "content: invalid escape '\\n' (only \\\" \\; \\: \\| \\\\ are allowed)");
+  CHECK(error_of(h + R"((content:""; sid:1;))") == "content: empty pattern");
+  CHECK(error_of(h + R"((content:abc; sid:1;))") == "content: expected a quoted string");
+  CHECK(error_of(h + R"((content:"a"; fast_pattern; content:"b"; fast_pattern; sid:1;))") ==
+        "fast_pattern: only one content of a rule can be the fast pattern");
+  CHECK(error_of(h + R"((content:!"a"; fast_pattern; sid:1;))") ==
+        "fast_pattern: cannot be used on a negated content");
+  CHECK(error_of(h + R"((content:"abc"; fast_pattern:2,5; sid:1;))") ==
+        "fast_pattern: 2,5 goes past the end of the content (length 3)");
+  CHECK(error_of(h + R"((classtype:no-such-class; sid:1;))") == "unknown classtype 'no-such-class'");
+  CHECK(error_of(h + R"((sid:0;))") == "sid: invalid value '0' (expected an integer from 1 to 4294967295)");
+  CHECK(error_of(h + R"((sid:1; sid:2;))") == "sid: duplicate sid option");
+  CHECK(error_of(h + R"((priority:0; sid:1;))") == "priority: invalid value '0' (expected an integer from 1 to 255)");
+  CHECK(error_of(h + R"((reference:nocomma; sid:1;))") == "reference: expected 'system,id', got 'nocomma'");
+  CHECK(error_of(h + R"((flowbits:set,x; sid:1;))") == "unsupported keyword 'flowbits' (not implemented yet)");
+  CHECK(error_of(h + R"((conten:"a"; sid:1;))") == "unknown rule option 'conten'");
+  CHECK(error_of(h + R"((msg:"x"; sid:1))") == "option 'sid:1' is not terminated by ';'");
+  CHECK(error_of(h + R"((msg:"x"; sid:1;) trailing)") == "unexpected text after the closing ')': 'trailing'");
+  CHECK(error_of("alert tcp any any -> any any msg") == "rule has no options: expected '(' after the header");
+  CHECK(error_of(R"(alert tcp any any any -> any any (sid:1;))") ==
+        "rule header has 8 fields (expected: action protocol src_addr src_port -> dst_addr dst_port)");
+  CHECK(error_of(R"(alert tcp any any <- any any (sid:1;))") == "invalid direction '<-' (expected -> or <>)");
+  CHECK(error_of(R"(warn tcp any any -> any any (sid:1;))") ==
+        "unknown action 'warn' (expected alert, pass, drop, reject, rejectsrc, rejectdst or rejectboth)");
+  CHECK(error_of(R"(alert http any any -> any any (sid:1;))") == "unsupported protocol 'http' (not implemented yet)");
+  CHECK(error_of(R"(alert foo any any -> any any (sid:1;))") ==
+        "unknown protocol 'foo' (expected tcp, udp, icmp or ip)");
+  CHECK(error_of(R"(alert tcp $NOPE any -> any any (sid:1;))") == "source address: undefined variable $NOPE");
+  CHECK(error_of(R"(alert tcp any 99999 -> any any (sid:1;))") ==
+        "source port: invalid port '99999' (expected 0-65535, a range a:b, or a list)");
+}
+
+TEST_CASE("rule files: comments, continuation lines, CRLF, errors with file:line") {
+  const std::string text =
+      "# a comment\r\n"
+      "\r\n"
+      "alert tcp any any -> any any (msg:\"one\"; content:\"a\"; sid:1;)\r\n"
+      "# alert tcp any any -> any any (msg:\"disabled\"; sid:2;)\n"
+      "alert tcp any any -> any any (msg:\"two \\\n"
+      "   lines\"; content:\"b\"; \\\n"
+      "   sid:3;)\n"
+      "alert tcp any any -> any any (msg:\"bad\"; content:\"abc\"; depth:1; sid:4;)\n"
+      "alert tcp any any -> any any (msg:\"last, no newline\"; sid:5;)";
+  RuleLoadResult result = load_rule_text(text, "pack.rules", vars(), &classes());
+  REQUIRE(result.rules.size() == 3);
+  CHECK(result.rules[0].sid == 1);
+  CHECK(result.rules[0].line == 3);
+  CHECK(result.rules[1].sid == 3);
+  CHECK(result.rules[1].line == 5);
+  CHECK(result.rules[1].msg == "two    lines");
+  CHECK(result.rules[2].sid == 5);
+  CHECK(result.rules[2].line == 9);
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].to_string() == "pack.rules:8: depth: 1 is smaller than the content length 3 (it could never match)");
+
+  RuleLoadResult missing = load_rule_files({"/nonexistent.rules"}, vars(), &classes());
+  REQUIRE(missing.errors.size() == 1);
+  CHECK(missing.errors[0].to_string() == "/nonexistent.rules:0: cannot open rule file");
+}
+
+TEST_CASE("classification.config parsing") {
+  std::vector<std::string> errors;
+  auto table = ClassificationTable::parse(
+      "# c\nconfig classification: a-b,Some Thing,2\nconfig classification: broken\nconfig classification: x,y,0\n",
+      "c.config", &errors);
+  REQUIRE(table.find("a-b"));
+  CHECK(table.find("a-b")->description == "Some Thing");
+  CHECK(table.find("a-b")->priority == 2);
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0] == "c.config:3: expected 'config classification: name,description,priority'");
+  CHECK(errors[1] == "c.config:4: invalid classification ' x,y,0' (expected name,description,priority 1-255)");
+  CHECK(ClassificationTable::builtin().size() >= 38);
+}
