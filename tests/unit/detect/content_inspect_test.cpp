@@ -1,0 +1,101 @@
+// Content modifier semantics, each expectation reasoned from Suricata's documentation
+// (payload keywords: offset/depth are absolute, depth counts from offset; distance/within are
+// relative to the end of the previous match; relative matches backtrack).
+#include <catch2/catch.hpp>
+
+#include "sensor/detect/content_inspect.hpp"
+#include "signatures/rule_parser.hpp"
+
+using namespace eastwatch;
+
+namespace {
+
+bool matches(const std::string& options, const std::string& payload, uint32_t* budget_left = nullptr) {
+  static const RuleVariables vars = RuleVariables::with_suricata_defaults();
+  auto rule = parse_rule("alert tcp any any -> any any (" + options + " sid:1;)", RuleParseContext{&vars, nullptr, "t", 1});
+  REQUIRE(rule);
+  REQUIRE(rule->sections.size() == 1);
+  InspectBudget budget;
+  const bool result = inspect_contents(
+      rule->sections[0].contents,
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()), -1, budget);
+  if (budget_left) *budget_left = budget.remaining;
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("offset and depth") {
+  CHECK(matches(R"(content:"abc";)", "xxabcxx"));
+  CHECK(matches(R"(content:"abc"; offset:2;)", "xxabcxx"));
+  CHECK_FALSE(matches(R"(content:"abc"; offset:3;)", "xxabcxx"));
+  CHECK(matches(R"(content:"abc"; depth:5;)", "xxabcxx"));
+  CHECK_FALSE(matches(R"(content:"abc"; depth:4;)", "xxabcxx"));
+  // depth counts from offset: window [2, 5)
+  CHECK(matches(R"(content:"abc"; offset:2; depth:3;)", "xxabcxx"));
+  CHECK_FALSE(matches(R"(content:"abc"; offset:1; depth:3;)", "xxabcxx"));
+  CHECK_FALSE(matches(R"(content:"abc"; offset:50;)", "xxabcxx"));
+}
+
+TEST_CASE("distance and within are relative to the previous match") {
+  CHECK(matches(R"(content:"ab"; content:"cd"; distance:2;)", "ab12cd"));
+  CHECK_FALSE(matches(R"(content:"ab"; content:"cd"; distance:3;)", "ab12cd"));
+  CHECK(matches(R"(content:"ab"; content:"cd"; within:4;)", "ab12cd"));
+  CHECK_FALSE(matches(R"(content:"ab"; content:"cd"; within:3;)", "ab12cd"));
+  // within's window starts at prev_end + distance
+  CHECK(matches(R"(content:"ab"; content:"cd"; distance:2; within:2;)", "ab12cd"));
+  CHECK_FALSE(matches(R"(content:"ab"; content:"cd"; distance:1; within:2;)", "ab12cd"));
+  // negative distance reaches back before the previous match's end
+  CHECK(matches(R"(content:"cd"; content:"ab"; distance:-6; within:2;)", "ab12cd"));
+  CHECK_FALSE(matches(R"(content:"cd"; content:"ab"; distance:-5; within:3;)", "ab12cd"));
+  // without modifiers, contents are independent: order does not matter
+  CHECK(matches(R"(content:"cd"; content:"ab";)", "ab12cd"));
+}
+
+TEST_CASE("nocase") {
+  CHECK_FALSE(matches(R"(content:"SELECT";)", "union select"));
+  CHECK(matches(R"(content:"SELECT"; nocase;)", "union select"));
+  CHECK(matches(R"(content:"sElEcT"; nocase;)", "UNION SELECT"));
+}
+
+TEST_CASE("negated content, absolute and relative") {
+  CHECK(matches(R"(content:"GET"; content:!"admin";)", "GET /index"));
+  CHECK_FALSE(matches(R"(content:"GET"; content:!"admin";)", "GET /admin"));
+  CHECK(matches(R"(content:!"admin"; depth:6;)", "GET /admin"));  // outside the window [0, 6)
+  CHECK(matches(R"(content:"GET"; content:!"admin"; distance:0; within:5;)", "GET /x/admin"));
+  CHECK_FALSE(matches(R"(content:"GET"; content:!"admin"; distance:0; within:7;)", "GET /admin"));
+  // a negated content does not move the reference point of the next relative content
+  CHECK(matches(R"(content:"a"; content:!"zz"; content:"b"; distance:1; within:1;)", "a_b"));
+}
+
+TEST_CASE("relative matches backtrack to later occurrences") {
+  // The first "a" is followed by "x", the second by "b".
+  CHECK(matches(R"(content:"a"; content:"b"; distance:0; within:1;)", "axab"));
+  // Three levels: only the last "a" starts a full chain.
+  CHECK(matches(R"(content:"a"; content:"b"; distance:0; within:1; content:"c"; distance:0; within:1;)", "abxaabc"));
+  // A negated relative content failing sends the previous content to its next occurrence.
+  CHECK(matches(R"(content:"key="; content:!"safe"; distance:0; within:4;)", "key=safe key=evil"));
+  CHECK_FALSE(matches(R"(content:"key="; content:!"safe"; distance:0; within:4;)", "key=safe key=safe"));
+}
+
+TEST_CASE("an independent content that fails ends the inspection") {
+  CHECK_FALSE(matches(R"(content:"a"; content:"zzz";)", "aaaa"));
+}
+
+TEST_CASE("hostile payloads cannot make inspection unbounded") {
+  // 2000 candidate positions for the first content, none completing the chain: the budget stops it.
+  uint32_t left = 0;
+  const std::string payload(4000, 'a');
+  CHECK_FALSE(matches(R"(content:"a"; content:"a"; distance:0; content:"b"; distance:0;)", payload, &left));
+  CHECK(left == 0);
+}
+
+TEST_CASE("find_pattern bounds") {
+  const std::string text = "hello";
+  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
+  CHECK(find_pattern(bytes, 0, 5, "llo", false) == 2);
+  CHECK(find_pattern(bytes, 0, 4, "llo", false) == -1);
+  CHECK(find_pattern(bytes, 3, 5, "llo", false) == -1);
+  CHECK(find_pattern(bytes, 0, 5, "HELLO", true) == 0);
+  CHECK(find_pattern(bytes, 0, 5, "hello!", false) == -1);
+}

@@ -1,0 +1,198 @@
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+
+#include "sensor/detect/detect_engine.hpp"
+#include "sensor/flow/flow.hpp"
+#include "signatures/rule_parser.hpp"
+
+using namespace eastwatch;
+
+namespace {
+
+struct Engine {
+  std::shared_ptr<const CompiledRuleSet> rules;
+  std::unique_ptr<DetectEngine> engine;
+  std::unique_ptr<DetectThread> thread;
+  std::vector<AlertEvent> out;
+
+  explicit Engine(const std::string& text, uint32_t max_alerts = 15) {
+    auto loaded = load_rule_text(text, "t.rules", RuleVariables::with_suricata_defaults(), nullptr);
+    for (const auto& e : loaded.errors) FAIL(e.to_string());
+    auto compiled = compile_rules(std::move(loaded.rules));
+    REQUIRE(compiled);
+    rules = *compiled;
+    DetectSettings settings;
+    settings.max_alerts_per_packet = max_alerts;
+    engine = std::make_unique<DetectEngine>(rules, settings, EveSettings{});
+    thread = engine->make_thread();
+    out.resize(64);
+  }
+
+  std::vector<uint32_t> sids(const Packet& p) {
+    const size_t n = engine->inspect(p, *thread, out);
+    std::vector<uint32_t> result;
+    for (size_t i = 0; i < n; ++i) result.push_back(out[i].rule->sid);
+    return result;
+  }
+};
+
+struct TestPacket {
+  std::string payload;
+  Packet packet;
+
+  TestPacket(const char* src, uint16_t sport, const char* dst, uint16_t dport, std::string data, uint8_t proto = 6)
+      : payload(std::move(data)) {
+    packet.data = reinterpret_cast<const uint8_t*>(payload.data());
+    packet.caplen = packet.wirelen = static_cast<uint32_t>(payload.size());
+    packet.payload_offset = 0;
+    packet.payload_len = static_cast<uint32_t>(payload.size());
+    packet.ip_version = 4;
+    packet.ip_proto = proto;
+    packet.has_transport = true;
+    packet.src = *IpAddress::parse(src);
+    packet.dst = *IpAddress::parse(dst);
+    packet.src_port = sport;
+    packet.dst_port = dport;
+    packet.pcap_cnt = 7;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the fast pattern selects candidates and the full chain verifies them") {
+  Engine e(R"(alert tcp any any -> any any (msg:"a"; content:"GET"; depth:3; content:"/admin"; sid:1;)
+alert tcp any any -> any any (msg:"b"; content:"GET"; offset:1; content:"/admin"; sid:2;)
+alert tcp any any -> any any (msg:"c"; content:"/admin"; fast_pattern:only; sid:3;)
+alert tcp any any -> any any (msg:"d"; content:"dmi"; fast_pattern; content:"GET"; depth:3; sid:4;)
+)");
+  TestPacket p("10.0.0.1", 1000, "10.0.0.2", 80, "GET /admin HTTP/1.1");
+  CHECK(e.sids(p.packet) == std::vector<uint32_t>{1, 3, 4});
+  CHECK(e.thread->counters().alert == 3);
+  CHECK(e.thread->counters().scans == 1);
+}
+
+TEST_CASE("fast_pattern chop selects by the chopped literal, verifies the whole content") {
+  Engine e(R"(alert tcp any any -> any any (content:"XXXabcYYY"; fast_pattern:3,3; sid:1;))");
+  TestPacket hit("10.0.0.1", 1, "10.0.0.2", 2, "..XXXabcYYY..");
+  TestPacket partial("10.0.0.1", 1, "10.0.0.2", 2, "..abc..");
+  CHECK(e.sids(hit.packet) == std::vector<uint32_t>{1});
+  CHECK(e.sids(partial.packet).empty());
+}
+
+TEST_CASE("rules without content match every packet whose header matches") {
+  Engine e(R"(alert tcp 10.0.0.0/8 any -> any 80 (sid:1;)
+alert udp any any -> any any (sid:2;)
+alert ip any any -> any any (sid:3;)
+alert icmp any any -> any any (sid:4;)
+)");
+  TestPacket tcp("10.0.0.1", 1000, "10.0.0.2", 80, "");
+  CHECK(e.sids(tcp.packet) == std::vector<uint32_t>{1, 3});
+  TestPacket udp("10.0.0.1", 1000, "10.0.0.2", 53, "q", 17);
+  CHECK(e.sids(udp.packet) == std::vector<uint32_t>{2, 3});
+  TestPacket icmp6("10.0.0.1", 0, "10.0.0.2", 0, "", 58);
+  CHECK(e.sids(icmp6.packet) == std::vector<uint32_t>{3, 4});  // Suricata's icmp covers ICMPv6
+}
+
+TEST_CASE("content rules never match an empty payload; negated-only rules need a payload too") {
+  Engine e(R"(alert tcp any any -> any any (content:!"x"; sid:1;))");
+  TestPacket empty("10.0.0.1", 1, "10.0.0.2", 2, "");
+  TestPacket data("10.0.0.1", 1, "10.0.0.2", 2, "abc");
+  TestPacket has_x("10.0.0.1", 1, "10.0.0.2", 2, "axc");
+  CHECK(e.sids(empty.packet).empty());
+  CHECK(e.sids(data.packet) == std::vector<uint32_t>{1});
+  CHECK(e.sids(has_x.packet).empty());
+}
+
+TEST_CASE("addresses, ports, negation and bidirectional rules") {
+  Engine e(R"(alert tcp $HOME_NET any -> $EXTERNAL_NET 443 (content:"x"; sid:1;)
+alert tcp any ![1:1023] -> any any (content:"x"; sid:2;)
+alert tcp 10.0.0.2 80 <> 10.0.0.1 any (content:"x"; sid:3;)
+alert tcp 10.0.0.2 80 -> 10.0.0.1 any (content:"x"; sid:4;)
+alert tcp [10.0.0.0/8,!10.0.0.1] any -> any any (content:"x"; sid:5;)
+)");
+  TestPacket out("10.0.0.1", 5000, "8.8.8.8", 443, "x");
+  CHECK(e.sids(out.packet) == std::vector<uint32_t>{1, 2});
+  TestPacket to_server("10.0.0.1", 5000, "10.0.0.2", 80, "x");
+  CHECK(e.sids(to_server.packet) == std::vector<uint32_t>{2, 3});
+  TestPacket to_client("10.0.0.2", 80, "10.0.0.1", 5000, "x");
+  CHECK(e.sids(to_client.packet) == std::vector<uint32_t>{3, 4, 5});
+}
+
+TEST_CASE("a non-first fragment is seen by ip rules only") {
+  Engine e(R"(alert tcp any any -> any any (content:"frag"; sid:1;)
+alert ip any any -> any any (content:"frag"; sid:2;)
+alert ip any 80 -> any any (content:"frag"; sid:3;)
+)");
+  TestPacket p("10.0.0.1", 0, "10.0.0.2", 0, "..frag..");
+  p.packet.has_transport = false;
+  p.packet.ip_fragment = true;
+  CHECK(e.sids(p.packet) == std::vector<uint32_t>{2});
+}
+
+TEST_CASE("order: pass first, then by priority, then load order; pass silences what follows") {
+  Engine e(R"(alert tcp any any -> any any (content:"x"; priority:3; sid:1;)
+alert tcp any any -> any any (content:"x"; priority:1; sid:2;)
+alert tcp any any -> any any (content:"x"; priority:3; sid:3;)
+pass tcp any any -> any any (content:"skip"; sid:4;)
+)");
+  TestPacket p("10.0.0.1", 1, "10.0.0.2", 2, "x");
+  CHECK(e.sids(p.packet) == std::vector<uint32_t>{2, 1, 3});
+  TestPacket passed("10.0.0.1", 1, "10.0.0.2", 2, "x skip");
+  CHECK(e.sids(passed.packet).empty());
+}
+
+TEST_CASE("once per packet per rule, and at most max-alerts-per-packet") {
+  Engine e(R"(alert tcp any any -> any any (content:"a"; sid:1;)
+alert tcp any any -> any any (content:"a"; sid:2;)
+alert tcp any any -> any any (content:"a"; sid:3;)
+)", 2);
+  TestPacket p("10.0.0.1", 1, "10.0.0.2", 2, "a a a a");
+  CHECK(e.sids(p.packet) == std::vector<uint32_t>{1, 2});
+  CHECK(e.thread->counters().alert_queue_overflow == 1);
+}
+
+TEST_CASE("alert events carry packet and flow facts") {
+  Engine e(R"(alert tcp any any -> any any (content:"a"; sid:1;))");
+  TestPacket p("10.0.0.1", 1, "10.0.0.2", 2, "a");
+  Flow flow;
+  flow.flow_id = 77;
+  flow.key.client = p.packet.dst;
+  flow.key.server = p.packet.src;
+  flow.pkts_toserver = 4;
+  p.packet.flow = &flow;
+  p.packet.to_server = false;
+  p.packet.vlan_count = 1;
+  p.packet.vlan_id[0] = 20;
+  REQUIRE(e.engine->inspect(p.packet, *e.thread, e.out) == 1);
+  const AlertEvent& a = e.out[0];
+  CHECK(a.pcap_cnt == 7);
+  CHECK(a.has_flow);
+  CHECK(a.flow_id == 77);
+  CHECK(a.pkts_toserver == 4);
+  CHECK_FALSE(a.to_server);
+  CHECK(a.flow_src == p.packet.dst);
+  CHECK(a.vlan_count == 1);
+  CHECK(a.vlan_id[0] == 20);
+  CHECK(a.payload_len == 0);  // evidence off by default
+}
+
+TEST_CASE("the content rules of ET Open compile into Hyperscan") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(EASTWATCH_SOURCE_DIR) / ".." / "shared" / "rules" / "et-open";
+  if (!fs::exists(dir)) {
+    WARN("skipped: " << dir << " is absent");
+    return;
+  }
+  std::vector<std::string> paths;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() == ".rules") paths.push_back(entry.path().string());
+  }
+  auto loaded = load_rule_files(paths, RuleVariables::with_suricata_defaults(), nullptr);
+  const size_t count = loaded.rules.size();
+  auto compiled = compile_rules(std::move(loaded.rules));
+  REQUIRE(compiled);
+  CHECK((*compiled)->stats().rules == count);
+  WARN("ET Open rules usable today: " << count << ", distinct fast patterns " << (*compiled)->stats().patterns
+                                      << ", compiled in " << (*compiled)->stats().compile_seconds << " s");
+}
