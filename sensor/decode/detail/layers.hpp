@@ -47,6 +47,11 @@ bool decode_tcp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexce
 bool decode_udp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexcept;
 bool decode_icmpv4(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexcept;
 bool decode_icmpv6(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexcept;
+// The 8-byte header both ICMP versions share: sets type, code, payload (the data after the
+// header, as Suricata uses it) and verifies the checksum over `pseudo_sum` plus the message.
+// Returns false, counting `too_small`, when the header does not fit.
+bool decode_icmp_header(Packet& p, uint32_t offset, uint32_t end, uint32_t pseudo_sum, uint64_t& too_small,
+                        uint64_t& checksum_bad) noexcept;
 // Dispatches on the IP protocol number after the IP header(s).
 bool decode_transport(Packet& p, DecodeStats& s, uint8_t protocol, uint32_t offset, uint32_t end) noexcept;
 
