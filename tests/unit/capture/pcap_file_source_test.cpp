@@ -42,7 +42,7 @@ void append_u16(std::string& out, uint16_t v) { out.append(reinterpret_cast<cons
 
 }  // namespace
 
-TEST_CASE("a pcap file is read in bursts with timestamps, lengths and continuing pcap_cnt") {
+TEST_CASE("a pcap file is read in bursts with timestamps and lengths and continuing pcap_cnt") {
   const auto path = temp_path("a.pcap");
   write_pcap(path, DLT_EN10MB, 70);
   auto source = PcapFileSource::open(path, 5);
@@ -123,7 +123,7 @@ TEST_CASE("a pcapng file is read") {
   CHECK((*source)->next_burst(burst) == 0);
 }
 
-TEST_CASE("errors: missing file, unsupported link type, truncated file") {
+TEST_CASE("errors: missing file and unsupported link type and truncated file") {
   auto missing = PcapFileSource::open("/nonexistent/x.pcap");
   REQUIRE_FALSE(missing);
   CHECK(missing.error().rfind("cannot open '/nonexistent/x.pcap': ", 0) == 0);

@@ -47,7 +47,7 @@ TEST_CASE("the embedded default config loads and matches the built-in defaults")
   CHECK_FALSE(settings->sensor_name.empty());  // the hostname when not configured
 }
 
-TEST_CASE("the embedded rule variables are Suricata's defaults, identical to the built-in table") {
+TEST_CASE("the embedded rule variables are Suricata's defaults and identical to the built-in table") {
   auto settings = load_settings(std::nullopt, {});
   REQUIRE(settings);
   const RuleVariables builtin = RuleVariables::with_suricata_defaults();
@@ -65,7 +65,7 @@ TEST_CASE("the embedded rule variables are Suricata's defaults, identical to the
   CHECK(settings->variables.port_groups.at("HTTP_PORTS") == "80");
 }
 
-TEST_CASE("a config file sets values, sizes and booleans") {
+TEST_CASE("a config file sets values and sizes and booleans") {
   const auto path = write_temp("valid", R"(
 sensor: {name: esx-01-sensor}
 flow:
@@ -95,7 +95,7 @@ vars:
   CHECK(settings->variables.address_groups.at("HOME_NET") == "[10.20.0.0/16]");
 }
 
-TEST_CASE("every problem is reported with file, line and key") {
+TEST_CASE("every problem is reported with file and line and key") {
   const auto path = write_temp("bad", R"(flow:
   memcap: lots
   hash-size: 12
@@ -117,7 +117,7 @@ detect:
   CHECK(errors[4] == path + ":7: outputs.eve.alert.payload: 'maybe' is not a boolean (expected yes/no, true/false or on/off)");
 }
 
-TEST_CASE("unknown top-level keys, YAML syntax errors and missing files are errors") {
+TEST_CASE("unknown top-level keys and YAML syntax errors and missing files are errors") {
   auto unknown = load_settings(write_temp("unknown", "flows:\n  memcap: 1mb\n"), {});
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error()[0].message.find(":1: flows: unknown key (expected one of: sensor,") != std::string::npos);
@@ -133,7 +133,7 @@ TEST_CASE("unknown top-level keys, YAML syntax errors and missing files are erro
   CHECK(missing.error()[0].message == "/nonexistent/eastwatch.yaml: cannot open the config file");
 }
 
-TEST_CASE("--set overrides any key, and a bad override names itself") {
+TEST_CASE("overrides with --set overrides any key and and a bad override names itself") {
   auto settings = load_settings(std::nullopt, {"flow.memcap=256mb", "outputs.eve.alert.payload=yes",
                                                "vars.address-groups.HOME_NET=[10.20.0.0/16]",
                                                "rule-files=[a.rules, b.rules]"});

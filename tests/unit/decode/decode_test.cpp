@@ -37,7 +37,7 @@ TEST_CASE("Ethernet + IPv4 + TCP with options and payload") {
   CHECK(s.checksum.tcp_bad == 1);  // the builder leaves the TCP checksum zero: counted, not enforced
 }
 
-TEST_CASE("802.1Q and QinQ keep the VLAN ids; a fourth tag is too many layers") {
+TEST_CASE("802.1Q and QinQ keep the VLAN ids - a fourth tag is too many layers") {
   Frame qinq;
   qinq.ethernet(0x88a8).vlan(100, 0x8100).vlan(200, 0x0800).ipv4(17, 28).udp(1, 2, 8);
   Packet p = qinq.packet();
@@ -63,7 +63,7 @@ TEST_CASE("802.1Q and QinQ keep the VLAN ids; a fourth tag is too many layers") 
   CHECK(s.vlan_qinqinq == 1);
 }
 
-TEST_CASE("UDP length bounds the payload; ICMP type and code") {
+TEST_CASE("UDP length bounds the payload - ICMP type and code") {
   Frame u;
   u.ethernet(0x0800).ipv4(17, 20 + 8 + 4).udp(5353, 53, 12).text("abcd");
   Packet p = u.packet();
@@ -115,7 +115,7 @@ TEST_CASE("IPv6 non-first fragment has no transport header") {
   CHECK(s.tcp == 0);
 }
 
-TEST_CASE("IPv4 fragments: the first is decoded, later ones are not") {
+TEST_CASE("IPv4 fragments: the first is decoded and later ones are not") {
   Frame first;
   first.ethernet(0x0800).ipv4(17, 20 + 8 + 8, {}, 0x2000).udp(1, 2, 100).text("12345678");
   Packet p = first.packet();
@@ -134,7 +134,7 @@ TEST_CASE("IPv4 fragments: the first is decoded, later ones are not") {
   CHECK(q.payload_len == 8);
 }
 
-TEST_CASE("IPv4 options are validated; checksums are counted, never enforced") {
+TEST_CASE("IPv4 options are validated - checksums are counted and never enforced") {
   Frame f;
   f.ethernet(0x0800).ipv4(17, 24 + 8, {0x94, 0x04, 0, 0}).udp(1, 2, 8);  // router alert
   Packet p = f.packet();
@@ -150,7 +150,7 @@ TEST_CASE("IPv4 options are validated; checksums are counted, never enforced") {
   CHECK(s.checksum.ipv4_bad == 1);
 }
 
-TEST_CASE("ARP, raw IP, Linux SLL and BSD loopback link types") {
+TEST_CASE("ARP and raw IP and Linux SLL and BSD loopback link types") {
   DecodeStats s;
   Frame arp;
   arp.ethernet(0x0806).u16(1).u16(0x0800).u8(6).u8(4).u16(1).zeros(20);

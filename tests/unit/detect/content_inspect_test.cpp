@@ -58,7 +58,7 @@ TEST_CASE("nocase") {
   CHECK(matches(R"(content:"sElEcT"; nocase;)", "UNION SELECT"));
 }
 
-TEST_CASE("negated content, absolute and relative") {
+TEST_CASE("negated content and absolute and relative") {
   CHECK(matches(R"(content:"GET"; content:!"admin";)", "GET /index"));
   CHECK_FALSE(matches(R"(content:"GET"; content:!"admin";)", "GET /admin"));
   CHECK(matches(R"(content:!"admin"; depth:6;)", "GET /admin"));  // outside the window [0, 6)

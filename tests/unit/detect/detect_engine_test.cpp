@@ -72,7 +72,7 @@ alert tcp any any -> any any (msg:"d"; content:"dmi"; fast_pattern; content:"GET
   CHECK(e.thread->counters().scans == 1);
 }
 
-TEST_CASE("fast_pattern chop selects by the chopped literal, verifies the whole content") {
+TEST_CASE("fast_pattern chop selects by the chopped literal and verifies the whole content") {
   Engine e(R"(alert tcp any any -> any any (content:"XXXabcYYY"; fast_pattern:3,3; sid:1;))");
   TestPacket hit("10.0.0.1", 1, "10.0.0.2", 2, "..XXXabcYYY..");
   TestPacket partial("10.0.0.1", 1, "10.0.0.2", 2, "..abc..");
@@ -94,7 +94,7 @@ alert icmp any any -> any any (sid:4;)
   CHECK(e.sids(icmp6.packet) == std::vector<uint32_t>{3, 4});  // Suricata's icmp covers ICMPv6
 }
 
-TEST_CASE("content rules never match an empty payload; negated-only rules need a payload too") {
+TEST_CASE("content rules never match an empty payload - negated-only rules need a payload too") {
   Engine e(R"(alert tcp any any -> any any (content:!"x"; sid:1;))");
   TestPacket empty("10.0.0.1", 1, "10.0.0.2", 2, "");
   TestPacket data("10.0.0.1", 1, "10.0.0.2", 2, "abc");
@@ -104,7 +104,7 @@ TEST_CASE("content rules never match an empty payload; negated-only rules need a
   CHECK(e.sids(has_x.packet).empty());
 }
 
-TEST_CASE("addresses, ports, negation and bidirectional rules") {
+TEST_CASE("addresses and ports and negation and bidirectional rules") {
   Engine e(R"(alert tcp $HOME_NET any -> $EXTERNAL_NET 443 (content:"x"; sid:1;)
 alert tcp any ![1:1023] -> any any (content:"x"; sid:2;)
 alert tcp 10.0.0.2 80 <> 10.0.0.1 any (content:"x"; sid:3;)
@@ -130,7 +130,7 @@ alert ip any 80 -> any any (content:"frag"; sid:3;)
   CHECK(e.sids(p.packet) == std::vector<uint32_t>{2});
 }
 
-TEST_CASE("order: pass first, then by priority, then load order; pass silences what follows") {
+TEST_CASE("order: pass first and then by priority and then load order - pass silences what follows") {
   Engine e(R"(alert tcp any any -> any any (content:"x"; priority:3; sid:1;)
 alert tcp any any -> any any (content:"x"; priority:1; sid:2;)
 alert tcp any any -> any any (content:"x"; priority:3; sid:3;)
@@ -142,7 +142,7 @@ pass tcp any any -> any any (content:"skip"; sid:4;)
   CHECK(e.sids(passed.packet).empty());
 }
 
-TEST_CASE("once per packet per rule, and at most max-alerts-per-packet") {
+TEST_CASE("once per packet per rule and and at most max-alerts-per-packet") {
   Engine e(R"(alert tcp any any -> any any (content:"a"; sid:1;)
 alert tcp any any -> any any (content:"a"; sid:2;)
 alert tcp any any -> any any (content:"a"; sid:3;)

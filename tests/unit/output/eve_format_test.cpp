@@ -119,7 +119,7 @@ TEST_CASE("an alert record has Suricata's fields and values") {
   CHECK(std::string(flow["start"].GetString()) == "2023-11-14T22:13:20.000000+0000");
 }
 
-TEST_CASE("alert records for VLAN, ICMP, IPv6 and evidence") {
+TEST_CASE("alert records for VLAN and ICMP and IPv6 and evidence") {
   const Rule rule = sample_rule();
   AlertEvent event = sample_event(rule);
   EveSettings settings;

@@ -27,7 +27,7 @@ size_t count_lines(const std::string& path, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("the output thread writes every alert, in order, then the stats record") {
+TEST_CASE("the output thread writes every alert and in order and then the stats record") {
   const std::string dir = fresh_dir("order");
   Settings settings;
   Rule rule;

@@ -20,7 +20,7 @@ TEST_CASE("IpAddress parses and prints both families as Suricata does") {
   CHECK_FALSE(IpAddress::parse(""));
 }
 
-TEST_CASE("CIDR ranges, including netmask notation") {
+TEST_CASE("CIDR ranges and including netmask notation") {
   auto r = AddressSet::parse_cidr("10.1.0.0/16");
   REQUIRE(r);
   CHECK(r->first == ip("10.1.0.0"));
@@ -35,7 +35,7 @@ TEST_CASE("CIDR ranges, including netmask notation") {
   CHECK_FALSE(AddressSet::parse_cidr("10.0.0.0/255.0.255.0"));
 }
 
-TEST_CASE("address expressions with variables, lists and negation") {
+TEST_CASE("address expressions with variables and lists and negation") {
   const RuleVariables vars = RuleVariables::with_suricata_defaults();
   auto home = detail::parse_address_expression("$HOME_NET", vars);
   REQUIRE(home);

@@ -68,7 +68,7 @@ TEST_CASE("a full rule parses into the model") {
   CHECK(c[2].fast_pattern_length == 3);
 }
 
-TEST_CASE("priority overrides the classtype's; actions and protocols") {
+TEST_CASE("priority overrides the classtype's - actions and protocols") {
   auto rule = parse(R"(drop udp any any <> any 53 (msg:"x"; classtype:trojan-activity; priority:4; sid:1;))");
   REQUIRE(rule);
   CHECK(rule->priority == 4);
@@ -143,7 +143,7 @@ TEST_CASE("exact error texts") {
         "source port: invalid port '99999' (expected 0-65535, a range a:b, or a list)");
 }
 
-TEST_CASE("rule files: comments, continuation lines, CRLF, errors with file:line") {
+TEST_CASE("rule files: comments and continuation lines and CRLF and errors with file:line") {
   const std::string text =
       "# a comment\r\n"
       "\r\n"
