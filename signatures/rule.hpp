@@ -46,6 +46,80 @@ struct ContentOption {
   bool is_relative() const noexcept { return distance.has_value() || within.has_value(); }
 };
 
+// A numeric comparison as Suricata's integer keywords write it (dsize, ttl, itype, ...):
+// `N`, `!N`, `<N`, `<=N`, `>N`, `>=N`, and the exclusive range `N<>M` (also written `N-M`).
+struct NumericTest {
+  enum class Op : uint8_t { Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, Between };
+  Op op = Op::Equal;
+  uint64_t a = 0;
+  uint64_t b = 0;  // upper bound for Between
+
+  bool matches(uint64_t value) const noexcept {
+    switch (op) {
+      case Op::Equal: return value == a;
+      case Op::NotEqual: return value != a;
+      case Op::Less: return value < a;
+      case Op::LessEqual: return value <= a;
+      case Op::Greater: return value > a;
+      case Op::GreaterEqual: return value >= a;
+      case Op::Between: return value > a && value < b;
+    }
+    return false;
+  }
+};
+
+// `flow:` — direction and state of the packet within its flow.
+struct FlowCondition {
+  bool to_server = false;    // also from_client
+  bool to_client = false;    // also from_server
+  bool established = false;
+  bool not_established = false;
+  bool stateless = false;
+};
+
+// `flags:` — TCP flags. Exact (after removing `ignore`), `+` all of these and any others,
+// `*` any of these, `!` none of these.
+struct TcpFlagsTest {
+  enum class Mode : uint8_t { Exact, All, Any, Not };
+  Mode mode = Mode::Exact;
+  uint8_t flags = 0;
+  uint8_t ignore = 0;
+};
+
+// `fragbits:` — IPv4 flags M (more fragments), D (don't fragment), R (reserved), with the
+// same modes as `flags`.
+struct FragBitsTest {
+  TcpFlagsTest::Mode mode = TcpFlagsTest::Mode::Exact;
+  uint8_t bits = 0;  // 0x01 reserved, 0x02 DF, 0x04 MF (as in the header's top three bits >> 5)
+};
+
+// Keywords that test packet and flow fields rather than payload bytes. All that are set
+// must hold; the detection engine checks them before any content.
+struct PacketTests {
+  std::optional<FlowCondition> flow;
+  std::optional<NumericTest> dsize;
+  std::optional<NumericTest> ttl;
+  std::optional<NumericTest> tos;
+  std::optional<NumericTest> ip_id;
+  std::optional<NumericTest> ip_proto;
+  std::optional<NumericTest> itype;
+  std::optional<NumericTest> icode;
+  std::optional<NumericTest> icmp_id;
+  std::optional<NumericTest> icmp_seq;
+  std::optional<NumericTest> tcp_window;
+  std::optional<NumericTest> tcp_seq;
+  std::optional<NumericTest> tcp_ack;
+  std::optional<NumericTest> fragoffset;
+  std::optional<TcpFlagsTest> flags;
+  std::optional<FragBitsTest> fragbits;
+  bool sameip = false;
+
+  bool empty() const noexcept {
+    return !flow && !dsize && !ttl && !tos && !ip_id && !ip_proto && !itype && !icode && !icmp_id && !icmp_seq &&
+           !tcp_window && !tcp_seq && !tcp_ack && !fragoffset && !flags && !fragbits && !sameip;
+  }
+};
+
 struct BufferSection {
   BufferKind kind = BufferKind::Payload;
   std::vector<ContentOption> contents;  // in rule order
@@ -78,7 +152,9 @@ struct Rule {
   std::vector<std::string> metadata;  // each `metadata:` entry, trimmed, in order
 
   // Detection.
+  PacketTests packet;
   std::vector<BufferSection> sections;
+  bool noalert = false;  // matches (and later sets flowbits) but writes no alert
 
   // Where it came from, for messages and `-T`.
   std::string file;

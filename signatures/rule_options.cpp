@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "signatures/detail/option_parser.hpp"
+#include "signatures/detail/packet_options.hpp"
 
 namespace eastwatch::detail {
 
@@ -23,10 +24,10 @@ std::string_view trim(std::string_view text) {
 // Suricata keywords that Eastwatch does not implement yet: a rule using one is reported as
 // unsupported (an honest "not yet"), distinct from a typo.
 constexpr const char* kKnownUnsupported[] = {
-    "pcre", "flow", "flowbits", "flowint", "flowvar", "pktvar", "xbits", "hostbits", "byte_test", "byte_jump",
-    "byte_extract", "byte_math", "isdataat", "bsize", "startswith", "endswith", "dsize", "flags", "flag", "itype",
-    "icode", "icmp_id", "icmp_seq", "ip_proto", "ttl", "tos", "id", "fragbits", "fragoffset", "sameip", "ipopts",
-    "seq", "ack", "window", "threshold", "detection_filter", "noalert", "tag", "urilen", "uricontent", "http_uri",
+    "pcre", "flowbits", "flowint", "flowvar", "pktvar", "xbits", "hostbits", "byte_test", "byte_jump",
+    "byte_extract", "byte_math", "isdataat", "bsize", "startswith", "endswith",
+    "ipopts",
+    "threshold", "detection_filter", "tag", "urilen", "uricontent", "http_uri",
     "http_raw_uri", "http_header", "http_raw_header", "http_method", "http_cookie", "http_raw_cookie",
     "http_client_body", "http_server_body", "http_stat_code", "http_stat_msg", "http_user_agent", "http_host",
     "http_raw_host", "http.uri", "http.uri.raw", "http.method", "http.protocol", "http.request_line", "http.header",
@@ -217,6 +218,13 @@ class OptionParser {
       return {};
     }
     if (name == "content") return apply_content(option);
+    if (name == "noalert") {
+      rule_.noalert = true;
+      return {};
+    }
+    auto packet = parse_packet_option(name, option.value, option.has_value, rule_.packet);
+    if (!packet) return tl::unexpected(packet.error());
+    if (*packet) return {};
     if (name == "nocase" || name == "rawbytes" || name == "fast_pattern" || name == "offset" || name == "depth" ||
         name == "distance" || name == "within") {
       return apply_modifier(option);

@@ -14,6 +14,8 @@ bool decode_icmp_header(Packet& p, uint32_t offset, uint32_t end, uint32_t pseud
   p.l4_offset = offset;
   p.icmp_type = h[0];
   p.icmp_code = h[1];
+  p.icmp_id = load_be16(h + 4);
+  p.icmp_seq = load_be16(h + 6);
   p.payload_offset = offset + 8;
   p.payload_len = end - p.payload_offset;
   if (!p.ip_fragment && !snaplen_cut(p) && checksum_fold(checksum_add(pseudo_sum, h, end - offset)) != 0) {

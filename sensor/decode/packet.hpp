@@ -44,6 +44,8 @@ struct Packet {
   uint8_t ip_tos = 0;      // TOS / traffic class
   uint16_t ip_id = 0;
   bool ip_fragment = false;      // a fragment (IPv4 MF/offset or IPv6 fragment header)
+  uint8_t ip_frag_bits = 0;      // IPv4 flags: 0x04 MF, 0x02 DF, 0x01 reserved
+  uint16_t ip_frag_offset = 0;   // in 8-byte units
   bool ip_checksum_bad = false;  // counted, never enforced (offload)
   IpAddress src;
   IpAddress dst;
@@ -57,11 +59,14 @@ struct Packet {
   uint16_t tcp_window = 0;
   uint8_t icmp_type = 0;  // ICMPv4 or ICMPv6
   uint8_t icmp_code = 0;
+  uint16_t icmp_id = 0;   // bytes 4-5 of the ICMP header (echo and similar messages)
+  uint16_t icmp_seq = 0;  // bytes 6-7
   bool l4_checksum_bad = false;
 
   // --- set by flow ---
   Flow* flow = nullptr;
   bool to_server = true;
+  bool flow_established = false;  // the flow had completed its handshake (TCP) / both sides spoke
 
   std::span<const uint8_t> payload() const noexcept { return {data + payload_offset, payload_len}; }
   std::span<const uint8_t> frame() const noexcept { return {data, caplen}; }

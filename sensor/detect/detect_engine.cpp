@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "sensor/detect/content_inspect.hpp"
+#include "sensor/detect/packet_tests.hpp"
 #include "sensor/flow/flow.hpp"
 
 namespace eastwatch {
@@ -145,6 +146,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
   for (const uint32_t index : candidates) {
     const Rule& rule = rules[index];
     if (!header_matches(rule, p)) continue;
+    if (!packet_tests_match(rule.packet, p)) continue;
     bool matched = true;
     for (size_t s = 0; s < rule.sections.size() && matched; ++s) {
       const BufferSection& section = rule.sections[s];
@@ -164,6 +166,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     }
     if (!matched) continue;
     if (rule.action == RuleAction::Pass) break;  // a pass rule silences everything ordered after it
+    if (rule.noalert) continue;
     if (produced >= limit) {
       ++thread.counters_.alert_queue_overflow;
       continue;

@@ -33,6 +33,7 @@ struct Flow {
   uint64_t bytes_toserver = 0;
   uint64_t bytes_toclient = 0;
   FlowState state = FlowState::New;
+  bool established_once = false;  // reached Established at some point (stays true while closing)
   uint8_t tcp_flags_toserver = 0;  // OR of flags seen
   uint8_t tcp_flags_toclient = 0;
   bool alerted = false;

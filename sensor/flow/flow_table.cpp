@@ -332,6 +332,10 @@ Flow* FlowTable::process(Packet& p) noexcept {
   } else if (flow->state == FlowState::New && flow->pkts_toserver > 0 && flow->pkts_toclient > 0) {
     flow->state = FlowState::Established;
   }
+  // As Suricata's flow:established: TCP once the handshake completed (through FIN/RST
+  // teardown), other protocols once both sides have spoken.
+  if (flow->state == FlowState::Established) flow->established_once = true;
+  p.flow_established = flow->established_once;
   update_emergency();
   return flow;
 }

@@ -316,6 +316,44 @@ def payload_evidence(env):
     check(alerts[0]["packet_info"]["linktype"] == 1, "linktype")
 
 
+@case
+def flow_and_packet_keywords(env):
+    """flow, flags, dsize, itype on real sessions: state and direction come from the flow table."""
+    cap = Capture()
+    s = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40000, 80)
+    cap.add(s._frame(True, "S"))                  # 1 SYN
+    s.cseq += 1
+    cap.add(s._frame(False, "SA"))                # 2 SYN/ACK
+    s.sseq += 1
+    ack = cap.add(s._frame(True, "A"))            # 3 ACK: completes the handshake
+    request = s.send(b"GET / HTTP/1.1\r\n\r\n")   # 4
+    response = s.send(b"HTTP/1.1 200 OK\r\n\r\n", to_server=False)  # 5
+    q = udp_packet(cap, "10.0.0.1", "10.0.0.3", 5000, 53, b"query")      # 6
+    a = udp_packet(cap, "10.0.0.3", "10.0.0.1", 53, 5000, b"answer")     # 7
+    ping = icmp_echo(cap, "10.0.0.1", "10.0.0.2", 1, 1, reply=False)     # 8
+    cap.write(env.path("f.pcap"))
+    rules = """
+alert tcp any any -> any any (msg:"syn only"; flags:S; sid:1;)
+alert tcp any any -> any any (msg:"syn+ ignoring ECN"; flags:S+,12; sid:2;)
+alert tcp any any -> any any (msg:"established to server"; flow:established,to_server; sid:3;)
+alert tcp any any -> any any (msg:"not established"; flow:not_established; sid:4;)
+alert tcp any any -> any any (msg:"request"; flow:established,to_server; content:"GET"; depth:3; sid:5;)
+alert tcp any any -> any any (msg:"response"; flow:from_server,established; content:"200"; sid:6;)
+alert tcp any any -> any any (msg:"wrong direction"; flow:to_client; content:"GET"; sid:7;)
+alert udp any any -> any any (msg:"udp established"; flow:established; sid:8;)
+alert tcp any any -> any any (msg:"empty segments"; dsize:0; flow:established; sid:9;)
+alert icmp any any -> any any (msg:"echo request"; itype:8; icode:0; sid:10;)
+alert tcp any any -> any any (msg:"silent"; content:"GET"; noalert; sid:11;)
+"""
+    alerts, _ = env.replay([env.path("f.pcap")], rules)
+    # SYN: 1, 2, 4. SYN/ACK: 2 (S+), 4. ACK: completes the handshake -> 3, 9 (empty, established).
+    # request: 3, 5. response: 6. UDP query: not yet established. UDP answer: both sides spoke -> 8.
+    expected = [(1, 1), (1, 2), (1, 4), (2, 2), (2, 4), (ack, 3), (ack, 9), (request, 3), (request, 5),
+                (response, 6), (a, 8), (ping, 10)]
+    expect_alerts(alerts, expected)
+    del q
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)

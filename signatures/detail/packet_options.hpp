@@ -1,0 +1,22 @@
+// Internal: parsing of the keywords that test packet and flow fields (flow, dsize, ttl, flags, ...).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <tl/expected.hpp>
+
+#include "signatures/rule.hpp"
+
+namespace eastwatch::detail {
+
+// Returns true when `name` is a packet keyword (and applies it to `tests`), false when it is
+// not one; an error when it is one but its value is wrong.
+tl::expected<bool, std::string> parse_packet_option(std::string_view name, std::string_view value, bool has_value,
+                                                    PacketTests& tests);
+
+// Suricata's unsigned-integer syntax: N, !N, <N, <=N, >N, >=N, N<>M, N-M; values up to `max`.
+tl::expected<NumericTest, std::string> parse_numeric_test(std::string_view keyword, std::string_view value,
+                                                          uint64_t max);
+
+}  // namespace eastwatch::detail

@@ -1,0 +1,272 @@
+// Packet and flow keywords, with Suricata 7's syntax and semantics:
+//  flow: to_server|from_client, to_client|from_server, established, not_established, stateless
+//        (only_stream/no_stream need stream reassembly: reported as not implemented yet)
+//  dsize, ttl, tos, id, ip_proto, itype, icode, icmp_id, icmp_seq, window, seq, ack, fragoffset:
+//        integer tests (N, !N, <N, <=N, >N, >=N, N<>M)
+//  flags: [+*!]FSRPAUCE012[,ignore]   fragbits: [+*!]MDR   sameip
+#include <cctype>
+#include <charconv>
+
+#include "signatures/detail/packet_options.hpp"
+
+namespace eastwatch::detail {
+
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+tl::expected<uint64_t, std::string> parse_number(std::string_view keyword, std::string_view text, uint64_t max) {
+  text = trim(text);
+  uint64_t value = 0;
+  int base = 10;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    text.remove_prefix(2);
+    base = 16;
+  }
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value > max) {
+    return tl::unexpected(std::string(keyword) + ": invalid value '" + std::string(text) + "' (expected a number from 0 to " +
+                          std::to_string(max) + ")");
+  }
+  return value;
+}
+
+tl::expected<FlowCondition, std::string> parse_flow(std::string_view value) {
+  FlowCondition flow;
+  bool any = false;
+  while (!value.empty()) {
+    const size_t comma = value.find(',');
+    const std::string_view item = trim(value.substr(0, comma));
+    value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+    if (item.empty()) continue;
+    any = true;
+    if (item == "to_server" || item == "from_client") {
+      flow.to_server = true;
+    } else if (item == "to_client" || item == "from_server") {
+      flow.to_client = true;
+    } else if (item == "established") {
+      flow.established = true;
+    } else if (item == "not_established") {
+      flow.not_established = true;
+    } else if (item == "stateless") {
+      flow.stateless = true;
+    } else if (item == "only_stream" || item == "no_stream" || item == "only_frag" || item == "no_frag") {
+      return tl::unexpected("unsupported keyword 'flow:" + std::string(item) +
+                            "' (not implemented yet: needs stream reassembly / defragmentation)");
+    } else {
+      return tl::unexpected("flow: unknown option '" + std::string(item) +
+                            "' (expected to_server, to_client, from_server, from_client, established, "
+                            "not_established or stateless)");
+    }
+  }
+  if (!any) return tl::unexpected(std::string("flow: missing value"));
+  if (flow.to_server && flow.to_client) return tl::unexpected(std::string("flow: to_server and to_client cannot both be set"));
+  if (flow.established && flow.not_established) {
+    return tl::unexpected(std::string("flow: established and not_established cannot both be set"));
+  }
+  return flow;
+}
+
+// Letters (and Snort's digits) for TCP flags; 0 means "no flags".
+bool tcp_flag_bit(char c, uint8_t& bit) {
+  switch (std::toupper(static_cast<unsigned char>(c))) {
+    case 'F': bit = 0x01; return true;
+    case 'S': bit = 0x02; return true;
+    case 'R': bit = 0x04; return true;
+    case 'P': bit = 0x08; return true;
+    case 'A': bit = 0x10; return true;
+    case 'U': bit = 0x20; return true;
+    case 'E': case '2': bit = 0x40; return true;
+    case 'C': case '1': bit = 0x80; return true;
+    case '0': bit = 0; return true;
+    default: return false;
+  }
+}
+
+tl::expected<TcpFlagsTest, std::string> parse_flags(std::string_view value) {
+  TcpFlagsTest test;
+  const size_t comma = value.find(',');
+  const std::string_view main = trim(value.substr(0, comma));
+  if (main.empty()) return tl::unexpected(std::string("flags: missing value"));
+  bool has_mode = false;
+  for (char c : main) {
+    uint8_t bit = 0;
+    if (c == '+' || c == '*' || c == '!') {
+      if (has_mode) return tl::unexpected("flags: more than one modifier in '" + std::string(main) + "'");
+      has_mode = true;
+      test.mode = c == '+' ? TcpFlagsTest::Mode::All : c == '*' ? TcpFlagsTest::Mode::Any : TcpFlagsTest::Mode::Not;
+    } else if (tcp_flag_bit(c, bit)) {
+      test.flags |= bit;
+    } else {
+      return tl::unexpected("flags: invalid flag '" + std::string(1, c) +
+                            "' (expected F S R P A U C E 1 2 0 and one of the modifiers + * !)");
+    }
+  }
+  if (comma != std::string_view::npos) {
+    for (char c : trim(value.substr(comma + 1))) {
+      uint8_t bit = 0;
+      if (!tcp_flag_bit(c, bit) || c == '0') {
+        return tl::unexpected("flags: invalid flag '" + std::string(1, c) + "' in the ignore mask");
+      }
+      test.ignore |= bit;
+    }
+  }
+  return test;
+}
+
+tl::expected<FragBitsTest, std::string> parse_fragbits(std::string_view value) {
+  FragBitsTest test;
+  value = trim(value);
+  if (value.empty()) return tl::unexpected(std::string("fragbits: missing value"));
+  for (char c : value) {
+    switch (std::toupper(static_cast<unsigned char>(c))) {
+      case 'M': test.bits |= 0x04; break;
+      case 'D': test.bits |= 0x02; break;
+      case 'R': test.bits |= 0x01; break;
+      case '+': test.mode = TcpFlagsTest::Mode::All; break;
+      case '*': test.mode = TcpFlagsTest::Mode::Any; break;
+      case '!': test.mode = TcpFlagsTest::Mode::Not; break;
+      default: return tl::unexpected("fragbits: invalid bit '" + std::string(1, c) + "' (expected M, D, R and + * !)");
+    }
+  }
+  return test;
+}
+
+tl::expected<NumericTest, std::string> parse_ip_proto(std::string_view value) {
+  value = trim(value);
+  std::string_view prefix;
+  if (!value.empty() && (value.front() == '!' || value.front() == '<' || value.front() == '>')) {
+    prefix = value.substr(0, 1);
+    value = trim(value.substr(1));
+  }
+  static const std::pair<const char*, uint64_t> kNames[] = {{"icmp", 1}, {"igmp", 2}, {"tcp", 6}, {"udp", 17},
+                                                            {"ipv6", 41}, {"gre", 47}, {"esp", 50}, {"ah", 51},
+                                                            {"ipv6-icmp", 58}, {"icmpv6", 58}, {"pim", 103},
+                                                            {"sctp", 132}};
+  for (const auto& [name, number] : kNames) {
+    if (value == name) return parse_numeric_test("ip_proto", std::string(prefix) + std::to_string(number), 255);
+  }
+  return parse_numeric_test("ip_proto", std::string(prefix) + std::string(value), 255);
+}
+
+}  // namespace
+
+tl::expected<NumericTest, std::string> parse_numeric_test(std::string_view keyword, std::string_view value,
+                                                          uint64_t max) {
+  value = trim(value);
+  if (value.empty()) return tl::unexpected(std::string(keyword) + ": missing value");
+  NumericTest test;
+  const size_t between = value.find("<>");
+  if (between != std::string_view::npos) {
+    auto low = parse_number(keyword, value.substr(0, between), max);
+    auto high = parse_number(keyword, value.substr(between + 2), max);
+    if (!low) return tl::unexpected(low.error());
+    if (!high) return tl::unexpected(high.error());
+    if (*high <= *low) {
+      return tl::unexpected(std::string(keyword) + ": invalid range '" + std::string(value) + "' (expected low<>high)");
+    }
+    test.op = NumericTest::Op::Between;
+    test.a = *low;
+    test.b = *high;
+    return test;
+  }
+  const size_t dash = value.find('-', 1);
+  if (dash != std::string_view::npos && std::isdigit(static_cast<unsigned char>(value.front()))) {
+    auto low = parse_number(keyword, value.substr(0, dash), max);
+    auto high = parse_number(keyword, value.substr(dash + 1), max);
+    if (!low) return tl::unexpected(low.error());
+    if (!high) return tl::unexpected(high.error());
+    if (*high <= *low) {
+      return tl::unexpected(std::string(keyword) + ": invalid range '" + std::string(value) + "' (expected low-high)");
+    }
+    test.op = NumericTest::Op::Between;
+    test.a = *low;
+    test.b = *high;
+    return test;
+  }
+  std::string_view number = value;
+  if (value.substr(0, 2) == "<=") {
+    test.op = NumericTest::Op::LessEqual;
+    number = value.substr(2);
+  } else if (value.substr(0, 2) == ">=") {
+    test.op = NumericTest::Op::GreaterEqual;
+    number = value.substr(2);
+  } else if (value.front() == '<') {
+    test.op = NumericTest::Op::Less;
+    number = value.substr(1);
+  } else if (value.front() == '>') {
+    test.op = NumericTest::Op::Greater;
+    number = value.substr(1);
+  } else if (value.front() == '!') {
+    test.op = NumericTest::Op::NotEqual;
+    number = value.substr(1);
+  } else if (value.front() == '=') {
+    number = value.substr(1);
+  }
+  auto parsed = parse_number(keyword, number, max);
+  if (!parsed) return tl::unexpected(parsed.error());
+  test.a = *parsed;
+  return test;
+}
+
+tl::expected<bool, std::string> parse_packet_option(std::string_view name, std::string_view value, bool has_value,
+                                                    PacketTests& tests) {
+  auto numeric = [&](std::optional<NumericTest>& into, uint64_t max) -> tl::expected<bool, std::string> {
+    if (into) return tl::unexpected(std::string(name) + ": used twice in one rule");
+    if (!has_value) return tl::unexpected(std::string(name) + ": missing value");
+    auto test = parse_numeric_test(name, value, max);
+    if (!test) return tl::unexpected(test.error());
+    into = *test;
+    return true;
+  };
+  if (name == "dsize") return numeric(tests.dsize, 65535);
+  if (name == "ttl") return numeric(tests.ttl, 255);
+  if (name == "tos") return numeric(tests.tos, 255);
+  if (name == "id") return numeric(tests.ip_id, 65535);
+  if (name == "itype") return numeric(tests.itype, 255);
+  if (name == "icode") return numeric(tests.icode, 255);
+  if (name == "icmp_id") return numeric(tests.icmp_id, 65535);
+  if (name == "icmp_seq") return numeric(tests.icmp_seq, 65535);
+  if (name == "window") return numeric(tests.tcp_window, 65535);
+  if (name == "seq") return numeric(tests.tcp_seq, 4294967295ull);
+  if (name == "ack") return numeric(tests.tcp_ack, 4294967295ull);
+  if (name == "fragoffset") return numeric(tests.fragoffset, 8191);
+  if (name == "ip_proto") {
+    if (tests.ip_proto) return tl::unexpected(std::string("ip_proto: used twice in one rule"));
+    auto test = parse_ip_proto(value);
+    if (!test) return tl::unexpected(test.error());
+    tests.ip_proto = *test;
+    return true;
+  }
+  if (name == "flow") {
+    if (tests.flow) return tl::unexpected(std::string("flow: used twice in one rule"));
+    auto flow = parse_flow(value);
+    if (!flow) return tl::unexpected(flow.error());
+    tests.flow = *flow;
+    return true;
+  }
+  if (name == "flags" || name == "flag") {
+    if (tests.flags) return tl::unexpected(std::string("flags: used twice in one rule"));
+    auto flags = parse_flags(value);
+    if (!flags) return tl::unexpected(flags.error());
+    tests.flags = *flags;
+    return true;
+  }
+  if (name == "fragbits") {
+    auto bits = parse_fragbits(value);
+    if (!bits) return tl::unexpected(bits.error());
+    tests.fragbits = *bits;
+    return true;
+  }
+  if (name == "sameip") {
+    tests.sameip = true;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace eastwatch::detail

@@ -1,0 +1,102 @@
+#include <catch2/catch.hpp>
+
+#include "signatures/detail/packet_options.hpp"
+#include "signatures/rule_parser.hpp"
+
+using namespace eastwatch;
+
+namespace {
+
+tl::expected<Rule, RuleError> parse(const std::string& options) {
+  static const RuleVariables vars = RuleVariables::with_suricata_defaults();
+  return parse_rule("alert ip any any -> any any (" + options + " sid:1;)", RuleParseContext{&vars, nullptr, "t", 1});
+}
+
+std::string error_of(const std::string& options) {
+  auto rule = parse(options);
+  return rule ? "(parsed)" : rule.error().message;
+}
+
+}  // namespace
+
+TEST_CASE("integer tests in every form Suricata accepts") {
+  using Op = NumericTest::Op;
+  struct Case {
+    const char* text;
+    Op op;
+    uint64_t a, b;
+  } cases[] = {{"10", Op::Equal, 10, 0},      {"!10", Op::NotEqual, 10, 0},  {"<10", Op::Less, 10, 0},
+               {"<=10", Op::LessEqual, 10, 0}, {">10", Op::Greater, 10, 0}, {">=10", Op::GreaterEqual, 10, 0},
+               {"9<>18", Op::Between, 9, 18},  {"9-18", Op::Between, 9, 18}, {" 0x10 ", Op::Equal, 16, 0}};
+  for (const auto& c : cases) {
+    INFO(c.text);
+    auto test = detail::parse_numeric_test("dsize", c.text, 65535);
+    REQUIRE(test);
+    CHECK(test->op == c.op);
+    CHECK(test->a == c.a);
+    CHECK(test->b == c.b);
+  }
+  auto between = detail::parse_numeric_test("dsize", "9<>18", 65535);
+  CHECK_FALSE(between->matches(9));  // exclusive, as in Suricata
+  CHECK(between->matches(10));
+  CHECK(between->matches(17));
+  CHECK_FALSE(between->matches(18));
+  CHECK(detail::parse_numeric_test("ttl", "300", 255).error() == "ttl: invalid value '300' (expected a number from 0 to 255)");
+  CHECK(detail::parse_numeric_test("dsize", "18<>9", 65535).error() == "dsize: invalid range '18<>9' (expected low<>high)");
+  CHECK(detail::parse_numeric_test("dsize", "", 65535).error() == "dsize: missing value");
+}
+
+TEST_CASE("flow keyword") {
+  auto rule = parse("flow:established,to_server;");
+  REQUIRE(rule);
+  REQUIRE(rule->packet.flow);
+  CHECK(rule->packet.flow->established);
+  CHECK(rule->packet.flow->to_server);
+  CHECK(parse("flow: from_server , established;")->packet.flow->to_client);
+  CHECK(parse("flow:from_client;")->packet.flow->to_server);
+  CHECK(parse("flow:stateless;")->packet.flow->stateless);
+  CHECK(error_of("flow:to_server,to_client;") == "flow: to_server and to_client cannot both be set");
+  CHECK(error_of("flow:established,not_established;") == "flow: established and not_established cannot both be set");
+  CHECK(error_of("flow:sideways;") ==
+        "flow: unknown option 'sideways' (expected to_server, to_client, from_server, from_client, established, "
+        "not_established or stateless)");
+  CHECK(error_of("flow:established,only_stream;") ==
+        "unsupported keyword 'flow:only_stream' (not implemented yet: needs stream reassembly / defragmentation)");
+  CHECK(error_of("flow:to_server; flow:established;") == "flow: used twice in one rule");
+}
+
+TEST_CASE("flags keyword: modifiers, digits and the ignore mask") {
+  auto exact = parse("flags:SA;");
+  REQUIRE(exact);
+  CHECK(exact->packet.flags->mode == TcpFlagsTest::Mode::Exact);
+  CHECK(exact->packet.flags->flags == 0x12);
+  auto ignore = parse("flags:S,12;");
+  CHECK(ignore->packet.flags->flags == 0x02);
+  CHECK(ignore->packet.flags->ignore == 0xc0);
+  CHECK(parse("flags:S+;")->packet.flags->mode == TcpFlagsTest::Mode::All);
+  CHECK(parse("flags:*SA;")->packet.flags->mode == TcpFlagsTest::Mode::Any);
+  CHECK(parse("flags:!R;")->packet.flags->mode == TcpFlagsTest::Mode::Not);
+  CHECK(parse("flags:SF12;")->packet.flags->flags == 0xc3);
+  CHECK(parse("flags:0;")->packet.flags->flags == 0);
+  CHECK(error_of("flags:SX;") == "flags: invalid flag 'X' (expected F S R P A U C E 1 2 0 and one of the modifiers + * !)");
+  CHECK(error_of("flags:+S*;") == "flags: more than one modifier in '+S*'");
+}
+
+TEST_CASE("other packet keywords") {
+  auto rule = parse("dsize:>100; ttl:<5; tos:8; id:31337; ip_proto:!tcp; itype:8; icode:0; icmp_id:1; icmp_seq:2; "
+                    "window:55808; seq:0; ack:1; fragbits:M+; fragoffset:>0; sameip; noalert;");
+  REQUIRE(rule);
+  const auto& t = rule->packet;
+  CHECK(t.dsize->op == NumericTest::Op::Greater);
+  CHECK(t.ttl->a == 5);
+  CHECK(t.ip_id->a == 31337);
+  CHECK(t.ip_proto->op == NumericTest::Op::NotEqual);
+  CHECK(t.ip_proto->a == 6);
+  CHECK(t.tcp_window->a == 55808);
+  CHECK(t.fragbits->bits == 0x04);
+  CHECK(t.fragbits->mode == TcpFlagsTest::Mode::All);
+  CHECK(t.sameip);
+  CHECK(rule->noalert);
+  CHECK(error_of("dsize:1; dsize:2;") == "dsize: used twice in one rule");
+  CHECK(error_of("fragbits:MX;") == "fragbits: invalid bit 'X' (expected M, D, R and + * !)");
+}
