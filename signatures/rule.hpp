@@ -37,6 +37,8 @@ struct ContentOption {
   std::optional<int32_t> distance;
   std::optional<int32_t> within;
   bool rawbytes = false;
+  bool startswith = false;  // must match at the start of the buffer
+  bool endswith = false;    // must end exactly at the end of the buffer
   // fast_pattern; fast_pattern:only; fast_pattern:<offset>,<length>
   bool fast_pattern = false;
   bool fast_pattern_only = false;

@@ -25,7 +25,7 @@ std::string_view trim(std::string_view text) {
 // unsupported (an honest "not yet"), distinct from a typo.
 constexpr const char* kKnownUnsupported[] = {
     "pcre", "flowbits", "flowint", "flowvar", "pktvar", "xbits", "hostbits", "byte_test", "byte_jump",
-    "byte_extract", "byte_math", "isdataat", "bsize", "startswith", "endswith",
+    "byte_extract", "byte_math", "isdataat", "bsize",
     "ipopts",
     "threshold", "detection_filter", "tag", "urilen", "uricontent", "http_uri",
     "http_raw_uri", "http_header", "http_raw_header", "http_method", "http_cookie", "http_raw_cookie",
@@ -226,7 +226,7 @@ class OptionParser {
     if (!packet) return tl::unexpected(packet.error());
     if (*packet) return {};
     if (name == "nocase" || name == "rawbytes" || name == "fast_pattern" || name == "offset" || name == "depth" ||
-        name == "distance" || name == "within") {
+        name == "distance" || name == "within" || name == "startswith" || name == "endswith") {
       return apply_modifier(option);
     }
     if (known_unsupported(name)) {
@@ -281,6 +281,23 @@ class OptionParser {
       content.rawbytes = true;
       return {};
     }
+    if (name == "startswith") {
+      // Suricata turns startswith into offset 0, depth = the content length.
+      if (content.startswith) return tl::unexpected(std::string("startswith: used twice on the same content"));
+      if (content.offset || content.depth || content.is_relative()) {
+        return tl::unexpected(std::string("startswith: cannot be combined with offset, depth, distance or within"));
+      }
+      content.startswith = true;
+      content.offset = 0;
+      content.depth = length;
+      return {};
+    }
+    if (name == "endswith") {
+      if (content.endswith) return tl::unexpected(std::string("endswith: used twice on the same content"));
+      if (content.negated) return tl::unexpected(std::string("endswith: cannot be used on a negated content"));
+      content.endswith = true;
+      return {};
+    }
     if (name == "fast_pattern") return apply_fast_pattern(option, content);
     if (!option.has_value) return tl::unexpected(name + ": missing value");
     auto number = parse_integer(option.value, name, name == "distance" ? -65535 : 0, 65535);
@@ -294,6 +311,9 @@ class OptionParser {
     }
     const auto value = static_cast<int32_t>(*number);
     const bool absolute = name == "offset" || name == "depth";
+    if (content.startswith) {
+      return tl::unexpected(name + ": cannot be combined with startswith (it already fixes offset and depth)");
+    }
     if (absolute ? content.is_relative() : (content.offset || content.depth)) {
       return tl::unexpected(name +
                             ": cannot mix relative (distance, within) and absolute (offset, depth) modifiers on one content");

@@ -14,6 +14,8 @@
 //    does not move prev_end. A negated content found is final unless it is relative
 //    (then the previous content may try its next occurrence).
 //  - nocase: ASCII case-insensitive comparison. rawbytes: no effect on the payload buffer.
+//  - startswith: offset 0, depth = the content length (set by the parser). endswith: the match
+//    must end exactly at the end of the buffer, within the window its other modifiers give.
 #include "sensor/detect/content_inspect.hpp"
 
 #include <algorithm>
@@ -41,6 +43,12 @@ Window window_for(const ContentOption& c, int64_t prev_end, int64_t length) noex
   } else {
     w.start = c.offset.value_or(0);
     if (c.depth) w.end = std::min<int64_t>(length, w.start + *c.depth);
+  }
+  if (c.endswith) {
+    // The match must end exactly at the end of the buffer: only one start position is left.
+    const int64_t last_start = length - static_cast<int64_t>(c.pattern.size());
+    if (w.end < length || last_start < w.start) return Window{1, 0};  // empty window
+    w.start = last_start;
   }
   return w;
 }

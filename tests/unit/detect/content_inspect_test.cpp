@@ -99,3 +99,16 @@ TEST_CASE("find_pattern bounds") {
   CHECK(find_pattern(bytes, 0, 5, "HELLO", true) == 0);
   CHECK(find_pattern(bytes, 0, 5, "hello!", false) == -1);
 }
+
+TEST_CASE("startswith and endswith") {
+  CHECK(matches(R"(content:"GET"; startswith;)", "GET /"));
+  CHECK_FALSE(matches(R"(content:"GET"; startswith;)", " GET /"));
+  CHECK(matches(R"(content:".exe"; endswith;)", "/a/b.exe"));
+  CHECK_FALSE(matches(R"(content:".exe"; endswith;)", "/a/b.exe?x=1"));
+  CHECK_FALSE(matches(R"(content:".exe"; endswith;)", ".ex"));
+  // endswith with a relative window: ".exe" must follow "/b" and end the buffer.
+  CHECK(matches(R"(content:"/b"; content:".exe"; distance:0; endswith;)", "/a/b.exe"));
+  CHECK_FALSE(matches(R"(content:"/b"; content:".exe"; distance:0; within:4; endswith;)", "/a/b.exe.exe"));
+  // The only ".exe" that ends the buffer is the second one.
+  CHECK(matches(R"(content:".exe"; endswith;)", "x.exe/y.exe"));
+}

@@ -100,3 +100,18 @@ TEST_CASE("other packet keywords") {
   CHECK(error_of("dsize:1; dsize:2;") == "dsize: used twice in one rule");
   CHECK(error_of("fragbits:MX;") == "fragbits: invalid bit 'X' (expected M, D, R and + * !)");
 }
+
+TEST_CASE("startswith and endswith modifiers") {
+  auto rule = parse(R"(content:"GET"; startswith; content:".php"; endswith;)");
+  REQUIRE(rule);
+  const auto& c = rule->sections[0].contents;
+  CHECK(c[0].startswith);
+  CHECK(c[0].offset == 0);
+  CHECK(c[0].depth == 3);
+  CHECK(c[1].endswith);
+  CHECK(error_of(R"(content:"GET"; offset:1; startswith;)") ==
+        "startswith: cannot be combined with offset, depth, distance or within");
+  CHECK(error_of(R"(content:"GET"; startswith; depth:5;)") ==
+        "depth: cannot be combined with startswith (it already fixes offset and depth)");
+  CHECK(error_of(R"(content:!"x"; endswith;)") == "endswith: cannot be used on a negated content");
+}
