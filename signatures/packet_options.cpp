@@ -153,6 +153,56 @@ tl::expected<NumericTest, std::string> parse_ip_proto(std::string_view value) {
   return parse_numeric_test("ip_proto", std::string(prefix) + std::string(value), 255);
 }
 
+// "type limit, track by_src, count 1, seconds 60" (any order); detection_filter has no type.
+tl::expected<ThresholdOption, std::string> parse_threshold(std::string_view keyword, std::string_view value) {
+  ThresholdOption option;
+  const bool filter = keyword == "detection_filter";
+  if (filter) option.type = ThresholdOption::Type::DetectionFilter;
+  bool has_type = filter, has_track = false, has_count = false, has_seconds = false;
+  while (!value.empty()) {
+    const size_t comma = value.find(',');
+    const std::string_view item = trim(value.substr(0, comma));
+    value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+    if (item.empty()) continue;
+    const size_t space = item.find_first_of(" \t");
+    const std::string_view key = item.substr(0, space);
+    const std::string_view arg = space == std::string_view::npos ? std::string_view{} : trim(item.substr(space));
+    if (key == "type" && !filter) {
+      if (arg == "limit") option.type = ThresholdOption::Type::Limit;
+      else if (arg == "threshold") option.type = ThresholdOption::Type::Threshold;
+      else if (arg == "both") option.type = ThresholdOption::Type::Both;
+      else return tl::unexpected(std::string(keyword) + ": invalid type '" + std::string(arg) + "' (expected limit, threshold or both)");
+      has_type = true;
+    } else if (key == "track") {
+      if (arg == "by_src") option.track = ThresholdOption::Track::BySrc;
+      else if (arg == "by_dst") option.track = ThresholdOption::Track::ByDst;
+      else if (arg == "by_rule") option.track = ThresholdOption::Track::ByRule;
+      else if (arg == "by_both") option.track = ThresholdOption::Track::ByBoth;
+      else return tl::unexpected(std::string(keyword) + ": invalid track '" + std::string(arg) + "' (expected by_src, by_dst, by_rule or by_both)");
+      has_track = true;
+    } else if (key == "count" || key == "seconds") {
+      auto number = parse_number(keyword, arg, 4294967295ull);
+      if (!number) return tl::unexpected(number.error());
+      if (key == "count") {
+        option.count = static_cast<uint32_t>(*number);
+        has_count = true;
+      } else {
+        option.seconds = static_cast<uint32_t>(*number);
+        has_seconds = true;
+      }
+    } else {
+      return tl::unexpected(std::string(keyword) + ": unknown setting '" + std::string(item) + "' (expected " +
+                            (filter ? "track, count, seconds" : "type, track, count, seconds") + ")");
+    }
+  }
+  if (!has_type || !has_track || !has_count || !has_seconds) {
+    return tl::unexpected(std::string(keyword) + ": " + (filter ? "track, count and seconds" : "type, track, count and seconds") +
+                          " are all required");
+  }
+  if (option.count == 0 && !filter) return tl::unexpected(std::string(keyword) + ": count must be at least 1");
+  return option;
+}
+
 }  // namespace
 
 tl::expected<NumericTest, std::string> parse_numeric_test(std::string_view keyword, std::string_view value,
@@ -214,7 +264,7 @@ tl::expected<NumericTest, std::string> parse_numeric_test(std::string_view keywo
 }
 
 tl::expected<bool, std::string> parse_packet_option(std::string_view name, std::string_view value, bool has_value,
-                                                    PacketTests& tests) {
+                                                    PacketTests& tests, std::optional<ThresholdOption>* threshold) {
   auto numeric = [&](std::optional<NumericTest>& into, uint64_t max) -> tl::expected<bool, std::string> {
     if (into) return tl::unexpected(std::string(name) + ": used twice in one rule");
     if (!has_value) return tl::unexpected(std::string(name) + ": missing value");
@@ -261,6 +311,18 @@ tl::expected<bool, std::string> parse_packet_option(std::string_view name, std::
     if (!bits) return tl::unexpected(bits.error());
     tests.fragbits = *bits;
     return true;
+  }
+  if (name == "threshold" || name == "detection_filter") {
+    if (threshold != nullptr) {
+      if (threshold->has_value()) {
+        return tl::unexpected(std::string(name) + ": a rule takes one threshold or detection_filter");
+      }
+      auto option = parse_threshold(name, value);
+      if (!option) return tl::unexpected(option.error());
+      *threshold = *option;
+      return true;
+    }
+    return false;
   }
   if (name == "sameip") {
     tests.sameip = true;

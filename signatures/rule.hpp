@@ -122,6 +122,17 @@ struct PacketTests {
   }
 };
 
+// `threshold:` and `detection_filter:` — how many matches become alerts, per tracked
+// address (or per rule) within a time window. Semantics of Suricata's threshold engine.
+struct ThresholdOption {
+  enum class Type : uint8_t { Limit, Threshold, Both, DetectionFilter };
+  enum class Track : uint8_t { BySrc, ByDst, ByRule, ByBoth };
+  Type type = Type::Limit;
+  Track track = Track::BySrc;
+  uint32_t count = 1;
+  uint32_t seconds = 60;
+};
+
 struct BufferSection {
   BufferKind kind = BufferKind::Payload;
   std::vector<ContentOption> contents;  // in rule order
@@ -157,6 +168,7 @@ struct Rule {
   PacketTests packet;
   std::vector<BufferSection> sections;
   bool noalert = false;  // matches (and later sets flowbits) but writes no alert
+  std::optional<ThresholdOption> threshold;  // threshold or detection_filter
 
   // Where it came from, for messages and `-T`.
   std::string file;

@@ -27,7 +27,7 @@ constexpr const char* kKnownUnsupported[] = {
     "pcre", "flowbits", "flowint", "flowvar", "pktvar", "xbits", "hostbits", "byte_test", "byte_jump",
     "byte_extract", "byte_math", "isdataat", "bsize",
     "ipopts",
-    "threshold", "detection_filter", "tag", "urilen", "uricontent", "http_uri",
+    "tag", "urilen", "uricontent", "http_uri",
     "http_raw_uri", "http_header", "http_raw_header", "http_method", "http_cookie", "http_raw_cookie",
     "http_client_body", "http_server_body", "http_stat_code", "http_stat_msg", "http_user_agent", "http_host",
     "http_raw_host", "http.uri", "http.uri.raw", "http.method", "http.protocol", "http.request_line", "http.header",
@@ -222,7 +222,7 @@ class OptionParser {
       rule_.noalert = true;
       return {};
     }
-    auto packet = parse_packet_option(name, option.value, option.has_value, rule_.packet);
+    auto packet = parse_packet_option(name, option.value, option.has_value, rule_.packet, &rule_.threshold);
     if (!packet) return tl::unexpected(packet.error());
     if (*packet) return {};
     if (name == "nocase" || name == "rawbytes" || name == "fast_pattern" || name == "offset" || name == "depth" ||

@@ -116,6 +116,10 @@ std::unique_ptr<DetectThread> DetectEngine::make_thread() const {
   const size_t rule_count = rules_->rules().size();
   thread->candidates_.reserve(rule_count);
   thread->seen_stamp_.assign(rule_count, 0);
+  const auto rules = rules_->rules();
+  if (std::any_of(rules.begin(), rules.end(), [](const Rule& r) { return r.threshold.has_value(); })) {
+    thread->thresholds_ = std::make_unique<ThresholdTable>();
+  }
   return thread;
 }
 
@@ -167,6 +171,14 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     if (!matched) continue;
     if (rule.action == RuleAction::Pass) break;  // a pass rule silences everything ordered after it
     if (rule.noalert) continue;
+    if (rule.threshold && thread.thresholds_) {
+      const bool allowed = thread.thresholds_->allow(index, *rule.threshold, p.src, p.dst, p.ts_usec);
+      thread.counters_.threshold_evicted = thread.thresholds_->evicted();
+      if (!allowed) {
+        ++thread.counters_.alerts_suppressed;
+        continue;
+      }
+    }
     if (produced >= limit) {
       ++thread.counters_.alert_queue_overflow;
       continue;

@@ -17,6 +17,7 @@
 #include "config/settings.hpp"
 #include "sensor/decode/packet.hpp"
 #include "sensor/detect/alert_event.hpp"
+#include "sensor/detect/threshold_table.hpp"
 #include "signatures/rule_compiler.hpp"
 
 namespace eastwatch {
@@ -24,18 +25,21 @@ namespace eastwatch {
 struct DetectCounters {
   uint64_t alert = 0;                 // alerts raised
   uint64_t alert_queue_overflow = 0;  // alerts dropped past max_alerts_per_packet
+  uint64_t alerts_suppressed = 0;     // matches that threshold/detection_filter kept from alerting
   uint64_t prefilter_candidates = 0;  // rules handed to verification by the prefilter
   uint64_t scans = 0;                 // Hyperscan scans run
   uint64_t inspection_budget_exhausted = 0;  // verifications cut short by the recursion limit
+  uint64_t threshold_evicted = 0;  // threshold entries replaced because their bucket was full
 
   template <class F>
   void visit(F&& f) const {  // names in Suricata's EVE schema (stats.detect.*)
-    f("alert", alert); f("alert_queue_overflow", alert_queue_overflow);
+    f("alert", alert); f("alert_queue_overflow", alert_queue_overflow); f("alerts_suppressed", alerts_suppressed);
   }
   template <class F>
   void visit_extra(F&& f) const {  // Eastwatch-only: stats.log, not EVE
     f("prefilter_candidates", prefilter_candidates); f("scans", scans);
     f("inspection_budget_exhausted", inspection_budget_exhausted);
+    f("threshold_evicted", threshold_evicted);
   }
 };
 
@@ -70,6 +74,7 @@ class DetectThread {
   HsScratch scratch_;
   std::vector<uint32_t> candidates_;   // reserved to the rule count
   std::vector<uint32_t> seen_stamp_;   // per rule: last packet stamp it was queued in
+  std::unique_ptr<ThresholdTable> thresholds_;  // only when some rule has a threshold
   uint32_t stamp_ = 0;
   DetectCounters counters_;
 };

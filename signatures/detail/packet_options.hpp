@@ -10,10 +10,10 @@
 
 namespace eastwatch::detail {
 
-// Returns true when `name` is a packet keyword (and applies it to `tests`), false when it is
-// not one; an error when it is one but its value is wrong.
+// Returns true when `name` is a packet keyword (and applies it to `tests`, or to `threshold`
+// for threshold/detection_filter), false when it is not one; an error when its value is wrong.
 tl::expected<bool, std::string> parse_packet_option(std::string_view name, std::string_view value, bool has_value,
-                                                    PacketTests& tests);
+                                                    PacketTests& tests, std::optional<ThresholdOption>* threshold);
 
 // Suricata's unsigned-integer syntax: N, !N, <N, <=N, >N, >=N, N<>M, N-M; values up to `max`.
 tl::expected<NumericTest, std::string> parse_numeric_test(std::string_view keyword, std::string_view value,

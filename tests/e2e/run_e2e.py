@@ -354,6 +354,19 @@ alert tcp any any -> any any (msg:"silent"; content:"GET"; noalert; sid:11;)
     del q
 
 
+@case
+def threshold_in_the_engine(env):
+    """threshold limit 2 per source within 60 s: of five matching packets, the first two alert."""
+    cap = Capture()
+    packets = [udp_packet(cap, "10.0.0.1", "10.0.0.2", 1000 + i, 161, b"public-probe") for i in range(5)]
+    cap.write(env.path("t.pcap"))
+    rule = ('alert udp any any -> any 161 (msg:"snmp probe"; content:"public"; '
+            'threshold: type limit, track by_src, count 2, seconds 60; sid:1;)\n')
+    alerts, stats = env.replay([env.path("t.pcap")], rule)
+    expect_alerts(alerts, [(packets[0], 1), (packets[1], 1)])
+    check(stats["detect"]["alerts_suppressed"] == 3, f"detect stats {stats['detect']}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)

@@ -115,3 +115,26 @@ TEST_CASE("startswith and endswith modifiers") {
         "depth: cannot be combined with startswith (it already fixes offset and depth)");
   CHECK(error_of(R"(content:!"x"; endswith;)") == "endswith: cannot be used on a negated content");
 }
+
+TEST_CASE("threshold and detection_filter") {
+  auto rule = parse("threshold: type both, track by_dst, count 5, seconds 120;");
+  REQUIRE(rule);
+  REQUIRE(rule->threshold);
+  CHECK(rule->threshold->type == ThresholdOption::Type::Both);
+  CHECK(rule->threshold->track == ThresholdOption::Track::ByDst);
+  CHECK(rule->threshold->count == 5);
+  CHECK(rule->threshold->seconds == 120);
+  auto filter = parse("detection_filter:track by_src,count 10,seconds 60;");
+  REQUIRE(filter);
+  CHECK(filter->threshold->type == ThresholdOption::Type::DetectionFilter);
+  CHECK(error_of("threshold: type limit, track by_src, count 1;") ==
+        "threshold: type, track, count and seconds are all required");
+  CHECK(error_of("threshold: type often, track by_src, count 1, seconds 1;") ==
+        "threshold: invalid type 'often' (expected limit, threshold or both)");
+  CHECK(error_of("threshold: type limit, track by_host, count 1, seconds 1;") ==
+        "threshold: invalid track 'by_host' (expected by_src, by_dst, by_rule or by_both)");
+  CHECK(error_of("detection_filter: type limit, track by_src, count 1, seconds 1;") ==
+        "detection_filter: unknown setting 'type limit' (expected track, count, seconds)");
+  CHECK(error_of("threshold: type limit, track by_src, count 1, seconds 1; detection_filter: track by_src, count 1, seconds 1;") ==
+        "detection_filter: a rule takes one threshold or detection_filter");
+}

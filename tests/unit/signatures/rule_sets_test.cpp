@@ -42,7 +42,9 @@ TEST_CASE("Emerging Threats Open loads: every failure is an unsupported keyword 
   WARN("ET Open: " << result.rules.size() << " loaded, " << result.errors.size() << " not yet supported");
   CHECK(unexplained == 0);
   CHECK(result.rules.size() + result.errors.size() > 24000);
-  CHECK(result.rules.size() > 100);
+  // What loads today (flow, packet keywords, thresholds, content modifiers); a regression that
+  // stops rules from loading shows here. Raise it as keywords arrive.
+  CHECK(result.rules.size() >= 1552);
 }
 
 TEST_CASE("the bundled classification.config is the compiled-in table") {

@@ -1,0 +1,84 @@
+// Threshold windows, reasoned from Suricata's threshold documentation:
+//   limit: alert on the first N matches of each window; threshold: every Nth match;
+//   both: once per window, at the Nth match; detection_filter: every match after the first N.
+#include <catch2/catch.hpp>
+
+#include "sensor/detect/threshold_table.hpp"
+
+using namespace eastwatch;
+
+namespace {
+
+constexpr int64_t kSecond = 1'000'000;
+
+ThresholdOption option(ThresholdOption::Type type, uint32_t count, uint32_t seconds,
+                       ThresholdOption::Track track = ThresholdOption::Track::BySrc) {
+  ThresholdOption o;
+  o.type = type;
+  o.count = count;
+  o.seconds = seconds;
+  o.track = track;
+  return o;
+}
+
+// Runs `matches` matches one second apart from `src`; returns which ones alerted.
+std::vector<int> alerts(ThresholdTable& table, const ThresholdOption& o, int matches, const char* src = "10.0.0.1",
+                        int64_t start = 0, int64_t step = kSecond) {
+  std::vector<int> out;
+  for (int i = 0; i < matches; ++i) {
+    if (table.allow(0, o, *IpAddress::parse(src), *IpAddress::parse("10.0.0.9"), start + i * step)) out.push_back(i);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("limit: the first N of each window") {
+  ThresholdTable table;
+  const auto o = option(ThresholdOption::Type::Limit, 2, 10);
+  CHECK(alerts(table, o, 5) == std::vector<int>{0, 1});
+  // A new window opens 10 s after the first match: matches at 10 and 11 s alert again.
+  CHECK(alerts(table, o, 3, "10.0.0.1", 10 * kSecond) == std::vector<int>{0, 1});
+  // Tracking by source: another source has its own count.
+  CHECK(alerts(table, o, 3, "10.0.0.2") == std::vector<int>{0, 1});
+}
+
+TEST_CASE("threshold: every Nth match within the window") {
+  ThresholdTable table;
+  CHECK(alerts(table, option(ThresholdOption::Type::Threshold, 3, 60), 9) == std::vector<int>{2, 5, 8});
+  ThresholdTable slow;
+  // Matches 40 s apart with a 60 s window: the window restarts every other match, so 3 is never reached.
+  CHECK(alerts(slow, option(ThresholdOption::Type::Threshold, 3, 60), 6, "10.0.0.1", 0, 40 * kSecond).empty());
+}
+
+TEST_CASE("both: once per window at the Nth match") {
+  ThresholdTable table;
+  CHECK(alerts(table, option(ThresholdOption::Type::Both, 3, 60), 10) == std::vector<int>{2});
+  CHECK(alerts(table, option(ThresholdOption::Type::Both, 3, 60), 4, "10.0.0.1", 100 * kSecond) == std::vector<int>{2});
+}
+
+TEST_CASE("detection_filter: every match after the first N within the window") {
+  ThresholdTable table;
+  CHECK(alerts(table, option(ThresholdOption::Type::DetectionFilter, 2, 60), 5) == std::vector<int>{2, 3, 4});
+}
+
+TEST_CASE("by_rule ignores addresses, by_dst follows the destination") {
+  ThresholdTable table;
+  const auto o = option(ThresholdOption::Type::Limit, 1, 60, ThresholdOption::Track::ByRule);
+  CHECK(alerts(table, o, 2, "10.0.0.1") == std::vector<int>{0});
+  CHECK(alerts(table, o, 2, "10.0.0.2").empty());
+  ThresholdTable by_dst;
+  const auto d = option(ThresholdOption::Type::Limit, 1, 60, ThresholdOption::Track::ByDst);
+  CHECK(alerts(by_dst, d, 2, "10.0.0.1") == std::vector<int>{0});
+  CHECK(alerts(by_dst, d, 2, "10.0.0.2").empty());  // same destination 10.0.0.9
+}
+
+TEST_CASE("a full table replaces the oldest entry and counts it") {
+  ThresholdTable table(4);  // one bucket of 4
+  const auto o = option(ThresholdOption::Type::Limit, 1, 600);
+  for (int i = 0; i < 6; ++i) {
+    const std::string src = "10.0.1." + std::to_string(i);
+    CHECK(alerts(table, o, 1, src.c_str(), i * kSecond) == std::vector<int>{0});
+  }
+  CHECK(table.evicted() == 2);
+}
