@@ -203,6 +203,41 @@ tl::expected<ThresholdOption, std::string> parse_threshold(std::string_view keyw
   return option;
 }
 
+tl::expected<FlowbitsOption, std::string> parse_flowbits(std::string_view value) {
+  const size_t comma = value.find(',');
+  const std::string_view command = trim(value.substr(0, comma));
+  FlowbitsOption option;
+  if (command == "set") option.command = FlowbitsOption::Command::Set;
+  else if (command == "unset") option.command = FlowbitsOption::Command::Unset;
+  else if (command == "toggle") option.command = FlowbitsOption::Command::Toggle;
+  else if (command == "isset") option.command = FlowbitsOption::Command::IsSet;
+  else if (command == "isnotset") option.command = FlowbitsOption::Command::IsNotSet;
+  else {
+    return tl::unexpected("flowbits: unknown command '" + std::string(command) +
+                          "' (expected set, unset, toggle, isset, isnotset or noalert)");
+  }
+  std::string_view names = comma == std::string_view::npos ? std::string_view{} : trim(value.substr(comma + 1));
+  if (names.empty()) return tl::unexpected("flowbits: " + std::string(command) + " needs a flowbit name");
+  const bool has_or = names.find('|') != std::string_view::npos;
+  const bool has_and = names.find('&') != std::string_view::npos;
+  if (has_or && has_and) return tl::unexpected(std::string("flowbits: cannot mix '|' and '&' in one option"));
+  if (has_or && !option.is_condition()) {
+    return tl::unexpected(std::string("flowbits: '|' only works with isset and isnotset"));
+  }
+  option.any = has_or;
+  const char separator = has_or ? '|' : '&';
+  while (!names.empty()) {
+    const size_t at = names.find(separator);
+    const std::string_view name = trim(names.substr(0, at));
+    names = at == std::string_view::npos ? std::string_view{} : names.substr(at + 1);
+    if (name.empty() || name.find_first_of(" \t,;") != std::string_view::npos) {
+      return tl::unexpected("flowbits: invalid flowbit name '" + std::string(name) + "'");
+    }
+    option.names.emplace_back(name);
+  }
+  return option;
+}
+
 }  // namespace
 
 tl::expected<NumericTest, std::string> parse_numeric_test(std::string_view keyword, std::string_view value,
@@ -261,6 +296,18 @@ tl::expected<NumericTest, std::string> parse_numeric_test(std::string_view keywo
   if (!parsed) return tl::unexpected(parsed.error());
   test.a = *parsed;
   return test;
+}
+
+tl::expected<bool, std::string> parse_flowbits_option(std::string_view value, std::vector<FlowbitsOption>& into,
+                                                      bool& noalert) {
+  if (trim(value) == "noalert") {
+    noalert = true;
+    return true;
+  }
+  auto option = parse_flowbits(value);
+  if (!option) return tl::unexpected(option.error());
+  into.push_back(std::move(*option));
+  return true;
 }
 
 tl::expected<bool, std::string> parse_packet_option(std::string_view name, std::string_view value, bool has_value,

@@ -133,6 +133,18 @@ struct ThresholdOption {
   uint32_t seconds = 60;
 };
 
+// `flowbits:` — named bits on the flow. set/unset/toggle run when the rule matches;
+// isset/isnotset are conditions. Several names: `a|b` (any of them) or `a&b` (all of them).
+struct FlowbitsOption {
+  enum class Command : uint8_t { Set, Unset, Toggle, IsSet, IsNotSet };
+  Command command = Command::Set;
+  std::vector<std::string> names;
+  bool any = false;            // `|` between names (isset/isnotset); otherwise all of them
+  std::vector<uint16_t> ids;   // filled by the compiler: the names as flowbit numbers
+
+  bool is_condition() const noexcept { return command == Command::IsSet || command == Command::IsNotSet; }
+};
+
 struct BufferSection {
   BufferKind kind = BufferKind::Payload;
   std::vector<ContentOption> contents;  // in rule order
@@ -169,6 +181,7 @@ struct Rule {
   std::vector<BufferSection> sections;
   bool noalert = false;  // matches (and later sets flowbits) but writes no alert
   std::optional<ThresholdOption> threshold;  // threshold or detection_filter
+  std::vector<FlowbitsOption> flowbits;
 
   // Where it came from, for messages and `-T`.
   std::string file;

@@ -23,6 +23,17 @@ int action_rank(RuleAction action) {
   return 3;
 }
 
+// Suricata orders flowbit setters before readers so that a bit set by one rule is visible to
+// the rules that check it on the same packet: set-only, set-and-read, read-only, then the rest.
+int flowbits_rank(const Rule& rule) {
+  bool sets = false, reads = false;
+  for (const auto& f : rule.flowbits) (f.is_condition() ? reads : sets) = true;
+  if (sets && !reads) return 0;
+  if (sets && reads) return 1;
+  if (reads) return 2;
+  return 3;
+}
+
 bool rule_in_group(const Rule& rule, PrefilterGroupId group) {
   if (rule.protocol == RuleProtocol::Ip) return true;
   switch (group) {
@@ -102,11 +113,28 @@ tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(
     const int ra = action_rank(rules[a].action);
     const int rb = action_rank(rules[b].action);
     if (ra != rb) return ra < rb;
+    const int fa = flowbits_rank(rules[a]);
+    const int fb = flowbits_rank(rules[b]);
+    if (fa != fb) return fa < fb;
     return rules[a].priority < rules[b].priority;
   });
   auto set = std::make_shared<CompiledRuleSet>();
   set->rules_.reserve(rules.size());
   for (uint32_t i : order) set->rules_.push_back(std::move(rules[i]));
+
+  // Flowbit names become numbers, shared by every rule that names them.
+  std::map<std::string, uint16_t> flowbit_ids;
+  for (auto& rule : set->rules_) {
+    for (auto& option : rule.flowbits) {
+      option.ids.clear();
+      for (const auto& name : option.names) {
+        auto [it, inserted] = flowbit_ids.emplace(name, static_cast<uint16_t>(flowbit_ids.size()));
+        if (flowbit_ids.size() > 65535) return tl::unexpected(std::string("more than 65535 distinct flowbit names"));
+        option.ids.push_back(it->second);
+      }
+    }
+  }
+  set->stats_.flowbits = static_cast<uint32_t>(flowbit_ids.size());
 
   // Fast pattern per rule: the marked content, else the longest non-negated one (first on ties).
   std::vector<Literal> fast_literal(set->rules_.size());

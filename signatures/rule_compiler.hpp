@@ -7,7 +7,8 @@
 //    (the longest non-negated content of the section, ties to the first); a negated-only
 //    rule has none. `fast_pattern:offset,length` chops the literal.
 //  - Identical literals (bytes + nocase) share one Hyperscan id; every rule using it is listed.
-//  - Rules are kept in evaluation order: action (pass first), then priority, then load order.
+//  - Rules are kept in evaluation order: action (pass first), flowbit setters before readers,
+//    then priority, then load order (Suricata's default signature order).
 //  - The result is immutable and may be shared by many workers; each worker needs its own
 //    scratch from `allocate_scratch`.
 #pragma once
@@ -50,6 +51,7 @@ struct CompileStats {
   uint32_t rules = 0;
   uint32_t patterns = 0;      // distinct literals over all groups
   uint32_t rules_without_fast_pattern = 0;
+  uint32_t flowbits = 0;      // distinct flowbit names
   double compile_seconds = 0;
 };
 

@@ -24,7 +24,7 @@ std::string_view trim(std::string_view text) {
 // Suricata keywords that Eastwatch does not implement yet: a rule using one is reported as
 // unsupported (an honest "not yet"), distinct from a typo.
 constexpr const char* kKnownUnsupported[] = {
-    "pcre", "flowbits", "flowint", "flowvar", "pktvar", "xbits", "hostbits", "byte_test", "byte_jump",
+    "pcre", "flowint", "flowvar", "pktvar", "xbits", "hostbits", "byte_test", "byte_jump",
     "byte_extract", "byte_math", "isdataat", "bsize",
     "ipopts",
     "tag", "urilen", "uricontent", "http_uri",
@@ -220,6 +220,12 @@ class OptionParser {
     if (name == "content") return apply_content(option);
     if (name == "noalert") {
       rule_.noalert = true;
+      return {};
+    }
+    if (name == "flowbits") {
+      if (!option.has_value) return tl::unexpected(std::string("flowbits: missing value"));
+      auto flowbits = parse_flowbits_option(option.value, rule_.flowbits, rule_.noalert);
+      if (!flowbits) return tl::unexpected(flowbits.error());
       return {};
     }
     auto packet = parse_packet_option(name, option.value, option.has_value, rule_.packet, &rule_.threshold);

@@ -101,6 +101,47 @@ void fill_event(AlertEvent& event, const Rule& rule, const Packet& p, const EveS
   }
 }
 
+bool flowbit_conditions_hold(const Rule& rule, const Flow* flow) noexcept {
+  for (const auto& option : rule.flowbits) {
+    if (!option.is_condition()) continue;
+    bool any = false;
+    bool all = true;
+    for (uint16_t id : option.ids) {
+      const bool set = flow != nullptr && flow->has_flowbit(id);
+      any = any || set;
+      all = all && set;
+    }
+    const bool wanted = option.command == FlowbitsOption::Command::IsSet;
+    // isset: all (or, with '|', any) are set. isnotset: none (with '|', not all) is set.
+    const bool holds = wanted ? (option.any ? any : all) : (option.any ? !all : !any);
+    if (!holds) return false;
+  }
+  return true;
+}
+
+// set/unset/toggle after a match; returns false if a set did not fit in the flow.
+bool apply_flowbit_actions(const Rule& rule, Flow* flow) noexcept {
+  if (flow == nullptr) return true;
+  bool fitted = true;
+  for (const auto& option : rule.flowbits) {
+    for (uint16_t id : option.ids) {
+      switch (option.command) {
+        case FlowbitsOption::Command::Set: fitted = flow->set_flowbit(id) && fitted; break;
+        case FlowbitsOption::Command::Unset: flow->unset_flowbit(id); break;
+        case FlowbitsOption::Command::Toggle:
+          if (flow->has_flowbit(id)) {
+            flow->unset_flowbit(id);
+          } else {
+            fitted = flow->set_flowbit(id) && fitted;
+          }
+          break;
+        default: break;
+      }
+    }
+  }
+  return fitted;
+}
+
 }  // namespace
 
 DetectThread::~DetectThread() = default;
@@ -151,6 +192,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     const Rule& rule = rules[index];
     if (!header_matches(rule, p)) continue;
     if (!packet_tests_match(rule.packet, p)) continue;
+    if (!rule.flowbits.empty() && !flowbit_conditions_hold(rule, p.flow)) continue;
     bool matched = true;
     for (size_t s = 0; s < rule.sections.size() && matched; ++s) {
       const BufferSection& section = rule.sections[s];
@@ -169,6 +211,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
       if (budget.exhausted) ++thread.counters_.inspection_budget_exhausted;
     }
     if (!matched) continue;
+    if (!rule.flowbits.empty() && !apply_flowbit_actions(rule, p.flow)) ++thread.counters_.flowbits_dropped;
     if (rule.action == RuleAction::Pass) break;  // a pass rule silences everything ordered after it
     if (rule.noalert) continue;
     if (rule.threshold && thread.thresholds_) {

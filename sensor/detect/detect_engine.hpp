@@ -30,6 +30,7 @@ struct DetectCounters {
   uint64_t scans = 0;                 // Hyperscan scans run
   uint64_t inspection_budget_exhausted = 0;  // verifications cut short by the recursion limit
   uint64_t threshold_evicted = 0;  // threshold entries replaced because their bucket was full
+  uint64_t flowbits_dropped = 0;   // flowbit sets that did not fit in the flow
 
   template <class F>
   void visit(F&& f) const {  // names in Suricata's EVE schema (stats.detect.*)
@@ -39,7 +40,7 @@ struct DetectCounters {
   void visit_extra(F&& f) const {  // Eastwatch-only: stats.log, not EVE
     f("prefilter_candidates", prefilter_candidates); f("scans", scans);
     f("inspection_budget_exhausted", inspection_budget_exhausted);
-    f("threshold_evicted", threshold_evicted);
+    f("threshold_evicted", threshold_evicted); f("flowbits_dropped", flowbits_dropped);
   }
 };
 

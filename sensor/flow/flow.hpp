@@ -38,6 +38,33 @@ struct Flow {
   uint8_t tcp_flags_toclient = 0;
   bool alerted = false;
 
+  // flowbits set on this flow: a small inline set of flowbit numbers (flows rarely carry
+  // more than a few); a set beyond capacity is counted and dropped by detection.
+  static constexpr uint8_t kMaxFlowbits = 8;
+  uint8_t flowbit_count = 0;
+  uint16_t flowbits[kMaxFlowbits] = {};
+
+  bool has_flowbit(uint16_t id) const noexcept {
+    for (uint8_t i = 0; i < flowbit_count; ++i) {
+      if (flowbits[i] == id) return true;
+    }
+    return false;
+  }
+  bool set_flowbit(uint16_t id) noexcept {  // false when full
+    if (has_flowbit(id)) return true;
+    if (flowbit_count == kMaxFlowbits) return false;
+    flowbits[flowbit_count++] = id;
+    return true;
+  }
+  void unset_flowbit(uint16_t id) noexcept {
+    for (uint8_t i = 0; i < flowbit_count; ++i) {
+      if (flowbits[i] == id) {
+        flowbits[i] = flowbits[--flowbit_count];
+        return;
+      }
+    }
+  }
+
   // TCP handshake progress, for the state machine.
   bool syn_seen = false;
   bool synack_seen = false;

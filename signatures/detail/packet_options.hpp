@@ -15,6 +15,10 @@ namespace eastwatch::detail {
 tl::expected<bool, std::string> parse_packet_option(std::string_view name, std::string_view value, bool has_value,
                                                     PacketTests& tests, std::optional<ThresholdOption>* threshold);
 
+// `flowbits:` — appends to `into`, or sets `noalert` for `flowbits:noalert`.
+tl::expected<bool, std::string> parse_flowbits_option(std::string_view value, std::vector<FlowbitsOption>& into,
+                                                      bool& noalert);
+
 // Suricata's unsigned-integer syntax: N, !N, <N, <=N, >N, >=N, N<>M, N-M; values up to `max`.
 tl::expected<NumericTest, std::string> parse_numeric_test(std::string_view keyword, std::string_view value,
                                                           uint64_t max);

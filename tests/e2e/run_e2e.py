@@ -367,6 +367,27 @@ def threshold_in_the_engine(env):
     check(stats["detect"]["alerts_suppressed"] == 3, f"detect stats {stats['detect']}")
 
 
+@case
+def flowbits_across_packets(env):
+    """A bit set by the request is checked on the response of the same session, not another."""
+    cap = Capture()
+    s = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40000, 80)
+    s.handshake()
+    s.send(b"GET /download.exe HTTP/1.1\r\n\r\n")
+    hit = s.send(b"HTTP/1.1 200 OK\r\n\r\nMZ\x90\x00", to_server=False)
+    other = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40001, 80)
+    other.handshake()
+    miss = other.send(b"HTTP/1.1 200 OK\r\n\r\nMZ\x90\x00", to_server=False)
+    cap.write(env.path("b.pcap"))
+    rules = """
+alert tcp any any -> any 80 (msg:"exe requested"; flow:established,to_server; content:".exe"; flowbits:set,exe.req; flowbits:noalert; sid:1;)
+alert tcp any 80 -> any any (msg:"PE after exe request"; flow:established,to_client; content:"MZ"; flowbits:isset,exe.req; sid:2;)
+"""
+    alerts, _ = env.replay([env.path("b.pcap")], rules)
+    expect_alerts(alerts, [(hit, 2)])
+    del miss
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)

@@ -196,3 +196,64 @@ TEST_CASE("the content rules of ET Open compile into Hyperscan") {
   WARN("ET Open rules usable today: " << count << ", distinct fast patterns " << (*compiled)->stats().patterns
                                       << ", compiled in " << (*compiled)->stats().compile_seconds << " s");
 }
+
+TEST_CASE("flowbits: set on one packet, checked on later packets of the same flow only") {
+  Engine e(R"(alert tcp any any -> any any (msg:"login seen"; content:"USER"; flowbits:set,logged; flowbits:noalert; sid:1;)
+alert tcp any any -> any any (msg:"command after login"; content:"RETR"; flowbits:isset,logged; sid:2;)
+alert tcp any any -> any any (msg:"command without login"; content:"RETR"; flowbits:isnotset,logged; sid:3;)
+alert tcp any any -> any any (msg:"logout"; content:"QUIT"; flowbits:unset,logged; flowbits:noalert; sid:4;)
+)");
+  Flow flow_a;
+  Flow flow_b;
+  TestPacket user("10.0.0.1", 1, "10.0.0.2", 21, "USER bob");
+  user.packet.flow = &flow_a;
+  CHECK(e.sids(user.packet).empty());  // noalert
+  CHECK(flow_a.flowbit_count == 1);
+  TestPacket retr("10.0.0.1", 1, "10.0.0.2", 21, "RETR x");
+  retr.packet.flow = &flow_a;
+  CHECK(e.sids(retr.packet) == std::vector<uint32_t>{2});
+  retr.packet.flow = &flow_b;  // another flow never saw the login
+  CHECK(e.sids(retr.packet) == std::vector<uint32_t>{3});
+  TestPacket quit("10.0.0.1", 1, "10.0.0.2", 21, "QUIT");
+  quit.packet.flow = &flow_a;
+  CHECK(e.sids(quit.packet).empty());
+  retr.packet.flow = &flow_a;
+  CHECK(e.sids(retr.packet) == std::vector<uint32_t>{3});
+}
+
+TEST_CASE("flowbits: a setter runs before a reader on the same packet, whatever the load order") {
+  Engine e(R"(alert tcp any any -> any any (msg:"reader"; content:"x"; flowbits:isset,b; sid:1;)
+alert tcp any any -> any any (msg:"setter"; content:"x"; flowbits:set,b; sid:2;)
+alert tcp any any -> any any (msg:"any of"; content:"x"; flowbits:isset,nope|b; sid:3;)
+alert tcp any any -> any any (msg:"all of"; content:"x"; flowbits:isset,nope&b; sid:4;)
+alert tcp any any -> any any (msg:"toggle"; content:"y"; flowbits:toggle,t; sid:5;)
+alert tcp any any -> any any (msg:"t is set"; content:"z"; flowbits:isset,t; sid:6;)
+)");
+  Flow flow;
+  TestPacket p("10.0.0.1", 1, "10.0.0.2", 2, "x");
+  p.packet.flow = &flow;
+  CHECK(e.sids(p.packet) == std::vector<uint32_t>{2, 1, 3});
+  TestPacket toggle("10.0.0.1", 1, "10.0.0.2", 2, "y");
+  toggle.packet.flow = &flow;
+  TestPacket check("10.0.0.1", 1, "10.0.0.2", 2, "z");
+  check.packet.flow = &flow;
+  e.sids(toggle.packet);
+  CHECK(e.sids(check.packet) == std::vector<uint32_t>{6});
+  e.sids(toggle.packet);
+  CHECK(e.sids(check.packet).empty());
+}
+
+TEST_CASE("flowbits beyond a flow's capacity are counted, not lost silently") {
+  std::string rules;
+  for (int i = 0; i < Flow::kMaxFlowbits + 2; ++i) {
+    rules += "alert tcp any any -> any any (content:\"x\"; flowbits:set,bit" + std::to_string(i) +
+             "; flowbits:noalert; sid:" + std::to_string(i + 1) + ";)\n";
+  }
+  Engine e(rules);
+  Flow flow;
+  TestPacket p("10.0.0.1", 1, "10.0.0.2", 2, "x");
+  p.packet.flow = &flow;
+  e.sids(p.packet);
+  CHECK(flow.flowbit_count == Flow::kMaxFlowbits);
+  CHECK(e.thread->counters().flowbits_dropped == 2);
+}

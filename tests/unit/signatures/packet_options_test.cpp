@@ -138,3 +138,20 @@ TEST_CASE("threshold and detection_filter") {
   CHECK(error_of("threshold: type limit, track by_src, count 1, seconds 1; detection_filter: track by_src, count 1, seconds 1;") ==
         "detection_filter: a rule takes one threshold or detection_filter");
 }
+
+TEST_CASE("flowbits parsing") {
+  auto rule = parse("flowbits:set,ET.a; flowbits:isset,b|c; flowbits:isnotset,d&e; flowbits:noalert;");
+  REQUIRE(rule);
+  REQUIRE(rule->flowbits.size() == 3);
+  CHECK(rule->flowbits[0].command == FlowbitsOption::Command::Set);
+  CHECK(rule->flowbits[0].names == std::vector<std::string>{"ET.a"});
+  CHECK(rule->flowbits[1].any);
+  CHECK(rule->flowbits[1].names == std::vector<std::string>{"b", "c"});
+  CHECK_FALSE(rule->flowbits[2].any);
+  CHECK(rule->noalert);
+  CHECK(error_of("flowbits:flip,a;") ==
+        "flowbits: unknown command 'flip' (expected set, unset, toggle, isset, isnotset or noalert)");
+  CHECK(error_of("flowbits:isset;") == "flowbits: isset needs a flowbit name");
+  CHECK(error_of("flowbits:set,a|b;") == "flowbits: '|' only works with isset and isnotset");
+  CHECK(error_of("flowbits:isset,a|b&c;") == "flowbits: cannot mix '|' and '&' in one option");
+}
