@@ -9,11 +9,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "signatures/address.hpp"
+#include "signatures/regex.hpp"
 
 namespace eastwatch {
 
@@ -145,9 +147,36 @@ struct FlowbitsOption {
   bool is_condition() const noexcept { return command == Command::IsSet || command == Command::IsNotSet; }
 };
 
+// `pcre:"/regex/flags"`. R: relative to the end of the previous match; B and O are accepted
+// (B has no effect on the payload; O keeps Eastwatch's limits, see regex.hpp).
+struct PcreOption {
+  std::string source;  // as written, for messages and profiling
+  bool negated = false;
+  bool relative = false;
+  std::shared_ptr<const Regex> regex;
+};
+
+// `isdataat:N[,relative]` (also negated with `!`): is there data at that position?
+struct IsDataAtOption {
+  uint32_t offset = 0;
+  bool relative = false;
+  bool negated = false;
+};
+
+// One step of a section's option chain, in rule order; `index` points into the section's
+// vector of that kind.
+struct ChainStep {
+  enum class Kind : uint8_t { Content, Pcre, IsDataAt };
+  Kind kind = Kind::Content;
+  uint16_t index = 0;
+};
+
 struct BufferSection {
   BufferKind kind = BufferKind::Payload;
   std::vector<ContentOption> contents;  // in rule order
+  std::vector<PcreOption> pcres;
+  std::vector<IsDataAtOption> isdataats;
+  std::vector<ChainStep> steps;  // every option above, in rule order
 };
 
 struct RuleReference {

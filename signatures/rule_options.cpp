@@ -1,5 +1,8 @@
 // Rule options, with Suricata 7's semantics and validation. Options are split at unescaped
 // ';' (Suricata does not treat quotes specially when splitting), each `name[:value]`.
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -24,8 +27,8 @@ std::string_view trim(std::string_view text) {
 // Suricata keywords that Eastwatch does not implement yet: a rule using one is reported as
 // unsupported (an honest "not yet"), distinct from a typo.
 constexpr const char* kKnownUnsupported[] = {
-    "pcre", "flowint", "flowvar", "pktvar", "xbits", "hostbits", "byte_test", "byte_jump",
-    "byte_extract", "byte_math", "isdataat", "bsize",
+    "flowint", "flowvar", "pktvar", "xbits", "hostbits", "byte_test", "byte_jump",
+    "byte_extract", "byte_math", "bsize",
     "ipopts",
     "tag", "urilen", "uricontent", "http_uri",
     "http_raw_uri", "http_header", "http_raw_header", "http_method", "http_cookie", "http_raw_cookie",
@@ -218,6 +221,8 @@ class OptionParser {
       return {};
     }
     if (name == "content") return apply_content(option);
+    if (name == "pcre") return apply_pcre(option);
+    if (name == "isdataat") return apply_isdataat(option);
     if (name == "noalert") {
       rule_.noalert = true;
       return {};
@@ -266,8 +271,88 @@ class OptionParser {
     if (!bytes) return tl::unexpected("content: " + bytes.error());
     if (bytes->empty()) return tl::unexpected(std::string("content: empty pattern"));
     content.pattern = std::move(*bytes);
-    if (rule_.sections.empty()) rule_.sections.push_back(BufferSection{BufferKind::Payload, {}});
-    rule_.sections.back().contents.push_back(std::move(content));
+    BufferSection& section = current_section();
+    section.steps.push_back(ChainStep{ChainStep::Kind::Content, static_cast<uint16_t>(section.contents.size())});
+    section.contents.push_back(std::move(content));
+    return {};
+  }
+
+  BufferSection& current_section() {
+    if (rule_.sections.empty()) rule_.sections.push_back(BufferSection{});
+    return rule_.sections.back();
+  }
+
+  // pcre:[!]"/regex/flags"
+  Result apply_pcre(const RawOption& option) {
+    std::string_view value = option.value;
+    PcreOption pcre;
+    if (!value.empty() && value.front() == '!') {
+      pcre.negated = true;
+      value = trim(value.substr(1));
+    }
+    if (value.size() < 2 || value.front() != '"' || value.back() != '"') {
+      return tl::unexpected(std::string("pcre: expected a quoted \"/regex/flags\""));
+    }
+    value = value.substr(1, value.size() - 2);
+    pcre.source = std::string(value);
+    const size_t open = value.find('/');
+    const size_t close = value.rfind('/');
+    if (open != 0 || close == std::string_view::npos || close == 0) {
+      return tl::unexpected("pcre: expected /regex/flags, got '" + std::string(value) + "'");
+    }
+    const std::string_view regex = value.substr(1, close - 1);
+    uint32_t options = 0;
+    for (char flag : value.substr(close + 1)) {
+      switch (flag) {
+        case 'i': options |= PCRE2_CASELESS; break;
+        case 's': options |= PCRE2_DOTALL; break;
+        case 'm': options |= PCRE2_MULTILINE; break;
+        case 'x': options |= PCRE2_EXTENDED; break;
+        case 'A': options |= PCRE2_ANCHORED; break;
+        case 'E': options |= PCRE2_DOLLAR_ENDONLY; break;
+        case 'G': options |= PCRE2_UNGREEDY; break;
+        case 'R': pcre.relative = true; break;
+        case 'B': case 'O': break;
+        case 'U': case 'I': case 'P': case 'Q': case 'H': case 'D': case 'M': case 'C': case 'K': case 'S':
+        case 'Y': case 'V': case 'W': case 'Z':
+          return tl::unexpected("unsupported keyword 'pcre/" + std::string(1, flag) +
+                                "' (not implemented yet: the HTTP buffers it names)");
+        default:
+          return tl::unexpected("pcre: unknown flag '" + std::string(1, flag) + "' (expected i s m x A E G R B O)");
+      }
+    }
+    auto compiled = Regex::compile(regex, options);
+    if (!compiled) return tl::unexpected("pcre: invalid regular expression: " + compiled.error());
+    pcre.regex = std::move(*compiled);
+    BufferSection& section = current_section();
+    section.steps.push_back(ChainStep{ChainStep::Kind::Pcre, static_cast<uint16_t>(section.pcres.size())});
+    section.pcres.push_back(std::move(pcre));
+    return {};
+  }
+
+  // isdataat:[!]N[,relative]
+  Result apply_isdataat(const RawOption& option) {
+    std::string_view value = option.value;
+    IsDataAtOption isdataat;
+    if (!value.empty() && value.front() == '!') {
+      isdataat.negated = true;
+      value = trim(value.substr(1));
+    }
+    const size_t comma = value.find(',');
+    auto number = parse_integer(trim(value.substr(0, comma)), "isdataat", 0, 65535);
+    if (!number) return tl::unexpected(number.error());
+    isdataat.offset = static_cast<uint32_t>(*number);
+    if (comma != std::string_view::npos) {
+      const std::string_view modifier = trim(value.substr(comma + 1));
+      if (modifier == "relative") {
+        isdataat.relative = true;
+      } else if (modifier != "rawbytes") {
+        return tl::unexpected("isdataat: unknown modifier '" + std::string(modifier) + "' (expected relative)");
+      }
+    }
+    BufferSection& section = current_section();
+    section.steps.push_back(ChainStep{ChainStep::Kind::IsDataAt, static_cast<uint16_t>(section.isdataats.size())});
+    section.isdataats.push_back(isdataat);
     return {};
   }
 

@@ -13,6 +13,11 @@
 //  - Negated content (`!`): the signature fails if the pattern occurs in its window; it
 //    does not move prev_end. A negated content found is final unless it is relative
 //    (then the previous content may try its next occurrence).
+//  - pcre: searched from the start of the buffer, or with R from prev_end (the regex sees the
+//    buffer from there, so ^ anchors at prev_end); its match end becomes prev_end. A negated
+//    pcre fails the signature when it matches. Regexes backtrack like contents.
+//  - isdataat: absolute holds when offset < buffer length; relative when prev_end + offset <=
+//    buffer length (Suricata's exact comparisons); `!` negates.
 //  - nocase: ASCII case-insensitive comparison. rawbytes: no effect on the payload buffer.
 //  - startswith: offset 0, depth = the content length (set by the parser). endswith: the match
 //    must end exactly at the end of the buffer, within the window its other modifiers give.
@@ -53,48 +58,118 @@ Window window_for(const ContentOption& c, int64_t prev_end, int64_t length) noex
   return w;
 }
 
-Result inspect_from(std::span<const ContentOption> contents, size_t index, const uint8_t* buffer, int64_t length,
-                    int64_t prev_end, int skip, InspectBudget& budget) noexcept {
-  for (; index < contents.size(); ++index) {
-    if (static_cast<int>(index) == skip) continue;
-    if (budget.remaining == 0) {
-      budget.exhausted = true;
-      return Result::Discontinue;
-    }
-    --budget.remaining;
-    const ContentOption& content = contents[index];
-    const int64_t pattern_length = static_cast<int64_t>(content.pattern.size());
-    const Window window = window_for(content, prev_end, length);
+struct Chain {
+  const BufferSection& section;
+  const uint8_t* buffer;
+  int64_t length;
+  int skip_content;
+  RegexScratch& regex;
+  InspectBudget& budget;
+};
 
-    if (content.negated) {
-      const bool found = window.end - window.start >= pattern_length &&
-                         find_pattern(buffer, static_cast<uint32_t>(window.start), static_cast<uint32_t>(window.end),
-                                      content.pattern, content.nocase) >= 0;
-      if (found) return content.is_relative() ? Result::NoMatch : Result::Discontinue;
+bool step_is_relative(const BufferSection& section, const ChainStep& step) noexcept {
+  switch (step.kind) {
+    case ChainStep::Kind::Content: return section.contents[step.index].is_relative();
+    case ChainStep::Kind::Pcre: return section.pcres[step.index].relative;
+    case ChainStep::Kind::IsDataAt: return section.isdataats[step.index].relative;
+  }
+  return false;
+}
+
+bool spend(InspectBudget& budget) noexcept {
+  if (budget.remaining == 0) {
+    budget.exhausted = true;
+    return false;
+  }
+  --budget.remaining;
+  return true;
+}
+
+Result inspect_from(const Chain& chain, size_t index, int64_t prev_end) noexcept;
+
+// A positive content or regex matched at [at, end): continue with the rest of the chain, and
+// backtrack to the step's next occurrence if the rest depends on this position and fails.
+template <class NextMatch>
+Result continue_after(const Chain& chain, size_t index, bool relative, int64_t& prev_end, NextMatch next_match) noexcept {
+  const auto& steps = chain.section.steps;
+  const bool next_is_relative = index + 1 < steps.size() && step_is_relative(chain.section, steps[index + 1]);
+  int64_t at = 0;
+  int64_t end = 0;
+  int64_t search_from = -1;
+  while (true) {
+    if (!next_match(search_from, at, end)) return relative ? Result::NoMatch : Result::Discontinue;
+    if (!next_is_relative) {
+      prev_end = end;
+      return Result::Match;  // later steps do not depend on where this one matched
+    }
+    const Result rest = inspect_from(chain, index + 1, end);
+    if (rest != Result::NoMatch) return rest == Result::Match ? Result::Match : rest;
+    if (!spend(chain.budget)) return Result::Discontinue;
+    search_from = at + 1;  // backtrack: the next occurrence of this step
+  }
+}
+
+Result inspect_from(const Chain& chain, size_t index, int64_t prev_end) noexcept {
+  const BufferSection& section = chain.section;
+  const int64_t length = chain.length;
+  for (; index < section.steps.size(); ++index) {
+    const ChainStep& step = section.steps[index];
+    if (step.kind == ChainStep::Kind::Content && static_cast<int>(step.index) == chain.skip_content) continue;
+    if (!spend(chain.budget)) return Result::Discontinue;
+
+    if (step.kind == ChainStep::Kind::IsDataAt) {
+      // Suricata: absolute holds when offset < length; relative when prev_end + offset <= length.
+      const IsDataAtOption& d = section.isdataats[step.index];
+      const bool present = d.relative ? prev_end + d.offset <= length : d.offset < length;
+      if (present == d.negated) return d.relative ? Result::NoMatch : Result::Discontinue;
       continue;
     }
 
-    const bool next_is_relative = index + 1 < contents.size() && contents[index + 1].is_relative();
-    int64_t search_from = window.start;
-    while (true) {
-      const int64_t at = window.end - search_from >= pattern_length
-                             ? find_pattern(buffer, static_cast<uint32_t>(search_from),
-                                            static_cast<uint32_t>(window.end), content.pattern, content.nocase)
-                             : -1;
-      if (at < 0) return content.is_relative() ? Result::NoMatch : Result::Discontinue;
-      if (!next_is_relative) {
-        prev_end = at + pattern_length;
-        break;  // later contents are independent of where this one matched
+    if (step.kind == ChainStep::Kind::Pcre) {
+      const PcreOption& pcre = section.pcres[step.index];
+      const int64_t base = pcre.relative ? prev_end : 0;
+      auto search = [&](int64_t from, int64_t& at, int64_t& end) {
+        const int64_t begin = from < 0 ? base : from;
+        if (begin > length) return false;
+        size_t s = 0, e = 0;
+        const auto rc = chain.regex.search(*pcre.regex, chain.buffer + begin, static_cast<size_t>(length - begin), s, e);
+        if (rc == RegexScratch::Result::LimitHit) ++chain.budget.regex_limits_hit;
+        if (rc != RegexScratch::Result::Match) return false;
+        at = begin + static_cast<int64_t>(s);
+        end = begin + static_cast<int64_t>(e);
+        return true;
+      };
+      if (pcre.negated) {
+        int64_t at = 0, end = 0;
+        if (search(-1, at, end)) return pcre.relative ? Result::NoMatch : Result::Discontinue;
+        continue;
       }
-      const Result rest = inspect_from(contents, index + 1, buffer, length, at + pattern_length, skip, budget);
-      if (rest != Result::NoMatch) return rest;
-      if (budget.remaining == 0) {
-        budget.exhausted = true;
-        return Result::Discontinue;
-      }
-      --budget.remaining;
-      search_from = at + 1;  // backtrack: the next occurrence of this content
+      const Result r = continue_after(chain, index, pcre.relative, prev_end, search);
+      if (r != Result::Match) return r;
+      if (index + 1 < section.steps.size() && step_is_relative(section, section.steps[index + 1])) return r;
+      continue;
     }
+
+    const ContentOption& content = section.contents[step.index];
+    const int64_t pattern_length = static_cast<int64_t>(content.pattern.size());
+    const Window window = window_for(content, prev_end, length);
+    auto search = [&](int64_t from, int64_t& at, int64_t& end) {
+      const int64_t begin = from < 0 ? window.start : from;
+      if (window.end - begin < pattern_length) return false;
+      at = find_pattern(chain.buffer, static_cast<uint32_t>(begin), static_cast<uint32_t>(window.end), content.pattern,
+                        content.nocase);
+      end = at + pattern_length;
+      return at >= 0;
+    };
+    if (content.negated) {
+      int64_t at = 0, end = 0;
+      if (search(-1, at, end)) return content.is_relative() ? Result::NoMatch : Result::Discontinue;
+      continue;
+    }
+    const Result r = continue_after(chain, index, content.is_relative(), prev_end, search);
+    if (r != Result::Match) return r;
+    // When the next step was relative, continue_after already inspected the rest of the chain.
+    if (index + 1 < section.steps.size() && step_is_relative(section, section.steps[index + 1])) return r;
   }
   return Result::Match;
 }
@@ -126,10 +201,10 @@ int64_t find_pattern(const uint8_t* buffer, uint32_t start, uint32_t end, const 
   return -1;
 }
 
-bool inspect_contents(std::span<const ContentOption> contents, std::span<const uint8_t> buffer, int skip,
-                      InspectBudget& budget) noexcept {
-  return inspect_from(contents, 0, buffer.data(), static_cast<int64_t>(buffer.size()), 0, skip, budget) ==
-         Result::Match;
+bool inspect_section(const BufferSection& section, std::span<const uint8_t> buffer, int skip_content,
+                     RegexScratch& regex, InspectBudget& budget) noexcept {
+  const Chain chain{section, buffer.data(), static_cast<int64_t>(buffer.size()), skip_content, regex, budget};
+  return inspect_from(chain, 0, 0) == Result::Match;
 }
 
 }  // namespace eastwatch

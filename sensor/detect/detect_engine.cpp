@@ -157,6 +157,7 @@ std::unique_ptr<DetectThread> DetectEngine::make_thread() const {
   const size_t rule_count = rules_->rules().size();
   thread->candidates_.reserve(rule_count);
   thread->seen_stamp_.assign(rule_count, 0);
+  thread->regex_ = std::make_unique<RegexScratch>();
   const auto rules = rules_->rules();
   if (std::any_of(rules.begin(), rules.end(), [](const Rule& r) { return r.threshold.has_value(); })) {
     thread->thresholds_ = std::make_unique<ThresholdTable>();
@@ -196,7 +197,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     bool matched = true;
     for (size_t s = 0; s < rule.sections.size() && matched; ++s) {
       const BufferSection& section = rule.sections[s];
-      if (section.contents.empty()) continue;
+      if (section.steps.empty()) continue;
       if (payload.empty()) {
         matched = false;
         break;
@@ -207,8 +208,9 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
         if (section.contents[fp].fast_pattern_only) skip = fp;
       }
       InspectBudget budget;
-      matched = inspect_contents(section.contents, payload, skip, budget);
+      matched = inspect_section(section, payload, skip, *thread.regex_, budget);
       if (budget.exhausted) ++thread.counters_.inspection_budget_exhausted;
+      thread.counters_.pcre_limit_hit += budget.regex_limits_hit;
     }
     if (!matched) continue;
     if (!rule.flowbits.empty() && !apply_flowbit_actions(rule, p.flow)) ++thread.counters_.flowbits_dropped;

@@ -18,6 +18,7 @@
 #include "sensor/decode/packet.hpp"
 #include "sensor/detect/alert_event.hpp"
 #include "sensor/detect/threshold_table.hpp"
+#include "signatures/regex.hpp"
 #include "signatures/rule_compiler.hpp"
 
 namespace eastwatch {
@@ -31,6 +32,7 @@ struct DetectCounters {
   uint64_t inspection_budget_exhausted = 0;  // verifications cut short by the recursion limit
   uint64_t threshold_evicted = 0;  // threshold entries replaced because their bucket was full
   uint64_t flowbits_dropped = 0;   // flowbit sets that did not fit in the flow
+  uint64_t pcre_limit_hit = 0;     // regex matches stopped by PCRE2's match/depth limits
 
   template <class F>
   void visit(F&& f) const {  // names in Suricata's EVE schema (stats.detect.*)
@@ -41,6 +43,7 @@ struct DetectCounters {
     f("prefilter_candidates", prefilter_candidates); f("scans", scans);
     f("inspection_budget_exhausted", inspection_budget_exhausted);
     f("threshold_evicted", threshold_evicted); f("flowbits_dropped", flowbits_dropped);
+    f("pcre_limit_hit", pcre_limit_hit);
   }
 };
 
@@ -76,6 +79,7 @@ class DetectThread {
   std::vector<uint32_t> candidates_;   // reserved to the rule count
   std::vector<uint32_t> seen_stamp_;   // per rule: last packet stamp it was queued in
   std::unique_ptr<ThresholdTable> thresholds_;  // only when some rule has a threshold
+  std::unique_ptr<RegexScratch> regex_;
   uint32_t stamp_ = 0;
   DetectCounters counters_;
 };

@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<uint8_t[]> payload(new uint8_t[length ? length : 1]);
   if (length) std::memcpy(payload.get(), split + 1, length);
   InspectBudget budget;
-  (void)inspect_contents(rule->sections[0].contents, std::span<const uint8_t>(payload.get(), length), -1, budget);
+  static RegexScratch regex;
+  (void)inspect_section(rule->sections[0], std::span<const uint8_t>(payload.get(), length), -1, regex, budget);
   if (budget.remaining > 3000) __builtin_trap();
   return 0;
 }

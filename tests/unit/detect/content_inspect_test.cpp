@@ -16,9 +16,10 @@ bool matches(const std::string& options, const std::string& payload, uint32_t* b
   REQUIRE(rule);
   REQUIRE(rule->sections.size() == 1);
   InspectBudget budget;
-  const bool result = inspect_contents(
-      rule->sections[0].contents,
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()), -1, budget);
+  RegexScratch regex;
+  const bool result = inspect_section(
+      rule->sections[0], std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()), -1,
+      regex, budget);
   if (budget_left) *budget_left = budget.remaining;
   return result;
 }
@@ -111,4 +112,45 @@ TEST_CASE("startswith and endswith") {
   CHECK_FALSE(matches(R"(content:"/b"; content:".exe"; distance:0; within:4; endswith;)", "/a/b.exe.exe"));
   // The only ".exe" that ends the buffer is the second one.
   CHECK(matches(R"(content:".exe"; endswith;)", "x.exe/y.exe"));
+}
+
+TEST_CASE("pcre: absolute, relative after a content, flags, negation") {
+  CHECK(matches(R"(pcre:"/id=\d+/";)", "GET /?id=42"));
+  CHECK_FALSE(matches(R"(pcre:"/id=\d+/";)", "GET /?id=x"));
+  CHECK(matches(R"(pcre:"/select/i";)", "UNION SELECT"));
+  CHECK_FALSE(matches(R"(pcre:"/select/";)", "UNION SELECT"));
+  // R: the regex sees the buffer from the end of the previous match, so ^ anchors there.
+  CHECK(matches(R"(content:"GET "; pcre:"/^\/admin/R";)", "GET /admin"));
+  CHECK_FALSE(matches(R"(content:"GET "; pcre:"/^\/admin/R";)", "GET /x/admin"));
+  // Without R, ^ is the start of the buffer.
+  CHECK_FALSE(matches(R"(content:"GET "; pcre:"/^\/admin/";)", "GET /admin"));
+  CHECK(matches(R"(content:"a"; pcre:!"/evil/";)", "a good"));
+  CHECK_FALSE(matches(R"(content:"a"; pcre:!"/evil/";)", "a evil"));
+  // A content relative to a pcre starts after the regex's match.
+  CHECK(matches(R"(pcre:"/user=\w+/"; content:"&"; distance:0; within:1;)", "user=bob&x"));
+  CHECK_FALSE(matches(R"(pcre:"/user=\w+/"; content:"x"; distance:0; within:1;)", "user=bob&x"));
+  // Backtracking through a relative pcre: the first "k=" is followed by letters, the second by digits.
+  CHECK(matches(R"(content:"k="; pcre:"/^\d+/R";)", "k=abc k=123"));
+}
+
+TEST_CASE("pcre: a catastrophic pattern stops at PCRE2's limits instead of stalling") {
+  static const RuleVariables vars = RuleVariables::with_suricata_defaults();
+  auto rule = parse_rule(R"(alert tcp any any -> any any (pcre:"/(a+)+$/"; sid:1;))", RuleParseContext{&vars, nullptr, "t", 1});
+  REQUIRE(rule);
+  const std::string payload = std::string(64, 'a') + "!";
+  InspectBudget budget;
+  RegexScratch regex;
+  CHECK_FALSE(inspect_section(rule->sections[0],
+                              std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()),
+                              -1, regex, budget));
+  CHECK(budget.regex_limits_hit == 1);
+}
+
+TEST_CASE("isdataat: absolute, relative, negated, as Suricata compares") {
+  CHECK(matches(R"(content:"ab"; isdataat:3;)", "abcd"));        // offset 3 < length 4
+  CHECK_FALSE(matches(R"(content:"ab"; isdataat:4;)", "abcd"));
+  CHECK(matches(R"(content:"ab"; isdataat:2,relative;)", "abcd"));  // 2 + 2 <= 4
+  CHECK_FALSE(matches(R"(content:"ab"; isdataat:3,relative;)", "abcd"));
+  CHECK(matches(R"(content:"ab"; isdataat:!3,relative;)", "abcd"));
+  CHECK_FALSE(matches(R"(content:"ab"; isdataat:!1,relative;)", "abcd"));
 }

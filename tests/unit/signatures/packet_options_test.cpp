@@ -155,3 +155,25 @@ TEST_CASE("flowbits parsing") {
   CHECK(error_of("flowbits:set,a|b;") == "flowbits: '|' only works with isset and isnotset");
   CHECK(error_of("flowbits:isset,a|b&c;") == "flowbits: cannot mix '|' and '&' in one option");
 }
+
+TEST_CASE("pcre and isdataat parsing") {
+  auto rule = parse(R"(content:"GET"; pcre:"/^\/x\d+/Ri"; pcre:!"/evil/smx"; isdataat:!10,relative;)");
+  REQUIRE(rule);
+  const auto& section = rule->sections[0];
+  REQUIRE(section.pcres.size() == 2);
+  CHECK(section.pcres[0].relative);
+  CHECK(section.pcres[0].regex);
+  CHECK(section.pcres[1].negated);
+  REQUIRE(section.isdataats.size() == 1);
+  CHECK(section.isdataats[0].negated);
+  CHECK(section.isdataats[0].relative);
+  CHECK(section.isdataats[0].offset == 10);
+  REQUIRE(section.steps.size() == 4);
+  CHECK(section.steps[1].kind == ChainStep::Kind::Pcre);
+  CHECK(section.steps[3].kind == ChainStep::Kind::IsDataAt);
+  CHECK(error_of(R"(pcre:"/(unclosed/";)").rfind("pcre: invalid regular expression: missing closing parenthesis", 0) == 0);
+  CHECK(error_of(R"(pcre:"no slashes";)") == "pcre: expected /regex/flags, got 'no slashes'");
+  CHECK(error_of(R"(pcre:"/x/q";)") == "pcre: unknown flag 'q' (expected i s m x A E G R B O)");
+  CHECK(error_of(R"(pcre:"/x/U";)") == "unsupported keyword 'pcre/U' (not implemented yet: the HTTP buffers it names)");
+  CHECK(error_of(R"(isdataat:5,sideways;)") == "isdataat: unknown modifier 'sideways' (expected relative)");
+}
