@@ -163,10 +163,40 @@ struct IsDataAtOption {
   bool negated = false;
 };
 
+// How byte_test and byte_jump read a number from the buffer.
+struct ByteRead {
+  uint8_t bytes = 4;         // 1-8 binary, 1-23 as a string
+  int32_t offset = 0;        // from the buffer start, or from prev_end with `relative`
+  bool relative = false;
+  bool little_endian = false;
+  uint8_t string_base = 0;   // 0: binary; 8, 10 or 16: ASCII digits (`string, oct|dec|hex`)
+  uint64_t bitmask = 0;      // 0: none; else value &= mask, shifted right past the mask's zero bits
+};
+
+// `byte_test:bytes, [!]op, value, offset [, relative] [, big|little] [, string, hex|dec|oct] [, bitmask m]`
+struct ByteTestOption {
+  enum class Op : uint8_t { Less, Greater, Equal, LessEqual, GreaterEqual, And, Xor };
+  ByteRead read;
+  Op op = Op::Equal;
+  bool negated = false;
+  uint64_t value = 0;
+};
+
+// `byte_jump:bytes, offset [, relative] [, multiplier n] [, big|little] [, string, hex|dec|oct]
+//  [, align] [, from_beginning|from_end] [, post_offset n] [, bitmask m]`
+struct ByteJumpOption {
+  ByteRead read;
+  uint32_t multiplier = 1;
+  bool align = false;
+  bool from_beginning = false;
+  bool from_end = false;
+  int32_t post_offset = 0;
+};
+
 // One step of a section's option chain, in rule order; `index` points into the section's
 // vector of that kind.
 struct ChainStep {
-  enum class Kind : uint8_t { Content, Pcre, IsDataAt };
+  enum class Kind : uint8_t { Content, Pcre, IsDataAt, ByteTest, ByteJump };
   Kind kind = Kind::Content;
   uint16_t index = 0;
 };
@@ -176,6 +206,8 @@ struct BufferSection {
   std::vector<ContentOption> contents;  // in rule order
   std::vector<PcreOption> pcres;
   std::vector<IsDataAtOption> isdataats;
+  std::vector<ByteTestOption> byte_tests;
+  std::vector<ByteJumpOption> byte_jumps;
   std::vector<ChainStep> steps;  // every option above, in rule order
 };
 

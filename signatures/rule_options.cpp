@@ -9,6 +9,7 @@
 #include <charconv>
 #include <optional>
 
+#include "signatures/detail/byte_options.hpp"
 #include "signatures/detail/option_parser.hpp"
 #include "signatures/detail/packet_options.hpp"
 
@@ -27,7 +28,7 @@ std::string_view trim(std::string_view text) {
 // Suricata keywords that Eastwatch does not implement yet: a rule using one is reported as
 // unsupported (an honest "not yet"), distinct from a typo.
 constexpr const char* kKnownUnsupported[] = {
-    "flowint", "flowvar", "pktvar", "xbits", "hostbits", "byte_test", "byte_jump",
+    "flowint", "flowvar", "pktvar", "xbits", "hostbits",
     "byte_extract", "byte_math", "bsize",
     "ipopts",
     "tag", "urilen", "uricontent", "http_uri",
@@ -223,6 +224,22 @@ class OptionParser {
     if (name == "content") return apply_content(option);
     if (name == "pcre") return apply_pcre(option);
     if (name == "isdataat") return apply_isdataat(option);
+    if (name == "byte_test") {
+      auto test = parse_byte_test(option.value);
+      if (!test) return tl::unexpected(test.error());
+      BufferSection& section = current_section();
+      section.steps.push_back(ChainStep{ChainStep::Kind::ByteTest, static_cast<uint16_t>(section.byte_tests.size())});
+      section.byte_tests.push_back(*test);
+      return {};
+    }
+    if (name == "byte_jump") {
+      auto jump = parse_byte_jump(option.value);
+      if (!jump) return tl::unexpected(jump.error());
+      BufferSection& section = current_section();
+      section.steps.push_back(ChainStep{ChainStep::Kind::ByteJump, static_cast<uint16_t>(section.byte_jumps.size())});
+      section.byte_jumps.push_back(*jump);
+      return {};
+    }
     if (name == "noalert") {
       rule_.noalert = true;
       return {};

@@ -18,6 +18,11 @@
 //    pcre fails the signature when it matches. Regexes backtrack like contents.
 //  - isdataat: absolute holds when offset < buffer length; relative when prev_end + offset <=
 //    buffer length (Suricata's exact comparisons); `!` negates.
+//  - byte_test reads a number (binary big/little endian, or ASCII with `string`) at offset (from
+//    prev_end with `relative`), masks it, and compares it; it does not move prev_end.
+//    byte_jump reads a number, multiplies and aligns it, and moves prev_end to: the end of the
+//    number (or the buffer start with from_beginning, its end with from_end) + the value +
+//    post_offset; a target outside the buffer fails.
 //  - nocase: ASCII case-insensitive comparison. rawbytes: no effect on the payload buffer.
 //  - startswith: offset 0, depth = the content length (set by the parser). endswith: the match
 //    must end exactly at the end of the buffer, within the window its other modifiers give.
@@ -72,8 +77,57 @@ bool step_is_relative(const BufferSection& section, const ChainStep& step) noexc
     case ChainStep::Kind::Content: return section.contents[step.index].is_relative();
     case ChainStep::Kind::Pcre: return section.pcres[step.index].relative;
     case ChainStep::Kind::IsDataAt: return section.isdataats[step.index].relative;
+    case ChainStep::Kind::ByteTest: return section.byte_tests[step.index].read.relative;
+    case ChainStep::Kind::ByteJump: return section.byte_jumps[step.index].read.relative;
   }
   return false;
+}
+
+// Reads the number a byte_test/byte_jump names at `at`; false when it does not fit in the
+// buffer or (as a string) has no digits.
+bool read_number(const uint8_t* buffer, int64_t length, int64_t at, const ByteRead& read, uint64_t& out) noexcept {
+  if (at < 0 || at + read.bytes > length) return false;
+  const uint8_t* p = buffer + at;
+  uint64_t value = 0;
+  if (read.string_base == 0) {
+    for (uint8_t i = 0; i < read.bytes; ++i) {
+      const uint8_t byte = read.little_endian ? p[read.bytes - 1 - i] : p[i];
+      value = (value << 8) | byte;
+    }
+  } else {
+    uint8_t digits = 0;
+    for (uint8_t i = 0; i < read.bytes; ++i) {
+      const char c = static_cast<char>(p[i]);
+      int digit = -1;
+      if (c >= '0' && c <= '9') digit = c - '0';
+      if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+      if (digit < 0 || digit >= read.string_base) break;
+      value = value * read.string_base + static_cast<uint64_t>(digit);
+      ++digits;
+    }
+    if (digits == 0) return false;
+  }
+  if (read.bitmask != 0) {
+    value &= read.bitmask;
+    value >>= __builtin_ctzll(read.bitmask);
+  }
+  out = value;
+  return true;
+}
+
+bool byte_test_holds(const ByteTestOption& test, uint64_t value) noexcept {
+  bool match = false;
+  switch (test.op) {
+    case ByteTestOption::Op::Less: match = value < test.value; break;
+    case ByteTestOption::Op::Greater: match = value > test.value; break;
+    case ByteTestOption::Op::Equal: match = value == test.value; break;
+    case ByteTestOption::Op::LessEqual: match = value <= test.value; break;
+    case ByteTestOption::Op::GreaterEqual: match = value >= test.value; break;
+    case ByteTestOption::Op::And: match = (value & test.value) != 0; break;
+    case ByteTestOption::Op::Xor: match = (value ^ test.value) != 0; break;
+  }
+  return match != test.negated;
 }
 
 bool spend(InspectBudget& budget) noexcept {
@@ -122,6 +176,34 @@ Result inspect_from(const Chain& chain, size_t index, int64_t prev_end) noexcept
       const IsDataAtOption& d = section.isdataats[step.index];
       const bool present = d.relative ? prev_end + d.offset <= length : d.offset < length;
       if (present == d.negated) return d.relative ? Result::NoMatch : Result::Discontinue;
+      continue;
+    }
+
+    if (step.kind == ChainStep::Kind::ByteTest) {
+      // byte_test checks a number; it does not move prev_end (as in Suricata).
+      const ByteTestOption& test = section.byte_tests[step.index];
+      const int64_t at = (test.read.relative ? prev_end : 0) + test.read.offset;
+      uint64_t value = 0;
+      if (!read_number(chain.buffer, length, at, test.read, value) || !byte_test_holds(test, value)) {
+        return test.read.relative ? Result::NoMatch : Result::Discontinue;
+      }
+      continue;
+    }
+
+    if (step.kind == ChainStep::Kind::ByteJump) {
+      const ByteJumpOption& jump = section.byte_jumps[step.index];
+      const int64_t at = (jump.read.relative ? prev_end : 0) + jump.read.offset;
+      uint64_t value = 0;
+      const bool fail_hard = !jump.read.relative;
+      if (!read_number(chain.buffer, length, at, jump.read, value) || value > (uint64_t{1} << 40)) {
+        return fail_hard ? Result::Discontinue : Result::NoMatch;
+      }
+      int64_t distance = static_cast<int64_t>(value) * jump.multiplier;
+      if (jump.align) distance = (distance + 3) & ~int64_t{3};
+      const int64_t origin = jump.from_beginning ? 0 : jump.from_end ? length : at + jump.read.bytes;
+      const int64_t target = origin + distance + jump.post_offset;
+      if (target < 0 || target > length) return fail_hard ? Result::Discontinue : Result::NoMatch;
+      prev_end = target;
       continue;
     }
 

@@ -154,3 +154,35 @@ TEST_CASE("isdataat: absolute, relative, negated, as Suricata compares") {
   CHECK(matches(R"(content:"ab"; isdataat:!3,relative;)", "abcd"));
   CHECK_FALSE(matches(R"(content:"ab"; isdataat:!1,relative;)", "abcd"));
 }
+
+TEST_CASE("byte_test: binary and string numbers, endianness, operators, bitmask, relative") {
+  const std::string p("\x00\x10\x20\x30" "1234 FF", 11);
+  CHECK(matches(R"(content:"|00|"; byte_test:2,=,16,0;)", p));           // 0x0010 big endian
+  CHECK(matches(R"(content:"|00|"; byte_test:2,=,4096,0,little;)", p));  // 0x1000
+  CHECK(matches(R"(content:"|00|"; byte_test:1,>,0x1f,2;)", p));
+  CHECK_FALSE(matches(R"(content:"|00|"; byte_test:1,>,0x20,2;)", p));
+  CHECK(matches(R"(content:"|00|"; byte_test:1,!>,0x20,2;)", p));
+  CHECK(matches(R"(content:"|00|"; byte_test:1,&,0x10,1;)", p));
+  CHECK(matches(R"(content:"|00|"; byte_test:1,!&,0x01,1;)", p));
+  CHECK(matches(R"(content:"|30|"; byte_test:4,=,1234,0,relative,string,dec;)", p));
+  CHECK(matches(R"(content:"|30|"; byte_test:2,=,255,5,relative,string,hex;)", p));
+  CHECK(matches(R"(content:"|00|"; byte_test:2,=,1,0,bitmask 0x00f0;)", p));  // 0x0010 & 0xf0 >> 4
+  CHECK_FALSE(matches(R"(content:"|00|"; byte_test:4,>,0,10;)", p));  // past the end of the buffer
+}
+
+TEST_CASE("byte_jump: relative jumps, multiplier, align, from_beginning, post_offset") {
+  // A length byte 3, then 3 bytes, then "END".
+  const std::string p("\x03" "abcEND" "\x01\x00\x00\x00" "xyzw" "TAIL", 19);
+  CHECK(matches(R"(byte_jump:1,0; content:"END"; within:3;)", p));
+  CHECK_FALSE(matches(R"(byte_jump:1,0; content:"abc"; within:3;)", p));
+  // multiplier 2: jumps 6 bytes from after the length byte, to the \x01 after "END".
+  CHECK(matches(R"(byte_jump:1,0,multiplier 2; content:"|01|"; within:1;)", p));
+  // align rounds 3 up to 4: lands on "ND".
+  CHECK(matches(R"(byte_jump:1,0,align; content:"ND"; within:2;)", p));
+  // little endian 4-byte length 1 at offset 7, post_offset 3: 11 + 1 + 3 = 15 -> "TAIL".
+  CHECK(matches(R"(content:"END"; byte_jump:4,0,relative,little,post_offset 3; content:"TAIL"; within:4;)", p));
+  // from_beginning: the length 3 is measured from the start of the buffer.
+  CHECK(matches(R"(content:"|03|"; byte_jump:1,-1,relative,from_beginning; content:"cEND"; within:4;)", p));
+  // A jump past the end of the buffer fails.
+  CHECK_FALSE(matches(R"(content:"|03|"; byte_jump:1,-1,relative,multiplier 100;)", p));
+}

@@ -177,3 +177,30 @@ TEST_CASE("pcre and isdataat parsing") {
   CHECK(error_of(R"(pcre:"/x/U";)") == "unsupported keyword 'pcre/U' (not implemented yet: the HTTP buffers it names)");
   CHECK(error_of(R"(isdataat:5,sideways;)") == "isdataat: unknown modifier 'sideways' (expected relative)");
 }
+
+TEST_CASE("byte_test and byte_jump parsing") {
+  auto rule = parse(R"(content:"x"; byte_test:2,!&,0x80,-2,relative,little,bitmask 0x0ff0; byte_jump:4,12,relative,multiplier 2,align,from_beginning,post_offset -4,string,hex;)");
+  REQUIRE(rule);
+  const auto& section = rule->sections[0];
+  REQUIRE(section.byte_tests.size() == 1);
+  const auto& t = section.byte_tests[0];
+  CHECK(t.negated);
+  CHECK(t.op == ByteTestOption::Op::And);
+  CHECK(t.value == 0x80);
+  CHECK(t.read.offset == -2);
+  CHECK(t.read.little_endian);
+  CHECK(t.read.bitmask == 0x0ff0);
+  const auto& j = section.byte_jumps[0];
+  CHECK(j.multiplier == 2);
+  CHECK(j.align);
+  CHECK(j.from_beginning);
+  CHECK(j.post_offset == -4);
+  CHECK(j.read.string_base == 16);
+  CHECK(error_of("byte_test:4,>,1;") == "byte_test: expected bytes, operator, value, offset [, modifiers]");
+  CHECK(error_of("byte_test:9,>,1,0;") == "byte_test: 9 bytes is out of range (1 to 8 for a binary number)");
+  CHECK(error_of("byte_test:4,~,1,0;") ==
+        "byte_test: invalid operator '~' (expected < > = <= >= & ^, optionally negated with !)");
+  CHECK(error_of("byte_test:4,>,len,0;") == "byte_test: value 'len' is a byte_extract variable (not implemented yet)");
+  CHECK(error_of("byte_jump:4,0,sideways;") == "byte_jump: unknown modifier 'sideways'");
+  CHECK(error_of("byte_jump:4,0,from_beginning,from_end;") == "byte_jump: from_beginning and from_end cannot both be set");
+}

@@ -125,7 +125,7 @@ TEST_CASE("exact error texts") {
   CHECK(error_of(h + R"((sid:1; sid:2;))") == "sid: duplicate sid option");
   CHECK(error_of(h + R"((priority:0; sid:1;))") == "priority: invalid value '0' (expected an integer from 1 to 255)");
   CHECK(error_of(h + R"((reference:nocomma; sid:1;))") == "reference: expected 'system,id', got 'nocomma'");
-  CHECK(error_of(h + R"((byte_test:4,>,1,0; sid:1;))") == "unsupported keyword 'byte_test' (not implemented yet)");
+  CHECK(error_of(h + R"((byte_extract:4,0,len; sid:1;))") == "unsupported keyword 'byte_extract' (not implemented yet)");
   CHECK(error_of(h + R"((conten:"a"; sid:1;))") == "unknown rule option 'conten'");
   CHECK(error_of(h + R"((msg:"x"; sid:1))") == "option 'sid:1' is not terminated by ';'");
   CHECK(error_of(h + R"((msg:"x"; sid:1;) trailing)") == "unexpected text after the closing ')': 'trailing'");
