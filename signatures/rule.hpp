@@ -243,6 +243,9 @@ struct Rule {
   bool noalert = false;  // matches (and later sets flowbits) but writes no alert
   std::optional<ThresholdOption> threshold;  // threshold or detection_filter
   std::vector<FlowbitsOption> flowbits;
+  // `target:src_ip|dest_ip`: which side is the target; EVE then names alert.source/target.
+  enum class Target : uint8_t { None, SrcIp, DestIp };
+  Target target = Target::None;
 
   // Where it came from, for messages and `-T`.
   std::string file;

@@ -56,7 +56,7 @@ constexpr const char* kKnownUnsupported[] = {
     "krb5_cipher", "krb5.cname", "krb5.sname", "krb5_err_code", "snmp.community", "snmp.pdu_type",
     "snmp.version", "sip.method", "sip.uri", "sip.request_line", "sip.stat_code", "sip.stat_msg",
     "sip.response_line", "sip.protocol", "ftpbounce", "ftpdata_command", "ftp.command", "ftp.command_data",
-    "modbus", "dnp3_func", "dnp3_ind", "dnp3_obj", "dnp3_data", "enip_command", "cip_service", "target",
+    "modbus", "dnp3_func", "dnp3_ind", "dnp3_obj", "dnp3_data", "enip_command", "cip_service",
     "lua", "luajit", "replace", "stream_size", "stream_reassemble", "prefilter", "bypass", "iprep", "geoip",
     "datarep", "dataset", "xor", "pkt_data", "app-layer-state", "transform", "to_md5", "to_sha1", "to_sha256",
     "to_lowercase", "to_uppercase", "strip_whitespace", "compress_whitespace", "dotprefix", "url_decode",
@@ -238,6 +238,16 @@ class OptionParser {
       BufferSection& section = current_section();
       section.steps.push_back(ChainStep{ChainStep::Kind::ByteJump, static_cast<uint16_t>(section.byte_jumps.size())});
       section.byte_jumps.push_back(*jump);
+      return {};
+    }
+    if (name == "target") {
+      if (option.value == "src_ip") {
+        rule_.target = Rule::Target::SrcIp;
+      } else if (option.value == "dest_ip") {
+        rule_.target = Rule::Target::DestIp;
+      } else {
+        return tl::unexpected("target: invalid value '" + std::string(option.value) + "' (expected src_ip or dest_ip)");
+      }
       return {};
     }
     if (name == "noalert") {

@@ -24,7 +24,7 @@ constexpr const char* kUnsupportedProtocols[] = {
     "http", "http1", "http2", "ftp", "ftp-data", "tls", "ssl", "smb", "dcerpc", "smtp", "imap", "pop3", "dns",
     "modbus", "enip", "dnp3", "nfs", "ntp", "tftp", "ikev2", "ike", "krb5", "dhcp", "snmp", "sip", "rfb", "mqtt",
     "rdp", "ssh", "pgsql", "telnet", "quic", "bittorrent-dht", "websocket", "ldap", "doh2", "sctp", "pkthdr",
-    "icmpv4", "icmpv6", "tcp-pkt", "tcp-stream", "udp-pkt", "ipv4", "ipv6", "ip4", "ip6", "ftp-data", "template",
+    "icmpv4", "icmpv6", "tcp-stream", "udp-pkt", "ipv4", "ipv6", "ip4", "ip6", "ftp-data", "template",
     "mdns", "llmnr", "pop", "arp"};
 
 tl::expected<RuleAction, std::string> parse_action(std::string_view text) {
@@ -42,7 +42,9 @@ tl::expected<RuleAction, std::string> parse_action(std::string_view text) {
 tl::expected<RuleProtocol, std::string> parse_protocol(std::string_view text) {
   std::string lower(text);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lower == "tcp") return RuleProtocol::Tcp;
+  // tcp-pkt: TCP rules that inspect packets, never the reassembled stream. Until stream
+  // reassembly exists every TCP rule inspects packets, so it is the same as tcp.
+  if (lower == "tcp" || lower == "tcp-pkt") return RuleProtocol::Tcp;
   if (lower == "udp") return RuleProtocol::Udp;
   if (lower == "icmp") return RuleProtocol::Icmp;
   if (lower == "ip") return RuleProtocol::Ip;

@@ -4,7 +4,7 @@
 #   asan    -> build-asan/  Debug with AddressSanitizer + UndefinedBehaviorSanitizer, tests only
 #   fuzz    -> build-fuzz/  clang, libFuzzer targets only
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 kind="${1:-release}"
 jobs="$(nproc)"
 case "$kind" in

@@ -3,7 +3,7 @@
 # guest-to-guest attack through the bundled rules on the embedded default configuration,
 # then prints the alerts.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 bash packaging/scripts/install-deps.sh
 bash packaging/scripts/build.sh release >/dev/null
 

@@ -3,7 +3,7 @@
 # test (unit + end-to-end), builds with ASan+UBSan and runs every test again, then builds the
 # libFuzzer targets with clang and runs each over its corpus for a short smoke run.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 bash packaging/scripts/install-deps.sh || exit 1
 FUZZ_SECONDS="${EASTWATCH_FUZZ_SECONDS:-20}"
 total_passed=0

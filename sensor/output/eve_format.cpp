@@ -249,6 +249,23 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
   write_key(writer, "severity");
   writer.Int(rule.priority);
   write_metadata(writer, rule.metadata);
+  if (rule.target != Rule::Target::None) {
+    // As Suricata: the side named by `target` is the target, the other the source.
+    const bool target_is_src = rule.target == Rule::Target::SrcIp;
+    auto endpoint = [&](const char* key, const IpAddress& ip, uint16_t port) {
+      write_key(writer, key);
+      writer.StartObject();
+      write_key(writer, "ip");
+      write_string(writer, address_text(ip));
+      if (has_ports) {
+        write_key(writer, "port");
+        writer.Uint(port);
+      }
+      writer.EndObject();
+    };
+    endpoint("source", target_is_src ? event.dst : event.src, target_is_src ? event.dst_port : event.src_port);
+    endpoint("target", target_is_src ? event.src : event.dst, target_is_src ? event.src_port : event.dst_port);
+  }
   writer.EndObject();
 
   if (event.has_flow) {

@@ -155,6 +155,20 @@ TEST_CASE("alert records for VLAN and ICMP and IPv6 and evidence") {
   CHECK(std::string(doc["src_ip"].GetString()) == IpAddress::parse("2001:db8::11")->to_string());
 }
 
+TEST_CASE("target names alert.source and alert.target") {
+  Rule rule = sample_rule();
+  rule.target = Rule::Target::DestIp;
+  const AlertEvent event = sample_event(rule);
+  EveFormatter formatter("", EveSettings{});
+  const auto doc = parse(formatter.alert(event));
+  CHECK(std::string(doc["alert"]["target"]["ip"].GetString()) == "10.20.0.12");
+  CHECK(doc["alert"]["target"]["port"].GetUint() == 8080);
+  CHECK(std::string(doc["alert"]["source"]["ip"].GetString()) == "10.20.0.11");
+  rule.target = Rule::Target::SrcIp;
+  const auto flipped = parse(formatter.alert(event));
+  CHECK(std::string(flipped["alert"]["target"]["ip"].GetString()) == "10.20.0.11");
+}
+
 TEST_CASE("fast.log lines follow Suricata's format") {
   const Rule rule = sample_rule();
   const AlertEvent event = sample_event(rule);
@@ -204,6 +218,10 @@ TEST_CASE("every record kind validates against Suricata's EVE schema") {
   const std::string path = std::string(EASTWATCH_BINARY_DIR) + "/eve_schema_test.json";
   std::ofstream out(path);
   out << plain.alert(event) << "\n" << evidence.alert(event) << "\n";
+  Rule targeted = sample_rule();
+  targeted.target = Rule::Target::DestIp;
+  AlertEvent targeted_event = sample_event(targeted);
+  out << plain.alert(targeted_event) << "\n";
   event.vlan_count = 1;
   event.vlan_id[0] = 20;
   event.ip_proto = 1;

@@ -204,3 +204,16 @@ TEST_CASE("byte_test and byte_jump parsing") {
   CHECK(error_of("byte_jump:4,0,sideways;") == "byte_jump: unknown modifier 'sideways'");
   CHECK(error_of("byte_jump:4,0,from_beginning,from_end;") == "byte_jump: from_beginning and from_end cannot both be set");
 }
+
+TEST_CASE("target keyword and the tcp-pkt header protocol") {
+  CHECK(parse("target:dest_ip;")->target == Rule::Target::DestIp);
+  CHECK(parse("target:src_ip;")->target == Rule::Target::SrcIp);
+  CHECK(error_of("target:both;") == "target: invalid value 'both' (expected src_ip or dest_ip)");
+  static const RuleVariables vars = RuleVariables::with_suricata_defaults();
+  auto pkt = parse_rule("alert tcp-pkt any any -> any any (sid:1;)", RuleParseContext{&vars, nullptr, "t", 1});
+  REQUIRE(pkt);
+  CHECK(pkt->protocol == RuleProtocol::Tcp);
+  auto stream = parse_rule("alert tcp-stream any any -> any any (sid:1;)", RuleParseContext{&vars, nullptr, "t", 1});
+  REQUIRE_FALSE(stream);
+  CHECK(stream.error().message == "unsupported protocol 'tcp-stream' (not implemented yet)");
+}
