@@ -67,6 +67,17 @@ tl::expected<void, std::string> build_group(const std::vector<Rule>& rules, cons
     if (inserted) rules_of.emplace_back();
     rules_of[it->second].push_back(r);
   }
+  std::vector<const AddressSet*> sources;
+  std::vector<const AddressSet*> destinations;
+  group.bidirectional.assign((group.rules_without_fast_pattern.size() + 63) / 64, 0);
+  for (size_t j = 0; j < group.rules_without_fast_pattern.size(); ++j) {
+    const Rule& rule = rules[group.rules_without_fast_pattern[j]];
+    sources.push_back(&rule.src_addresses);
+    destinations.push_back(&rule.dst_addresses);
+    if (rule.bidirectional) group.bidirectional[j / 64] |= uint64_t{1} << (j % 64);
+  }
+  group.by_src = AddressIndex::build(sources);
+  group.by_dst = AddressIndex::build(destinations);
   group.pattern_count = static_cast<uint32_t>(ids.size());
   group.pattern_rule_offsets.assign(1, 0);
   for (const auto& list : rules_of) {

@@ -22,6 +22,7 @@
 #include <hs/hs.h>
 #include <tl/expected.hpp>
 
+#include "signatures/address_index.hpp"
 #include "signatures/rule.hpp"
 
 namespace eastwatch {
@@ -44,6 +45,11 @@ struct PrefilterGroup {
   std::vector<uint32_t> pattern_rule_offsets;
   std::vector<uint32_t> pattern_rules;
   std::vector<uint32_t> rules_without_fast_pattern;  // sorted by rule index
+  // Over rules_without_fast_pattern (bit j = its j-th rule): which of them an address
+  // can match, by source and by destination; `bidirectional` marks the `<>` rules.
+  AddressIndex by_src;
+  AddressIndex by_dst;
+  std::vector<uint64_t> bidirectional;
   uint32_t pattern_count = 0;
 };
 

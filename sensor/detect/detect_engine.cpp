@@ -156,6 +156,7 @@ std::unique_ptr<DetectThread> DetectEngine::make_thread() const {
   if (scratch) thread->scratch_ = std::move(*scratch);
   const size_t rule_count = rules_->rules().size();
   thread->candidates_.reserve(rule_count);
+  thread->header_candidates_.reserve(rule_count);
   thread->seen_stamp_.assign(rule_count, 0);
   thread->regex_ = std::make_unique<RegexScratch>();
   const auto rules = rules_->rules();
@@ -183,13 +184,42 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     ++thread.counters_.scans;
     thread.counters_.prefilter_candidates += candidates.size();
   }
-  candidates.insert(candidates.end(), group.rules_without_fast_pattern.begin(), group.rules_without_fast_pattern.end());
-  if (candidates.empty()) return 0;
-  std::sort(candidates.begin(), candidates.end());
+  std::sort(candidates.begin(), candidates.end());  // the few rules the fast patterns selected
+
+  // Rules without a fast pattern: the address index narrows them to those whose address sets
+  // can hold this packet, already in rule order.
+  auto& header_candidates = thread.header_candidates_;
+  header_candidates.clear();
+  if (!group.rules_without_fast_pattern.empty()) {
+    const uint64_t* src = group.by_src.lookup(p.src);
+    const uint64_t* dst = group.by_dst.lookup(p.dst);
+    const uint64_t* src_reversed = group.by_src.lookup(p.dst);
+    const uint64_t* dst_reversed = group.by_dst.lookup(p.src);
+    const uint32_t words = group.by_src.words();
+    for (uint32_t w = 0; w < words; ++w) {
+      uint64_t bits = (src[w] & dst[w]) | (src_reversed[w] & dst_reversed[w] & group.bidirectional[w]);
+      while (bits != 0) {
+        const uint32_t j = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
+        bits &= bits - 1;
+        header_candidates.push_back(group.rules_without_fast_pattern[j]);
+      }
+    }
+  }
+  if (candidates.empty() && header_candidates.empty()) return 0;
 
   size_t produced = 0;
   const uint32_t limit = std::min<uint32_t>(settings_.max_alerts_per_packet, static_cast<uint32_t>(out.size()));
-  for (const uint32_t index : candidates) {
+  // Both candidate lists are sorted: walk them merged, in rule order.
+  size_t next_fast = 0;
+  size_t next_header = 0;
+  while (next_fast < candidates.size() || next_header < header_candidates.size()) {
+    uint32_t index = 0;
+    if (next_header >= header_candidates.size() ||
+        (next_fast < candidates.size() && candidates[next_fast] < header_candidates[next_header])) {
+      index = candidates[next_fast++];
+    } else {
+      index = header_candidates[next_header++];
+    }
     const Rule& rule = rules[index];
     if (!header_matches(rule, p)) continue;
     if (!packet_tests_match(rule.packet, p)) continue;

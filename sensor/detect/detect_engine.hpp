@@ -77,6 +77,7 @@ class DetectThread {
   DetectThread() = default;
   HsScratch scratch_;
   std::vector<uint32_t> candidates_;   // reserved to the rule count
+  std::vector<uint32_t> header_candidates_;  // rules without fast pattern that the address index kept
   std::vector<uint32_t> seen_stamp_;   // per rule: last packet stamp it was queued in
   std::unique_ptr<ThresholdTable> thresholds_;  // only when some rule has a threshold
   std::unique_ptr<RegexScratch> regex_;

@@ -257,3 +257,28 @@ TEST_CASE("flowbits beyond a flow's capacity are counted, not lost silently") {
   CHECK(flow.flowbit_count == Flow::kMaxFlowbits);
   CHECK(e.thread->counters().flowbits_dropped == 2);
 }
+
+TEST_CASE("rules without fast pattern are found through the address index, bidirectional ones both ways") {
+  std::string rules;
+  // 150 reputation-style rules over distinct /24s, plus header-only and bidirectional ones.
+  for (int i = 0; i < 150; ++i) {
+    rules += "alert ip [203.0." + std::to_string(i) + ".0/24,198.51.100." + std::to_string(i) +
+             "] any -> $HOME_NET any (sid:" + std::to_string(1000 + i) + ";)\n";
+  }
+  rules += "alert tcp any any -> any 22 (flags:S; sid:2;)\n";
+  rules += "alert ip 192.0.2.7 any <> $HOME_NET any (sid:3;)\n";
+  Engine e(rules);
+  TestPacket from_bad("203.0.42.9", 1, "10.0.0.2", 80, "x");
+  CHECK(e.sids(from_bad.packet) == std::vector<uint32_t>{1042});
+  TestPacket single("198.51.100.149", 1, "10.0.0.2", 80, "x");
+  CHECK(e.sids(single.packet) == std::vector<uint32_t>{1149});
+  TestPacket outbound("10.0.0.2", 1, "203.0.42.9", 80, "x");  // reversed: not a match for -> rules
+  CHECK(e.sids(outbound.packet).empty());
+  TestPacket ssh("10.0.0.1", 5000, "10.0.0.2", 22, "");
+  ssh.packet.tcp_flags = 0x02;
+  CHECK(e.sids(ssh.packet) == std::vector<uint32_t>{2});
+  TestPacket bidir_out("10.0.0.2", 1, "192.0.2.7", 80, "x");
+  TestPacket bidir_in("192.0.2.7", 1, "10.0.0.2", 80, "x");
+  CHECK(e.sids(bidir_out.packet) == std::vector<uint32_t>{3});
+  CHECK(e.sids(bidir_in.packet) == std::vector<uint32_t>{3});
+}
