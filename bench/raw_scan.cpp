@@ -1,8 +1,8 @@
 // The baseline for every matching benchmark: the raw Hyperscan block-mode scan of the same
 // payload bytes with the same literals, no decoding, flows or verification on the clock.
 // Reads the capture (decoded with Eastwatch's decoders only to find each payload), copies the
-// payloads into memory, compiles every content of the rules file into one literal database,
-// and times hs_scan over all payloads (best of 3 passes). Prints one key=value line.
+// payloads into memory, builds the same fast-pattern databases as eastwatch (one per protocol
+// group), and times hs_scan over all payloads (best of 3 passes). Prints one key=value line.
 // usage: raw_scan CAPTURE RULES
 #include <hs/hs.h>
 
@@ -15,6 +15,7 @@
 
 #include "sensor/capture/pcap_file_source.hpp"
 #include "sensor/decode/decoder.hpp"
+#include "signatures/rule_compiler.hpp"
 #include "signatures/rule_parser.hpp"
 
 using namespace eastwatch;
@@ -30,7 +31,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<uint8_t> data;
-  std::vector<std::pair<size_t, uint32_t>> payloads;
+  struct Payload {
+    size_t offset;
+    uint32_t length;
+    PrefilterGroupId group;
+  };
+  std::vector<Payload> payloads;
   uint64_t frame_bytes = 0, packets = 0;
   std::array<Packet, 64> burst{};
   DecodeStats stats;
@@ -41,38 +47,29 @@ int main(int argc, char** argv) {
       frame_bytes += p.wirelen;
       p.reset_decode();
       if (!decode_packet(p, stats) || p.payload_len == 0) continue;
-      payloads.emplace_back(data.size(), p.payload_len);
+      PrefilterGroupId group = PrefilterGroupId::OtherIp;
+      if (p.has_transport && p.ip_proto == 6) group = PrefilterGroupId::Tcp;
+      if (p.has_transport && p.ip_proto == 17) group = PrefilterGroupId::Udp;
+      if (p.has_transport && (p.ip_proto == 1 || p.ip_proto == 58)) group = PrefilterGroupId::Icmp;
+      payloads.push_back(Payload{data.size(), p.payload_len, group});
       data.insert(data.end(), p.data + p.payload_offset, p.data + p.payload_offset + p.payload_len);
     }
   }
+  // The same fast-pattern databases eastwatch scans (one per protocol group), built by the
+  // same compiler: the baseline is Hyperscan alone on the same bytes with the same literals.
   auto loaded = load_rule_files({argv[2]}, RuleVariables::with_suricata_defaults(), nullptr);
-  std::vector<std::string> literals;
-  std::vector<unsigned> flags;
-  for (const auto& rule : loaded.rules) {
-    for (const auto& section : rule.sections) {
-      for (const auto& content : section.contents) {
-        literals.push_back(content.pattern);
-        flags.push_back(HS_FLAG_SINGLEMATCH | (content.nocase ? HS_FLAG_CASELESS : 0));
-      }
-    }
-  }
-  std::vector<const char*> expressions;
-  std::vector<size_t> lengths;
-  std::vector<unsigned> ids;
-  for (size_t i = 0; i < literals.size(); ++i) {
-    expressions.push_back(literals[i].data());
-    lengths.push_back(literals[i].size());
-    ids.push_back(static_cast<unsigned>(i));
-  }
-  hs_database_t* db = nullptr;
-  hs_compile_error_t* error = nullptr;
-  if (hs_compile_lit_multi(expressions.data(), flags.data(), ids.data(), lengths.data(),
-                           static_cast<unsigned>(literals.size()), HS_MODE_BLOCK, nullptr, &db, &error) != HS_SUCCESS) {
-    std::fprintf(stderr, "raw_scan: %s\n", error ? error->message : "compile failed");
+  auto compiled = compile_rules(std::move(loaded.rules));
+  if (!compiled) {
+    std::fprintf(stderr, "raw_scan: %s\n", compiled.error().c_str());
     return 2;
   }
-  hs_scratch_t* scratch = nullptr;
-  hs_alloc_scratch(db, &scratch);
+  const CompiledRuleSet& set = **compiled;
+  auto scratch_or = set.allocate_scratch();
+  if (!scratch_or) {
+    std::fprintf(stderr, "raw_scan: %s\n", scratch_or.error().c_str());
+    return 2;
+  }
+  hs_scratch_t* scratch = scratch_or->get();
   uint64_t matches = 0;
   auto on_match = [](unsigned, unsigned long long, unsigned long long, unsigned, void* ctx) -> int {
     ++*static_cast<uint64_t*>(ctx);
@@ -83,8 +80,11 @@ int main(int argc, char** argv) {
   for (int pass = 0; pass < 3; ++pass) {
     matches = 0;
     const auto start = std::chrono::steady_clock::now();
-    for (const auto& [offset, length] : payloads) {
-      hs_scan(db, reinterpret_cast<const char*>(data.data() + offset), length, 0, scratch, on_match, &matches);
+    for (const auto& payload : payloads) {
+      const hs_database_t* db = set.group(payload.group).database.get();
+      if (db == nullptr) continue;
+      hs_scan(db, reinterpret_cast<const char*>(data.data() + payload.offset), payload.length, 0, scratch, on_match,
+              &matches);
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (seconds < best) {
@@ -92,12 +92,10 @@ int main(int argc, char** argv) {
       best_matches = matches;
     }
   }
-  std::printf("raw_scan packets=%llu frame_bytes=%llu payload_bytes=%zu literals=%zu matches=%llu seconds=%.6f "
+  std::printf("raw_scan packets=%llu frame_bytes=%llu payload_bytes=%zu literals=%u matches=%llu seconds=%.6f "
               "gbps=%.3f ns_per_packet=%.1f\n",
               static_cast<unsigned long long>(packets), static_cast<unsigned long long>(frame_bytes), data.size(),
-              literals.size(), static_cast<unsigned long long>(best_matches), best, frame_bytes * 8 / best / 1e9,
+              set.stats().patterns, static_cast<unsigned long long>(best_matches), best, frame_bytes * 8 / best / 1e9,
               best * 1e9 / static_cast<double>(packets));
-  hs_free_scratch(scratch);
-  hs_free_database(db);
   return 0;
 }
