@@ -47,6 +47,83 @@ TEST_CASE("Emerging Threats Open loads: every failure is an unsupported keyword 
   CHECK(result.rules.size() >= 3538);
 }
 
+TEST_CASE("ET Open: how many rules load from each file (a regression shows here)") {
+  // Update these numbers when a release adds keywords: the failures are "not implemented yet".
+  struct Expected {
+    const char* file;
+    size_t loaded;
+    size_t failed;
+  };
+  static const Expected kExpected[] = {
+      {"3coresec.rules", 17, 0},
+      {"botcc.portgrouped.rules", 0, 0},
+      {"botcc.rules", 12, 0},
+      {"ciarmy.rules", 100, 0},
+      {"compromised.rules", 9, 0},
+      {"drop.rules", 55, 0},
+      {"dshield.rules", 1, 0},
+      {"emerging-activex.rules", 23, 159},
+      {"emerging-adware_pup.rules", 7, 650},
+      {"emerging-attack_response.rules", 49, 604},
+      {"emerging-chat.rules", 57, 10},
+      {"emerging-coinminer.rules", 11, 15},
+      {"emerging-current_events.rules", 15, 37},
+      {"emerging-deleted.rules", 0, 0},
+      {"emerging-dns.rules", 10, 18},
+      {"emerging-dos.rules", 43, 15},
+      {"emerging-exploit.rules", 289, 1267},
+      {"emerging-exploit_kit.rules", 2, 726},
+      {"emerging-ftp.rules", 20, 38},
+      {"emerging-games.rules", 4, 19},
+      {"emerging-hunting.rules", 551, 603},
+      {"emerging-icmp.rules", 0, 0},
+      {"emerging-icmp_info.rules", 14, 0},
+      {"emerging-imap.rules", 17, 0},
+      {"emerging-inappropriate.rules", 0, 0},
+      {"emerging-info.rules", 87, 5798},
+      {"emerging-ja3.rules", 0, 107},
+      {"emerging-misc.rules", 19, 2},
+      {"emerging-mobile_malware.rules", 7, 1140},
+      {"emerging-netbios.rules", 386, 6},
+      {"emerging-p2p.rules", 50, 36},
+      {"emerging-phishing.rules", 1, 2684},
+      {"emerging-policy.rules", 123, 715},
+      {"emerging-pop3.rules", 9, 0},
+      {"emerging-rpc.rules", 83, 0},
+      {"emerging-scada.rules", 36, 54},
+      {"emerging-scan.rules", 89, 196},
+      {"emerging-shellcode.rules", 23, 37},
+      {"emerging-smtp.rules", 10, 7},
+      {"emerging-snmp.rules", 16, 0},
+      {"emerging-sql.rules", 190, 1},
+      {"emerging-telnet.rules", 8, 0},
+      {"emerging-tftp.rules", 13, 0},
+      {"emerging-user_agents.rules", 0, 279},
+      {"emerging-voip.rules", 16, 0},
+      {"emerging-web_client.rules", 33, 466},
+      {"emerging-web_server.rules", 14, 629},
+      {"emerging-web_specific_apps.rules", 19, 4964},
+      {"emerging-worm.rules", 2, 7},
+      {"threatview_CS_c2.rules", 15, 0},
+      {"tor.rules", 983, 0},
+  };
+  const std::filesystem::path dir = std::filesystem::path(EASTWATCH_SOURCE_DIR) / ".." / "shared" / "rules" / "et-open";
+  if (!std::filesystem::exists(dir)) {
+    WARN("skipped: " << dir << " is absent");
+    return;
+  }
+  const auto vars = RuleVariables::with_suricata_defaults();
+  size_t total = 0;
+  for (const auto& expected : kExpected) {
+    INFO(expected.file);
+    const auto result = load_rule_files({(dir / expected.file).string()}, vars, nullptr);
+    CHECK(result.rules.size() == expected.loaded);
+    CHECK(result.errors.size() == expected.failed);
+    total += result.rules.size();
+  }
+  CHECK(total == 3538);
+}
+
 TEST_CASE("the bundled classification.config is the compiled-in table") {
   std::ifstream file(std::string(EASTWATCH_SOURCE_DIR) + "/signatures/rules/classification.config");
   std::stringstream text;
