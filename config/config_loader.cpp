@@ -40,7 +40,7 @@ class Loader {
       return;
     }
     check_keys(root, "",
-               {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "flow",
+               {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "threshold-file", "flow",
                 "flow-timeouts", "detect", "outputs"});
     if (auto sensor = map_at(root, "sensor", "sensor")) {
       check_keys(sensor, "sensor", {"name"});
@@ -51,6 +51,7 @@ class Loader {
     get_string(root["default-rule-path"], "default-rule-path", settings.default_rule_path);
     get_string_list(root["rule-files"], "rule-files", settings.rule_files);
     get_string(root["classification-file"], "classification-file", settings.classification_file);
+    get_string(root["threshold-file"], "threshold-file", settings.threshold_file);
     load_flow(root, settings.flow);
     if (auto detect = map_at(root, "detect", "detect")) {
       check_keys(detect, "detect", {"max-alerts-per-packet"});

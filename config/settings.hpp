@@ -56,6 +56,7 @@ struct Settings {
   std::string default_rule_path;
   std::vector<std::string> rule_files;  // relative to default_rule_path unless absolute
   std::string classification_file;      // empty: the built-in table
+  std::string threshold_file;           // threshold.config (suppress/threshold lines); empty: none
   FlowSettings flow;
   EveSettings eve;
   FileOutputSettings fast{true, "fast.log"};

@@ -201,6 +201,14 @@ struct ChainStep {
   uint16_t index = 0;
 };
 
+// A suppress line of threshold.config: no alert from this rule, or none when the tracked
+// address is in `addresses`.
+struct Suppression {
+  enum class Track : uint8_t { All, BySrc, ByDst, ByEither };
+  Track track = Track::All;
+  AddressSet addresses;
+};
+
 struct BufferSection {
   BufferKind kind = BufferKind::Payload;
   std::vector<ContentOption> contents;  // in rule order
@@ -243,6 +251,7 @@ struct Rule {
   bool noalert = false;  // matches (and later sets flowbits) but writes no alert
   std::optional<ThresholdOption> threshold;  // threshold or detection_filter
   std::vector<FlowbitsOption> flowbits;
+  std::vector<Suppression> suppressions;  // from threshold.config
   // `target:src_ip|dest_ip`: which side is the target; EVE then names alert.source/target.
   enum class Target : uint8_t { None, SrcIp, DestIp };
   Target target = Target::None;

@@ -142,6 +142,24 @@ bool apply_flowbit_actions(const Rule& rule, Flow* flow) noexcept {
   return fitted;
 }
 
+bool suppressed(const Rule& rule, const Packet& p) noexcept {
+  for (const auto& s : rule.suppressions) {
+    switch (s.track) {
+      case Suppression::Track::All: return true;
+      case Suppression::Track::BySrc:
+        if (s.addresses.contains(p.src)) return true;
+        break;
+      case Suppression::Track::ByDst:
+        if (s.addresses.contains(p.dst)) return true;
+        break;
+      case Suppression::Track::ByEither:
+        if (s.addresses.contains(p.src) || s.addresses.contains(p.dst)) return true;
+        break;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 DetectThread::~DetectThread() = default;
@@ -246,6 +264,10 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     if (!rule.flowbits.empty() && !apply_flowbit_actions(rule, p.flow)) ++thread.counters_.flowbits_dropped;
     if (rule.action == RuleAction::Pass) break;  // a pass rule silences everything ordered after it
     if (rule.noalert) continue;
+    if (!rule.suppressions.empty() && suppressed(rule, p)) {
+      ++thread.counters_.alerts_suppressed;
+      continue;
+    }
     if (rule.threshold && thread.thresholds_) {
       const bool allowed = thread.thresholds_->allow(index, *rule.threshold, p.src, p.dst, p.ts_usec);
       thread.counters_.threshold_evicted = thread.thresholds_->evicted();

@@ -39,10 +39,12 @@ int main(int argc, char** argv) {
 
   if (options->test_mode) {
     for (const auto& error : rules->errors) std::printf("%s\n", error.to_string().c_str());
+    for (const auto& error : rules->config_errors) std::printf("%s\n", error.c_str());
     std::printf("%zu loaded, %zu failed\n", rules->loaded, rules->errors.size());
-    return rules->errors.empty() ? 0 : 1;
+    return rules->errors.empty() && rules->config_errors.empty() ? 0 : 1;
   }
 
   for (const auto& error : rules->errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
+  for (const auto& error : rules->config_errors) std::fprintf(stderr, "%s\n", error.c_str());
   return run_replay(*options, *settings, std::move(rules->compiled));
 }

@@ -1,5 +1,7 @@
 #include "sensor/main/rule_loading.hpp"
 
+#include "signatures/threshold_config.hpp"
+
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -80,6 +82,22 @@ tl::expected<LoadedRules, std::string> load_rules(const Settings& settings,
   RuleLoadResult parsed = load_rule_files(rule_paths(settings, cli_rule_files), settings.variables, &*classifications);
   drop_duplicate_signatures(parsed.rules, parsed.errors);
   LoadedRules result;
+  if (!settings.threshold_file.empty()) {
+    std::ifstream in(settings.threshold_file, std::ios::binary);
+    if (!in) return tl::unexpected("cannot open threshold file '" + settings.threshold_file + "'");
+    std::stringstream text;
+    text << in.rdbuf();
+    const ThresholdConfig thresholds = parse_threshold_config(text.str(), settings.threshold_file, settings.variables);
+    for (const auto& error : thresholds.errors) result.config_errors.push_back(error.to_string());
+    const auto touched = apply_threshold_config(thresholds, parsed.rules);
+    for (size_t i = 0; i < touched.size(); ++i) {
+      if (touched[i] == 0) {
+        const auto& entry = thresholds.entries[i];
+        result.config_errors.push_back(settings.threshold_file + ":" + std::to_string(entry.line) + ": no loaded rule " +
+                                       std::to_string(entry.gid) + ":" + std::to_string(entry.sid));
+      }
+    }
+  }
   result.loaded = parsed.rules.size();
   result.errors = std::move(parsed.errors);
   auto compiled = compile_rules(std::move(parsed.rules));

@@ -17,6 +17,7 @@ namespace eastwatch {
 struct LoadedRules {
   std::shared_ptr<const CompiledRuleSet> compiled;
   std::vector<RuleError> errors;  // one per rule that failed to parse
+  std::vector<std::string> config_errors;  // threshold.config problems and warnings
   size_t loaded = 0;
 };
 

@@ -388,6 +388,27 @@ alert tcp any 80 -> any any (msg:"PE after exe request"; flow:established,to_cli
     del miss
 
 
+@case
+def threshold_config_suppress(env):
+    """threshold.config tunes alerts without editing rules: suppress by source, limit by rule."""
+    cap = Capture()
+    a = udp_packet(cap, "10.0.0.1", "10.0.0.9", 1000, 161, b"public")
+    b = udp_packet(cap, "10.0.0.2", "10.0.0.9", 1000, 161, b"public")
+    c = udp_packet(cap, "10.0.0.3", "10.0.0.9", 1000, 161, b"public")
+    cap.write(env.path("s.pcap"))
+    config = env.write("threshold.config", "suppress gen_id 1, sig_id 1, track by_src, ip 10.0.0.1\n"
+                                           "threshold gen_id 1, sig_id 2, type limit, track by_rule, count 1, seconds 60\n")
+    rules = ('alert udp any any -> any 161 (msg:"snmp"; content:"public"; sid:1;)\n'
+             'alert udp any any -> any 161 (msg:"snmp once"; content:"public"; sid:2;)\n')
+    alerts, stats = env.replay([env.path("s.pcap")], rules, "--set", f"threshold-file={config}")
+    # sid 1: every packet but the one from 10.0.0.1. sid 2: once per 60 s for the whole rule.
+    expect_alerts(alerts, [(a, 2), (b, 1), (c, 1)])
+    check(stats["detect"]["alerts_suppressed"] == 3, f"detect stats {stats['detect']}")
+    bad = env.write("bad.config", "limit gen_id 1\n")
+    result = env.run("-T", "-S", env.path("test.rules"), "--set", f"threshold-file={bad}", expect_rc=1)
+    check(f"{bad}:1: unknown directive 'limit'" in result.stdout, result.stdout)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)

@@ -1,0 +1,155 @@
+#include "signatures/threshold_config.hpp"
+
+#include <cctype>
+#include <charconv>
+
+#include "signatures/detail/header_parser.hpp"
+
+namespace eastwatch {
+
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+bool parse_u32(std::string_view text, uint32_t& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return !text.empty() && ec == std::errc() && end == text.data() + text.size();
+}
+
+// Splits "key value, key value" at top-level commas (an ip list [a,b] stays whole).
+std::vector<std::pair<std::string_view, std::string_view>> settings_of(std::string_view text) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i < text.size() && text[i] == '[') ++depth;
+    if (i < text.size() && text[i] == ']') --depth;
+    if (i == text.size() || (text[i] == ',' && depth == 0)) {
+      const std::string_view item = trim(text.substr(start, i - start));
+      start = i + 1;
+      if (item.empty()) continue;
+      const size_t space = item.find_first_of(" \t");
+      out.emplace_back(item.substr(0, space), space == std::string_view::npos ? std::string_view{} : trim(item.substr(space)));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+ThresholdConfig parse_threshold_config(std::string_view text, std::string_view file_name,
+                                       const RuleVariables& variables) {
+  ThresholdConfig config;
+  uint32_t line_number = 0;
+  while (!text.empty()) {
+    const size_t newline = text.find('\n');
+    const std::string_view line = trim(text.substr(0, newline));
+    text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
+    ++line_number;
+    if (line.empty() || line.front() == '#') continue;
+    auto fail = [&](const std::string& message) {
+      config.errors.push_back(RuleError{std::string(file_name), line_number, message});
+    };
+    const size_t space = line.find_first_of(" \t");
+    const std::string_view kind = line.substr(0, space);
+    if (kind == "rate_filter") {
+      fail("rate_filter is not supported (it changes rule actions, an IPS feature)");
+      continue;
+    }
+    if (kind != "suppress" && kind != "threshold" && kind != "event_filter") {
+      fail("unknown directive '" + std::string(kind) + "' (expected suppress, threshold, event_filter or rate_filter)");
+      continue;
+    }
+    ThresholdConfigEntry entry;
+    entry.line = line_number;
+    entry.kind = kind == "suppress" ? ThresholdConfigEntry::Kind::Suppress : ThresholdConfigEntry::Kind::Threshold;
+    bool has_gid = false, has_sid = false, has_type = false, has_count = false, has_seconds = false, has_track = false;
+    bool has_ip = false;
+    std::string error;
+    for (const auto& [key, value] : settings_of(space == std::string_view::npos ? std::string_view{} : line.substr(space))) {
+      if (key == "gen_id") {
+        has_gid = parse_u32(value, entry.gid);
+        if (!has_gid) error = "invalid gen_id '" + std::string(value) + "'";
+      } else if (key == "sig_id") {
+        has_sid = parse_u32(value, entry.sid);
+        if (!has_sid) error = "invalid sig_id '" + std::string(value) + "'";
+      } else if (key == "track") {
+        has_track = true;
+        if (entry.kind == ThresholdConfigEntry::Kind::Suppress) {
+          if (value == "by_src") entry.suppression.track = Suppression::Track::BySrc;
+          else if (value == "by_dst") entry.suppression.track = Suppression::Track::ByDst;
+          else if (value == "by_either") entry.suppression.track = Suppression::Track::ByEither;
+          else error = "invalid track '" + std::string(value) + "' (expected by_src, by_dst or by_either)";
+        } else {
+          if (value == "by_src") entry.threshold.track = ThresholdOption::Track::BySrc;
+          else if (value == "by_dst") entry.threshold.track = ThresholdOption::Track::ByDst;
+          else if (value == "by_rule") entry.threshold.track = ThresholdOption::Track::ByRule;
+          else if (value == "by_both") entry.threshold.track = ThresholdOption::Track::ByBoth;
+          else error = "invalid track '" + std::string(value) + "' (expected by_src, by_dst, by_rule or by_both)";
+        }
+      } else if (key == "ip" && entry.kind == ThresholdConfigEntry::Kind::Suppress) {
+        auto addresses = detail::parse_address_expression(value, variables);
+        if (!addresses) {
+          error = "ip: " + addresses.error();
+        } else {
+          entry.suppression.addresses = std::move(*addresses);
+          has_ip = true;
+        }
+      } else if (key == "type" && entry.kind == ThresholdConfigEntry::Kind::Threshold) {
+        has_type = true;
+        if (value == "limit") entry.threshold.type = ThresholdOption::Type::Limit;
+        else if (value == "threshold") entry.threshold.type = ThresholdOption::Type::Threshold;
+        else if (value == "both") entry.threshold.type = ThresholdOption::Type::Both;
+        else error = "invalid type '" + std::string(value) + "' (expected limit, threshold or both)";
+      } else if (key == "count" && entry.kind == ThresholdConfigEntry::Kind::Threshold) {
+        has_count = parse_u32(value, entry.threshold.count);
+        if (!has_count) error = "invalid count '" + std::string(value) + "'";
+      } else if (key == "seconds" && entry.kind == ThresholdConfigEntry::Kind::Threshold) {
+        has_seconds = parse_u32(value, entry.threshold.seconds);
+        if (!has_seconds) error = "invalid seconds '" + std::string(value) + "'";
+      } else {
+        error = "unknown setting '" + std::string(key) + "' for " + std::string(kind);
+      }
+      if (!error.empty()) break;
+    }
+    if (error.empty() && (!has_gid || !has_sid)) error = "gen_id and sig_id are required";
+    if (error.empty() && entry.kind == ThresholdConfigEntry::Kind::Threshold &&
+        !(has_type && has_track && has_count && has_seconds)) {
+      error = std::string(kind) + " needs type, track, count and seconds";
+    }
+    if (error.empty() && entry.kind == ThresholdConfigEntry::Kind::Suppress && has_track != has_ip) {
+      error = "suppress with track needs ip, and ip needs track";
+    }
+    if (!error.empty()) {
+      fail(error);
+      continue;
+    }
+    config.entries.push_back(std::move(entry));
+  }
+  return config;
+}
+
+std::vector<size_t> apply_threshold_config(const ThresholdConfig& config, std::vector<Rule>& rules) {
+  std::vector<size_t> touched;
+  for (const auto& entry : config.entries) {
+    size_t count = 0;
+    for (auto& rule : rules) {
+      const bool all = entry.gid == 0 && entry.sid == 0;
+      if (!all && (rule.sid != entry.sid || rule.gid != entry.gid)) continue;
+      if (entry.kind == ThresholdConfigEntry::Kind::Suppress) {
+        rule.suppressions.push_back(entry.suppression);
+      } else {
+        rule.threshold = entry.threshold;
+      }
+      ++count;
+    }
+    touched.push_back(count);
+  }
+  return touched;
+}
+
+}  // namespace eastwatch
