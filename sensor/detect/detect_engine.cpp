@@ -1,5 +1,7 @@
 #include "sensor/detect/detect_engine.hpp"
 
+#include <x86intrin.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -177,11 +179,35 @@ std::unique_ptr<DetectThread> DetectEngine::make_thread() const {
   thread->header_candidates_.reserve(rule_count);
   thread->seen_stamp_.assign(rule_count, 0);
   thread->regex_ = std::make_unique<RegexScratch>();
+  if (settings_.profile_rules) thread->profile_ = std::make_unique<RuleProfile[]>(rule_count);
   const auto rules = rules_->rules();
   if (std::any_of(rules.begin(), rules.end(), [](const Rule& r) { return r.threshold.has_value(); })) {
     thread->thresholds_ = std::make_unique<ThresholdTable>();
   }
   return thread;
+}
+
+bool DetectEngine::rule_matches(const Rule& rule, uint32_t index, const Packet& p, std::span<const uint8_t> payload,
+                                DetectThread& thread) const noexcept {
+  if (!header_matches(rule, p)) return false;
+  if (!packet_tests_match(rule.packet, p)) return false;
+  if (!rule.flowbits.empty() && !flowbit_conditions_hold(rule, p.flow)) return false;
+  for (size_t s = 0; s < rule.sections.size(); ++s) {
+    const BufferSection& section = rule.sections[s];
+    if (section.steps.empty()) continue;
+    if (payload.empty()) return false;
+    int skip = -1;
+    if (rules_->fast_pattern_section(index) == static_cast<int16_t>(s)) {
+      const int16_t fp = rules_->fast_pattern_content(index);
+      if (section.contents[fp].fast_pattern_only) skip = fp;
+    }
+    InspectBudget budget;
+    const bool matched = inspect_section(section, payload, skip, *thread.regex_, budget);
+    if (budget.exhausted) ++thread.counters_.inspection_budget_exhausted;
+    thread.counters_.pcre_limit_hit += budget.regex_limits_hit;
+    if (!matched) return false;
+  }
+  return true;
 }
 
 size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<AlertEvent> out) const noexcept {
@@ -239,26 +265,21 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
       index = header_candidates[next_header++];
     }
     const Rule& rule = rules[index];
-    if (!header_matches(rule, p)) continue;
-    if (!packet_tests_match(rule.packet, p)) continue;
-    if (!rule.flowbits.empty() && !flowbit_conditions_hold(rule, p.flow)) continue;
-    bool matched = true;
-    for (size_t s = 0; s < rule.sections.size() && matched; ++s) {
-      const BufferSection& section = rule.sections[s];
-      if (section.steps.empty()) continue;
-      if (payload.empty()) {
-        matched = false;
-        break;
+    bool matched = false;
+    if (thread.profile_) {
+      const uint64_t started = __rdtsc();
+      matched = rule_matches(rule, index, p, payload, thread);
+      RuleProfile& profile = thread.profile_[index];
+      const uint64_t ticks = __rdtsc() - started;
+      ++profile.checks;
+      profile.ticks += ticks;
+      if (ticks > profile.max_ticks) profile.max_ticks = ticks;
+      if (matched) {
+        ++profile.matches;
+        profile.match_ticks += ticks;
       }
-      int skip = -1;
-      if (rules_->fast_pattern_section(index) == static_cast<int16_t>(s)) {
-        const int16_t fp = rules_->fast_pattern_content(index);
-        if (section.contents[fp].fast_pattern_only) skip = fp;
-      }
-      InspectBudget budget;
-      matched = inspect_section(section, payload, skip, *thread.regex_, budget);
-      if (budget.exhausted) ++thread.counters_.inspection_budget_exhausted;
-      thread.counters_.pcre_limit_hit += budget.regex_limits_hit;
+    } else {
+      matched = rule_matches(rule, index, p, payload, thread);
     }
     if (!matched) continue;
     if (!rule.flowbits.empty() && !apply_flowbit_actions(rule, p.flow)) ++thread.counters_.flowbits_dropped;

@@ -49,6 +49,15 @@ struct DetectCounters {
 
 class DetectThread;
 
+// Per-rule cost, collected when DetectSettings::profile_rules is on (`--profile-rules`).
+struct RuleProfile {
+  uint64_t checks = 0;       // times the rule was verified (it was a candidate)
+  uint64_t matches = 0;
+  uint64_t ticks = 0;        // CPU timestamp-counter ticks spent verifying it
+  uint64_t match_ticks = 0;  // of those, in verifications that matched
+  uint64_t max_ticks = 0;
+};
+
 class DetectEngine {
  public:
   DetectEngine(std::shared_ptr<const CompiledRuleSet> rules, const DetectSettings& settings, const EveSettings& eve);
@@ -62,6 +71,9 @@ class DetectEngine {
   const CompiledRuleSet& rules() const noexcept { return *rules_; }
 
  private:
+  bool rule_matches(const Rule& rule, uint32_t index, const Packet& p, std::span<const uint8_t> payload,
+                    DetectThread& thread) const noexcept;
+
   std::shared_ptr<const CompiledRuleSet> rules_;
   DetectSettings settings_;
   EveSettings eve_;
@@ -71,6 +83,10 @@ class DetectThread {
  public:
   ~DetectThread();
   const DetectCounters& counters() const noexcept { return counters_; }
+  // One entry per rule (in CompiledRuleSet order), or empty when profiling is off.
+  std::span<const RuleProfile> profile(size_t rule_count) const noexcept {
+    return profile_ ? std::span<const RuleProfile>(profile_.get(), rule_count) : std::span<const RuleProfile>();
+  }
 
  private:
   friend class DetectEngine;
@@ -81,6 +97,7 @@ class DetectThread {
   std::vector<uint32_t> seen_stamp_;   // per rule: last packet stamp it was queued in
   std::unique_ptr<ThresholdTable> thresholds_;  // only when some rule has a threshold
   std::unique_ptr<RegexScratch> regex_;
+  std::unique_ptr<RuleProfile[]> profile_;
   uint32_t stamp_ = 0;
   DetectCounters counters_;
 };

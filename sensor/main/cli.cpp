@@ -34,6 +34,8 @@ tl::expected<CliOptions, CliExit> parse_cli(int argc, const char* const* argv) {
   app.add_flag("-T", options.test_mode, "Check the rules and config, print `N loaded, M failed`, and exit");
   app.add_flag("-q,--quiet", options.quiet, "No progress line and no end-of-run summary on stderr");
   app.add_flag("--print-alerts", options.print_alerts, "Also print each alert as a fast.log line on stdout");
+  app.add_flag("--profile-rules", options.profile_rules,
+               "Measure every rule's checks, matches and cost; write rule_perf.log and rule_perf.json");
 
   try {
     app.parse(argc, argv);

@@ -23,6 +23,7 @@ struct CliOptions {
   bool test_mode = false;                   // -T
   bool quiet = false;                       // -q: no progress line, no summary
   bool print_alerts = false;                // --print-alerts: fast.log lines on stdout
+  bool profile_rules = false;               // --profile-rules: rule_perf.log and rule_perf.json
 };
 
 struct CliExit {

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
   if (options->log_dir) settings->log_dir = *options->log_dir;
+  if (options->profile_rules) settings->detect.profile_rules = true;
 
   auto rules = load_rules(*settings, options->rule_files);
   if (!rules) {

@@ -8,7 +8,12 @@
 #include <string>
 
 #include "sensor/capture/pcap_file_source.hpp"
+#include <x86intrin.h>
+
+#include <fstream>
+
 #include "sensor/detect/detect_engine.hpp"
+#include "sensor/detect/rule_profile_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/stats_visitor.hpp"
 #include "sensor/main/worker.hpp"
@@ -56,6 +61,7 @@ class ProgressLine {
 
 int run_replay(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules) {
   const auto started = Clock::now();
+  const uint64_t started_ticks = __rdtsc();
   OutputOptions output_options;
   output_options.log_dir = settings.log_dir;
   output_options.sensor_name = settings.sensor_name;
@@ -108,6 +114,17 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
   stats.add("detect", worker.detect_counters());
   (*output)->write_stats(stats.snapshot(last_ts_usec, static_cast<uint64_t>(uptime)));
   (*output)->stop();
+
+  const auto profile = worker.rule_profile(detect.rules().rules().size());
+  if (!profile.empty()) {
+    const double elapsed_ns = std::chrono::duration<double, std::nano>(Clock::now() - started).count();
+    const double ns_per_tick = elapsed_ns / static_cast<double>(std::max<uint64_t>(1, __rdtsc() - started_ticks));
+    const RuleProfileReport report = format_rule_profile(detect.rules(), profile, ns_per_tick);
+    const std::string base = settings.log_dir + "/rule_perf";
+    std::ofstream(base + ".log") << report.table;
+    std::ofstream(base + ".json") << report.json;
+    if (!options.quiet) std::fprintf(stderr, "eastwatch: rule profile in %s.log and %s.json\n", base.c_str(), base.c_str());
+  }
 
   if (!options.quiet) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();

@@ -31,6 +31,9 @@ class Worker {
   const DecodeStats& decode_stats() const noexcept { return decode_stats_; }
   const FlowCounters& flow_counters() const noexcept { return flows_.counters(); }
   const DetectCounters& detect_counters() const noexcept { return detect_thread_->counters(); }
+  std::span<const RuleProfile> rule_profile(size_t rule_count) const noexcept {
+    return detect_thread_->profile(rule_count);
+  }
 
  private:
   void process_packet(Packet& packet) noexcept;

@@ -409,6 +409,23 @@ def threshold_config_suppress(env):
     check(f"{bad}:1: unknown directive 'limit'" in result.stdout, result.stdout)
 
 
+@case
+def rule_profiling(env):
+    """--profile-rules writes every candidate rule's checks and matches, costliest first."""
+    pcap = os.path.join(env.source, "tests", "pcaps", "guest-to-guest-attack.pcap")
+    rules = open(os.path.join(env.source, "signatures", "rules", "eastwatch.rules")).read()
+    env.replay([pcap], rules, "--profile-rules")
+    profile = json.load(open(env.path("out/rule_perf.json")))
+    by_sid = {r["signature_id"]: r for r in profile["rules"]}
+    # 9000019 (libssh2 banner): its fast pattern hits the 3 client banners, all match.
+    check((by_sid[9000019]["checks"], by_sid[9000019]["matches"]) == (3, 3), by_sid[9000019])
+    # 9000020 ("SSH-2.0-" + paramiko): 3 server and 3 client banners are candidates, none matches.
+    check((by_sid[9000020]["checks"], by_sid[9000020]["matches"]) == (6, 0), by_sid[9000020])
+    ticks = [r["ticks"] for r in profile["rules"]]
+    check(ticks == sorted(ticks, reverse=True), "sorted by cost")
+    check(os.path.exists(env.path("out/rule_perf.log")), "the text table is written too")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)
