@@ -58,7 +58,7 @@ constexpr const char* kKnownUnsupported[] = {
     "sip.response_line", "sip.protocol", "ftpbounce", "ftpdata_command", "ftp.command", "ftp.command_data",
     "modbus", "dnp3_func", "dnp3_ind", "dnp3_obj", "dnp3_data", "enip_command", "cip_service",
     "lua", "luajit", "replace", "stream_size", "stream_reassemble", "prefilter", "bypass", "iprep", "geoip",
-    "datarep", "dataset", "xor", "pkt_data", "app-layer-state", "transform", "to_md5", "to_sha1", "to_sha256",
+    "datarep", "dataset", "xor", "pkt_data", "raw_data", "js_data", "vba_data", "sip_header", "sip_method", "sip_stat_code", "sip_body", "app-layer-state", "transform", "to_md5", "to_sha1", "to_sha256",
     "to_lowercase", "to_uppercase", "strip_whitespace", "compress_whitespace", "dotprefix", "url_decode",
     "pcrexform", "header_lowercase", "strip_pseudo_headers", "quic.version", "quic.sni", "quic.ua",
     "quic.cyu.hash", "quic.cyu.string", "http2.frametype", "http2.errorcode", "http2.priority",
@@ -240,6 +240,12 @@ class OptionParser {
       section.byte_jumps.push_back(*jump);
       return {};
     }
+    if (name == "service") {
+      // Snort 3: the rule applies to flows of these application services. Ignoring it would
+      // widen the rule, so it waits for application-layer protocol detection.
+      return tl::unexpected(std::string("unsupported keyword 'service' (not implemented yet: needs application-layer "
+                                        "protocol detection)"));
+    }
     if (name == "target") {
       if (option.value == "src_ip") {
         rule_.target = Rule::Target::SrcIp;
@@ -291,6 +297,16 @@ class OptionParser {
       content.negated = true;
       value = trim(value.substr(1));
     }
+    // Snort 3 writes the modifiers after the string: content:"abc",depth 5,nocase;
+    std::string_view snort3_modifiers;
+    if (!value.empty() && value.front() == '"' && value.back() != '"') {
+      size_t close = 1;
+      while (close < value.size() && !(value[close] == '"' && value[close - 1] != '\\')) ++close;
+      if (close < value.size() && trim(value.substr(close + 1)).substr(0, 1) == ",") {
+        snort3_modifiers = trim(value.substr(close + 1)).substr(1);
+        value = value.substr(0, close + 1);
+      }
+    }
     if (value.size() < 2 || value.front() != '"' || value.back() != '"') {
       return tl::unexpected(std::string("content: expected a quoted string"));
     }
@@ -301,6 +317,53 @@ class OptionParser {
     BufferSection& section = current_section();
     section.steps.push_back(ChainStep{ChainStep::Kind::Content, static_cast<uint16_t>(section.contents.size())});
     section.contents.push_back(std::move(content));
+    return apply_snort3_modifiers(snort3_modifiers);
+  }
+
+  // Snort 3 sub-options of content: nocase, offset N, depth N, distance N, within N,
+  // fast_pattern, fast_pattern_offset N, fast_pattern_length N. Each maps to its Snort 2 /
+  // Suricata modifier, with the same validation.
+  Result apply_snort3_modifiers(std::string_view modifiers) {
+    std::optional<uint16_t> fp_offset;
+    std::optional<uint16_t> fp_length;
+    while (!modifiers.empty()) {
+      const size_t comma = modifiers.find(',');
+      const std::string_view item = trim(modifiers.substr(0, comma));
+      modifiers = comma == std::string_view::npos ? std::string_view{} : modifiers.substr(comma + 1);
+      if (item.empty()) continue;
+      const size_t space = item.find_first_of(" \t");
+      RawOption sub;
+      sub.name = item.substr(0, space);
+      if (space != std::string_view::npos) {
+        sub.value = trim(item.substr(space));
+        sub.has_value = true;
+      }
+      if (sub.name == "fast_pattern_offset" || sub.name == "fast_pattern_length") {
+        auto number = parse_integer(sub.value, sub.name, 0, 65535);
+        if (!number) return tl::unexpected(number.error());
+        (sub.name == "fast_pattern_offset" ? fp_offset : fp_length) = static_cast<uint16_t>(*number);
+        continue;
+      }
+      if (sub.name != "nocase" && sub.name != "offset" && sub.name != "depth" && sub.name != "distance" &&
+          sub.name != "within" && sub.name != "fast_pattern") {
+        return tl::unexpected("content: unknown sub-option '" + std::string(item) +
+                              "' (expected nocase, offset, depth, distance, within, fast_pattern, "
+                              "fast_pattern_offset, fast_pattern_length)");
+      }
+      if (auto applied = apply_modifier(sub); !applied) return applied;
+    }
+    if (fp_offset || fp_length) {
+      ContentOption& content = rule_.sections.back().contents.back();
+      const auto length = static_cast<uint16_t>(content.pattern.size());
+      const uint16_t offset = fp_offset.value_or(0);
+      const uint16_t chop = fp_length.value_or(static_cast<uint16_t>(length > offset ? length - offset : 0));
+      if (offset + chop > length || chop == 0) {
+        return tl::unexpected(std::string("content: fast_pattern_offset/length go past the end of the content"));
+      }
+      content.fast_pattern = true;
+      content.fast_pattern_offset = offset;
+      content.fast_pattern_length = chop;
+    }
     return {};
   }
 

@@ -2,8 +2,8 @@
 
 namespace eastwatch {
 
-// Suricata 7's default suricata.yaml `vars`, kept identical to config/eastwatch.yaml (a test
-// compares them).
+// Suricata 7's default suricata.yaml `vars` (plus SIP_SERVERS from Snort 3's defaults), kept
+// identical to config/eastwatch.yaml (a test compares them).
 RuleVariables RuleVariables::with_suricata_defaults() {
   RuleVariables vars;
   vars.address_groups = {
@@ -22,6 +22,7 @@ RuleVariables RuleVariables::with_suricata_defaults() {
       {"MODBUS_SERVER", "$HOME_NET"},
       {"ENIP_CLIENT", "$HOME_NET"},
       {"ENIP_SERVER", "$HOME_NET"},
+      {"SIP_SERVERS", "$HOME_NET"},  // Snort 3's default; its community rules use it
   };
   vars.port_groups = {
       {"HTTP_PORTS", "80"},
@@ -35,6 +36,7 @@ RuleVariables RuleVariables::with_suricata_defaults() {
       {"GENEVE_PORTS", "6081"},
       {"VXLAN_PORTS", "4789"},
       {"TEREDO_PORTS", "3544"},
+      {"SIP_PORTS", "[5060,5061,5600]"},  // Snort 3's default
   };
   return vars;
 }

@@ -184,3 +184,28 @@ TEST_CASE("classification.config parsing") {
   CHECK(errors[1] == "c.config:4: invalid classification ' x,y,0' (expected name,description,priority 1-255)");
   CHECK(ClassificationTable::builtin().size() >= 38);
 }
+
+TEST_CASE("Snort 3 content sub-options map to the Snort 2 / Suricata modifiers") {
+  auto rule = parse(R"(alert tcp any any -> any any ( msg:"s3"; content:"2|00 00|Drives",depth 16,nocase; )"
+                    R"(content:"qaz",distance 2,within 10; content:"abcdef",fast_pattern,fast_pattern_offset 1,)"
+                    R"(fast_pattern_length 3; sid:105; rev:14; ))");
+  REQUIRE(rule);
+  const auto& c = rule->sections[0].contents;
+  REQUIRE(c.size() == 3);
+  CHECK(c[0].pattern == std::string("2\0\0Drives", 9));
+  CHECK(c[0].depth == 16);
+  CHECK(c[0].nocase);
+  CHECK(c[1].distance == 2);
+  CHECK(c[1].within == 10);
+  CHECK(c[2].fast_pattern);
+  CHECK(c[2].fast_pattern_offset == 1);
+  CHECK(c[2].fast_pattern_length == 3);
+  const std::string h = "alert tcp any any -> any any ";
+  CHECK(error_of(h + R"((content:"abc",depth 2; sid:1;))") ==
+        "depth: 2 is smaller than the content length 3 (it could never match)");
+  CHECK(error_of(h + R"((content:"abc",sideways; sid:1;))") ==
+        "content: unknown sub-option 'sideways' (expected nocase, offset, depth, distance, within, fast_pattern, "
+        "fast_pattern_offset, fast_pattern_length)");
+  CHECK(error_of(h + R"((service:http; content:"a"; sid:1;))") ==
+        "unsupported keyword 'service' (not implemented yet: needs application-layer protocol detection)");
+}
