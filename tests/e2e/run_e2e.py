@@ -284,6 +284,12 @@ def rule_check_mode(env):
         "2 loaded, 2 failed",
     ]
     check(lines == expected, f"-T output:\n  got      {lines}\n  expected {expected}")
+    dup = env.write("dup.rules", 'alert tcp any any -> any any (msg:"first"; content:"a"; sid:7; rev:2;)\n'
+                                 'alert tcp any any -> any any (msg:"again"; content:"b"; sid:7; rev:1;)\n')
+    result = env.run("-T", "-S", dup, expect_rc=1)
+    lines = result.stdout.strip().splitlines()
+    expected = [f"{dup}:2: duplicate signature 1:7 (rev 1); keeping rev 2 from {dup}:1", "1 loaded, 1 failed"]
+    check(lines == expected, f"duplicate sid:\n  got      {lines}\n  expected {expected}")
     good = env.write("good.rules", 'alert tcp any any -> any any (msg:"ok"; content:"a"; sid:1;)\n')
     result = env.run("-T", "-S", good, expect_rc=0)
     check(result.stdout.strip().splitlines()[-1] == "1 loaded, 0 failed", result.stdout)
