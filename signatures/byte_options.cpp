@@ -4,16 +4,12 @@
 #include <vector>
 
 #include "signatures/detail/byte_options.hpp"
+#include "signatures/detail/text.hpp"
 
 namespace eastwatch::detail {
 
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
 
 std::vector<std::string_view> split(std::string_view value) {
   std::vector<std::string_view> items;

@@ -1,4 +1,5 @@
 #include "signatures/classification.hpp"
+#include "signatures/detail/text.hpp"
 
 #include <cstdlib>
 
@@ -7,13 +8,11 @@ extern const std::size_t eastwatch_embedded_classification_size;
 
 namespace eastwatch {
 
+using detail::is_space;
+using detail::trim;
+
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
-  return text;
-}
 
 }  // namespace
 

@@ -1,4 +1,5 @@
 #include "signatures/detail/header_parser.hpp"
+#include "signatures/detail/text.hpp"
 
 #include <charconv>
 #include <vector>
@@ -9,11 +10,6 @@ namespace {
 
 constexpr int kMaxVariableDepth = 16;
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 // Splits the inside of a [...] list at top-level commas.
 tl::expected<std::vector<std::string_view>, std::string> split_list(std::string_view inner, std::string_view whole) {

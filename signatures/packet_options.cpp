@@ -8,16 +8,12 @@
 #include <charconv>
 
 #include "signatures/detail/packet_options.hpp"
+#include "signatures/detail/text.hpp"
 
 namespace eastwatch::detail {
 
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
 
 tl::expected<uint64_t, std::string> parse_number(std::string_view keyword, std::string_view text, uint64_t max) {
   text = trim(text);

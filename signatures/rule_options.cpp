@@ -12,18 +12,12 @@
 #include "signatures/detail/byte_options.hpp"
 #include "signatures/detail/option_parser.hpp"
 #include "signatures/detail/packet_options.hpp"
+#include "signatures/detail/text.hpp"
 
 namespace eastwatch::detail {
 
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\r' || text.front() == '\n'))
-    text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n'))
-    text.remove_suffix(1);
-  return text;
-}
 
 // Suricata keywords that Eastwatch does not implement yet: a rule using one is reported as
 // unsupported (an honest "not yet"), distinct from a typo.

@@ -6,18 +6,16 @@
 
 #include "signatures/detail/header_parser.hpp"
 #include "signatures/detail/option_parser.hpp"
+#include "signatures/detail/text.hpp"
 
 namespace eastwatch {
 
+using detail::is_space;
+using detail::trim;
+
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
 
 // Application-layer and other header protocols Suricata knows that Eastwatch does not yet.
 constexpr const char* kUnsupportedProtocols[] = {

@@ -4,16 +4,15 @@
 #include <charconv>
 
 #include "signatures/detail/header_parser.hpp"
+#include "signatures/detail/text.hpp"
 
 namespace eastwatch {
 
+using detail::is_space;
+using detail::trim;
+
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
 
 bool parse_u32(std::string_view text, uint32_t& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);

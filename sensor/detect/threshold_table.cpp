@@ -50,40 +50,29 @@ bool ThresholdTable::allow(uint32_t rule_index, const ThresholdOption& option, c
   }
 
   const uint32_t count = option.count;
+  // The first match of a window (a new entry, or one whose window has passed).
+  auto open_window = [&](Entry& e) {
+    e.window_start_usec = ts_usec;
+    e.count = 1;
+    switch (option.type) {
+      case ThresholdOption::Type::Limit: return true;
+      case ThresholdOption::Type::Threshold:
+        if (count <= 1) {
+          e.count = 0;
+          return true;
+        }
+        return false;
+      case ThresholdOption::Type::Both: return count <= 1;
+      case ThresholdOption::Type::DetectionFilter: return count == 0;
+    }
+    return false;
+  };
   if (entry == nullptr) {
     if (victim->used) ++evicted_;
-    *victim = Entry{hash, ts_usec, rule_index, 1, a, b, true};
-    switch (option.type) {
-      case ThresholdOption::Type::Limit: return true;
-      case ThresholdOption::Type::Threshold:
-        if (count <= 1) {
-          victim->count = 0;
-          return true;
-        }
-        return false;
-      case ThresholdOption::Type::Both: return count <= 1;
-      case ThresholdOption::Type::DetectionFilter: return count == 0;
-    }
-    return false;
+    *victim = Entry{hash, ts_usec, rule_index, 0, a, b, true};
+    return open_window(*victim);
   }
-
-  const bool in_window = ts_usec - entry->window_start_usec < int64_t{option.seconds} * 1'000'000;
-  if (!in_window) {
-    entry->window_start_usec = ts_usec;
-    entry->count = 1;
-    switch (option.type) {
-      case ThresholdOption::Type::Limit: return true;
-      case ThresholdOption::Type::Threshold:
-        if (count <= 1) {
-          entry->count = 0;
-          return true;
-        }
-        return false;
-      case ThresholdOption::Type::Both: return count <= 1;
-      case ThresholdOption::Type::DetectionFilter: return count == 0;
-    }
-    return false;
-  }
+  if (ts_usec - entry->window_start_usec >= int64_t{option.seconds} * 1'000'000) return open_window(*entry);
   ++entry->count;
   switch (option.type) {
     case ThresholdOption::Type::Limit: return entry->count <= count;
