@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "sensor/decode/detail/layers.hpp"
 #include "tests/unit/decode/frame_builder.hpp"
 
 using namespace eastwatch;
@@ -195,4 +196,20 @@ TEST_CASE("a frame cut by the snaplen is decoded as far as it goes") {
   REQUIRE(decode_packet(p, s));
   CHECK(p.payload_len == 7);
   CHECK(s.invalid == 0);
+}
+
+TEST_CASE("the wide checksum equals RFC 1071's 16-bit sum for every length and alignment") {
+  std::vector<uint8_t> data(300);
+  uint32_t seed = 12345;
+  for (auto& b : data) b = static_cast<uint8_t>((seed = seed * 1103515245 + 12345) >> 16);
+  for (uint32_t offset = 0; offset < 8; ++offset) {
+    for (uint32_t length = 0; length + offset <= data.size(); length += 7) {
+      uint32_t reference = 0;
+      uint32_t i = 0;
+      for (; i + 1 < length; i += 2) reference += (data[offset + i] << 8) | data[offset + i + 1];
+      if (i < length) reference += data[offset + i] << 8;
+      CHECK(detail::checksum_fold(detail::checksum_add(0, data.data() + offset, length)) ==
+            detail::checksum_fold(reference));
+    }
+  }
 }
