@@ -1,11 +1,13 @@
-// Offline capture: reads a pcap or pcapng file (anything libpcap opens) in bursts.
+// Offline capture: reads a pcap or pcapng file in bursts. Classic pcap files (either byte
+// order, micro- or nanosecond timestamps) are memory-mapped and their frames handed out in
+// place, with no copy; pcapng and anything else goes through libpcap.
 //
 // Contract:
 //  - `open` fails with "cannot open 'PATH': REASON" or "'PATH': unsupported link type NAME".
 //  - `next_burst` fills the frame fields of up to packets.size() packets and returns how many;
 //    0 at the end of the file or on a read error (then `error()` says what and `errors` is
-//    counted). Frame bytes live in an arena owned by the source, valid until the next call.
-//    It never allocates: the arena is sized for a full burst of maximum-snaplen frames.
+//    counted). Frame bytes are valid until the next call (mapped file, or an arena owned by the
+//    source and sized for a full burst of maximum-snaplen frames). It never allocates.
 //  - pcap_cnt numbering starts after `first_pcap_cnt`, so several files number continuously.
 #pragma once
 
@@ -42,6 +44,15 @@ class PcapFileSource {
 
  private:
   PcapFileSource(pcap_t* handle, LinkType link_type, uint32_t snaplen, uint64_t first_pcap_cnt);
+  size_t next_mapped(std::span<Packet> packets) noexcept;
+
+  // The memory-mapped classic pcap path (handle_ is null then).
+  const uint8_t* map_ = nullptr;
+  size_t map_size_ = 0;
+  size_t cursor_ = 0;
+  size_t released_ = 0;  // pages before this offset have been given back (MADV_DONTNEED)
+  bool swapped_ = false;
+  bool nanoseconds_ = false;
 
   pcap_t* handle_;
   LinkType link_type_;

@@ -150,3 +150,34 @@ TEST_CASE("errors: missing file and unsupported link type and truncated file") {
   CHECK((*source)->counters().errors == 1);
   CHECK_FALSE((*source)->error().empty());
 }
+
+TEST_CASE("a big-endian classic pcap (written on another machine) is read too") {
+  auto be32 = [](std::string& out, uint32_t v) {
+    const uint32_t swapped = __builtin_bswap32(v);
+    out.append(reinterpret_cast<const char*>(&swapped), 4);
+  };
+  std::string file;
+  be32(file, 0xa1b2c3d4);
+  file += std::string("\x00\x02\x00\x04", 4);  // version 2.4, big endian
+  be32(file, 0);
+  be32(file, 0);
+  be32(file, 65535);
+  be32(file, 1);  // Ethernet
+  be32(file, 1700000000);
+  be32(file, 250000);
+  be32(file, 3);
+  be32(file, 64);
+  file += "xyz";
+  const auto path = temp_path("be.pcap");
+  std::ofstream(path, std::ios::binary) << file;
+  auto source = PcapFileSource::open(path);
+  REQUIRE(source);
+  std::array<Packet, 4> burst{};
+  REQUIRE((*source)->next_burst(burst) == 1);
+  CHECK(burst[0].caplen == 3);
+  CHECK(burst[0].wirelen == 64);
+  CHECK(burst[0].ts_usec == int64_t{1700000000} * 1000000 + 250000);
+  CHECK(std::memcmp(burst[0].data, "xyz", 3) == 0);
+  CHECK((*source)->next_burst(burst) == 0);
+  CHECK((*source)->error().empty());
+}
