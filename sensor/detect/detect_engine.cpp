@@ -212,6 +212,10 @@ bool DetectEngine::rule_matches(const Rule& rule, uint32_t index, const Packet& 
 
 size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<AlertEvent> out) const noexcept {
   if (p.ip_version == 0) return 0;
+  if (p.flow != nullptr && p.flow->passed) {  // a pass rule matched earlier in this flow
+    ++thread.counters_.passed_packets;
+    return 0;
+  }
   const PrefilterGroup& group = rules_->group(group_of(p));
   const auto rules = rules_->rules();
   if (++thread.stamp_ == 0) {  // the stamp wrapped: forget every old mark once
@@ -283,7 +287,12 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     }
     if (!matched) continue;
     if (!rule.flowbits.empty() && !apply_flowbit_actions(rule, p.flow)) ++thread.counters_.flowbits_dropped;
-    if (rule.action == RuleAction::Pass) break;  // a pass rule silences everything ordered after it
+    if (rule.action == RuleAction::Pass) {
+      // As in Suricata: nothing ordered after a pass rule alerts on this packet, and the rest
+      // of the flow is not inspected (it is still tracked and counted).
+      if (p.flow != nullptr) p.flow->passed = true;
+      break;
+    }
     if (rule.noalert) continue;
     if (!rule.suppressions.empty() && suppressed(rule, p)) {
       ++thread.counters_.alerts_suppressed;

@@ -4,7 +4,8 @@
 // yields candidate rules (deduplicated), plus the group's rules without fast pattern;
 // each candidate is checked against its header (addresses, ports, direction) and its full
 // option chain with Suricata's semantics. A rule alerts at most once per packet; alerts
-// come out in rule evaluation order, at most `max_alerts_per_packet`.
+// come out in rule evaluation order, at most `max_alerts_per_packet`. A matching pass rule
+// silences the rest of the packet and the rest of its flow, as in Suricata.
 //
 // Contract: `inspect` never allocates, locks or throws. A DetectThread belongs to one worker.
 #pragma once
@@ -33,6 +34,7 @@ struct DetectCounters {
   uint64_t threshold_evicted = 0;  // threshold entries replaced because their bucket was full
   uint64_t flowbits_dropped = 0;   // flowbit sets that did not fit in the flow
   uint64_t pcre_limit_hit = 0;     // regex matches stopped by PCRE2's match/depth limits
+  uint64_t passed_packets = 0;     // packets of flows a pass rule matched, not inspected
 
   template <class F>
   void visit(F&& f) const {  // names in Suricata's EVE schema (stats.detect.*)
@@ -43,7 +45,7 @@ struct DetectCounters {
     f("prefilter_candidates", prefilter_candidates); f("scans", scans);
     f("inspection_budget_exhausted", inspection_budget_exhausted);
     f("threshold_evicted", threshold_evicted); f("flowbits_dropped", flowbits_dropped);
-    f("pcre_limit_hit", pcre_limit_hit);
+    f("pcre_limit_hit", pcre_limit_hit); f("passed_packets", passed_packets);
   }
 };
 

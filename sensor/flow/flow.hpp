@@ -37,6 +37,7 @@ struct Flow {
   uint8_t tcp_flags_toserver = 0;  // OR of flags seen
   uint8_t tcp_flags_toclient = 0;
   bool alerted = false;
+  bool passed = false;  // a pass rule matched: the rest of the flow is not inspected
 
   // flowbits set on this flow: a small inline set of flowbit numbers (flows rarely carry
   // more than a few); a set beyond capacity is counted and dropped by detection.

@@ -282,3 +282,21 @@ TEST_CASE("rules without fast pattern are found through the address index, bidir
   CHECK(e.sids(bidir_out.packet) == std::vector<uint32_t>{3});
   CHECK(e.sids(bidir_in.packet) == std::vector<uint32_t>{3});
 }
+
+TEST_CASE("a matching pass rule passes the rest of its flow, as in Suricata") {
+  Engine e(R"(pass tcp any any -> any any (content:"trusted-backup"; sid:1;)
+alert tcp any any -> any any (content:"evil"; sid:2;)
+)");
+  Flow passed_flow;
+  Flow other_flow;
+  TestPacket hello("10.0.0.1", 1, "10.0.0.2", 2, "trusted-backup evil");
+  hello.packet.flow = &passed_flow;
+  CHECK(e.sids(hello.packet).empty());
+  CHECK(passed_flow.passed);
+  TestPacket later("10.0.0.1", 1, "10.0.0.2", 2, "evil");
+  later.packet.flow = &passed_flow;
+  CHECK(e.sids(later.packet).empty());
+  CHECK(e.thread->counters().passed_packets == 1);
+  later.packet.flow = &other_flow;
+  CHECK(e.sids(later.packet) == std::vector<uint32_t>{2});
+}
