@@ -33,8 +33,15 @@ void Worker::process_burst(std::span<Packet> packets) noexcept {
 
 void Worker::process_packet(Packet& packet) noexcept {
   packet.reset_decode();
-  if (!decode_packet(packet, decode_stats_)) return;
-  if (packet.ip_version != 0) flows_.process(packet);
+  if (!decode_packet(packet, decode_stats_)) {
+    // A packet whose IP header decoded but whose transport is broken still meets the `ip`
+    // rules (as in Suricata), without a flow; anything less is only counted.
+    if (packet.ip_version == 0) return;
+    packet.has_transport = false;
+    packet.payload_len = 0;
+  } else if (packet.ip_version != 0) {
+    flows_.process(packet);
+  }
   const size_t alert_count =
       detect_.inspect(packet, *detect_thread_, std::span<AlertEvent>(alert_buffer_.get(), alert_buffer_size_));
   for (size_t i = 0; i < alert_count; ++i) alerts_.push(alert_buffer_[i]);
