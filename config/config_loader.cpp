@@ -54,7 +54,8 @@ class Loader {
     get_string(root["threshold-file"], "threshold-file", settings.threshold_file);
     load_flow(root, settings.flow);
     if (auto detect = map_at(root, "detect", "detect")) {
-      check_keys(detect, "detect", {"max-alerts-per-packet"});
+      check_keys(detect, "detect", {"max-alerts-per-packet", "hs-cache-dir"});
+      get_string(detect["hs-cache-dir"], "detect.hs-cache-dir", settings.detect.hs_cache_dir);
       get_uint(detect["max-alerts-per-packet"], "detect.max-alerts-per-packet", settings.detect.max_alerts_per_packet,
                1, 1000);
     }

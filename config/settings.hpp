@@ -47,6 +47,7 @@ struct FileOutputSettings {
 struct DetectSettings {
   uint32_t max_alerts_per_packet = 15;  // Suricata's packet_alert_max
   bool profile_rules = false;            // --profile-rules: per-rule checks, matches and cost
+  std::string hs_cache_dir;              // serialized Hyperscan databases; empty: no cache
 };
 
 struct Settings {

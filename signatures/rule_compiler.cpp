@@ -1,5 +1,7 @@
 #include "signatures/rule_compiler.hpp"
 
+#include "signatures/hs_cache.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -54,7 +56,7 @@ struct Literal {
 
 tl::expected<void, std::string> build_group(const std::vector<Rule>& rules, const std::vector<Literal>& fast_literal,
                                             const std::vector<bool>& has_fast_pattern, PrefilterGroupId id,
-                                            PrefilterGroup& group) {
+                                            const HsCache& cache, CompileStats& stats, PrefilterGroup& group) {
   std::map<Literal, uint32_t> ids;
   std::vector<std::vector<uint32_t>> rules_of;
   for (uint32_t r = 0; r < rules.size(); ++r) {
@@ -96,6 +98,13 @@ tl::expected<void, std::string> build_group(const std::vector<Rule>& rules, cons
     flags[pattern_id] = HS_FLAG_SINGLEMATCH | (literal.nocase ? HS_FLAG_CASELESS : 0);
     hs_ids[pattern_id] = pattern_id;
   }
+  const std::string cache_key =
+      cache.enabled() ? HsCache::key(expressions, lengths, flags, hs_ids, HS_MODE_BLOCK) : std::string();
+  if (hs_database_t* cached = cache.enabled() ? cache.load(cache_key) : nullptr) {
+    group.database.reset(cached);
+    ++stats.cache_hits;
+    return {};
+  }
   hs_database_t* database = nullptr;
   hs_compile_error_t* error = nullptr;
   const hs_error_t rc = hs_compile_lit_multi(expressions.data(), flags.data(), hs_ids.data(), lengths.data(),
@@ -110,12 +119,18 @@ tl::expected<void, std::string> build_group(const std::vector<Rule>& rules, cons
     return tl::unexpected("Hyperscan refused the fast patterns: " + message);
   }
   group.database.reset(database);
+  if (cache.enabled()) {
+    ++stats.cache_misses;
+    cache.store(cache_key, database);
+  }
   return {};
 }
 
 }  // namespace
 
-tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(std::vector<Rule> rules) {
+tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(std::vector<Rule> rules,
+                                                                                const CompileOptions& options) {
+  const HsCache cache(options.hs_cache_dir);
   const auto started = std::chrono::steady_clock::now();
   // Evaluation order: action, then priority, then load order.
   std::vector<uint32_t> order(rules.size());
@@ -182,8 +197,8 @@ tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(
   }
 
   for (size_t g = 0; g < static_cast<size_t>(PrefilterGroupId::Count); ++g) {
-    auto built = build_group(set->rules_, fast_literal, has_fast_pattern, static_cast<PrefilterGroupId>(g),
-                             set->groups_[g]);
+    auto built = build_group(set->rules_, fast_literal, has_fast_pattern, static_cast<PrefilterGroupId>(g), cache,
+                             set->stats_, set->groups_[g]);
     if (!built) return tl::unexpected(built.error());
   }
 

@@ -58,6 +58,8 @@ struct CompileStats {
   uint32_t patterns = 0;      // distinct literals over all groups
   uint32_t rules_without_fast_pattern = 0;
   uint32_t flowbits = 0;      // distinct flowbit names
+  uint32_t cache_hits = 0;    // databases loaded from the Hyperscan cache
+  uint32_t cache_misses = 0;  // databases compiled (and stored) with the cache on
   double compile_seconds = 0;
 };
 
@@ -74,7 +76,8 @@ class CompiledRuleSet {
   tl::expected<HsScratch, std::string> allocate_scratch() const;
 
  private:
-  friend tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(std::vector<Rule> rules);
+  friend tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(std::vector<Rule> rules,
+                                                                                       const struct CompileOptions&);
   struct FastPatternRef {
     int16_t section = -1;
     int16_t content = -1;
@@ -85,7 +88,12 @@ class CompiledRuleSet {
   CompileStats stats_;
 };
 
+struct CompileOptions {
+  std::string hs_cache_dir;  // serialized Hyperscan databases (see hs_cache.hpp); empty: no cache
+};
+
 // Fails only when Hyperscan rejects the databases (message says which and why).
-tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(std::vector<Rule> rules);
+tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(std::vector<Rule> rules,
+                                                                                const CompileOptions& options = {});
 
 }  // namespace eastwatch

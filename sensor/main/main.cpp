@@ -47,5 +47,17 @@ int main(int argc, char** argv) {
 
   for (const auto& error : rules->errors) std::fprintf(stderr, "%s\n", error.to_string().c_str());
   for (const auto& error : rules->config_errors) std::fprintf(stderr, "%s\n", error.c_str());
+  if (!options->quiet) {
+    const CompileStats& stats = rules->compiled->stats();
+    std::fprintf(stderr,
+                 "eastwatch: %zu rules loaded, %zu failed; %u fast patterns, %u rules without one; prepared in "
+                 "%.3f s",
+                 rules->loaded, rules->errors.size(), stats.patterns, stats.rules_without_fast_pattern,
+                 stats.compile_seconds);
+    if (!settings->detect.hs_cache_dir.empty()) {
+      std::fprintf(stderr, " (Hyperscan cache: %u loaded, %u compiled)", stats.cache_hits, stats.cache_misses);
+    }
+    std::fputc('\n', stderr);
+  }
   return run_replay(*options, *settings, std::move(rules->compiled));
 }

@@ -100,7 +100,7 @@ tl::expected<LoadedRules, std::string> load_rules(const Settings& settings,
   }
   result.loaded = parsed.rules.size();
   result.errors = std::move(parsed.errors);
-  auto compiled = compile_rules(std::move(parsed.rules));
+  auto compiled = compile_rules(std::move(parsed.rules), CompileOptions{settings.detect.hs_cache_dir});
   if (!compiled) return tl::unexpected("cannot compile the rule set: " + compiled.error());
   result.compiled = std::move(*compiled);
   return result;

@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <fstream>
 
 #include <catch2/catch.hpp>
 
@@ -299,4 +300,41 @@ alert tcp any any -> any any (content:"evil"; sid:2;)
   CHECK(e.thread->counters().passed_packets == 1);
   later.packet.flow = &other_flow;
   CHECK(e.sids(later.packet) == std::vector<uint32_t>{2});
+}
+
+TEST_CASE("the Hyperscan cache: compile once, load after, never trust a corrupt file") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(EASTWATCH_BINARY_DIR) / "hs_cache_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string text = R"(alert tcp any any -> any any (content:"alpha"; sid:1;)
+alert udp any any -> any any (content:"beta"; nocase; sid:2;)
+)";
+  auto compile = [&]() {
+    auto loaded = load_rule_text(text, "t.rules", RuleVariables::with_suricata_defaults(), nullptr);
+    auto compiled = compile_rules(std::move(loaded.rules), CompileOptions{dir.string()});
+    REQUIRE(compiled);
+    return *compiled;
+  };
+  const auto cold = compile();
+  CHECK(cold->stats().cache_misses == 2);  // the TCP and UDP groups have patterns
+  CHECK(cold->stats().cache_hits == 0);
+  const auto warm = compile();
+  CHECK(warm->stats().cache_hits == 2);
+  CHECK(warm->stats().cache_misses == 0);
+
+  // The loaded databases match like the compiled ones.
+  DetectSettings settings;
+  DetectEngine engine(warm, settings, EveSettings{});
+  auto thread = engine.make_thread();
+  std::vector<AlertEvent> out(4);
+  TestPacket p("10.0.0.1", 1, "10.0.0.2", 2, "..alpha..");
+  REQUIRE(engine.inspect(p.packet, *thread, out) == 1);
+  CHECK(out[0].rule->sid == 1);
+
+  // A corrupt cache file is ignored (and replaced by a fresh compilation).
+  for (const auto& entry : fs::directory_iterator(dir)) std::ofstream(entry.path(), std::ios::trunc) << "garbage";
+  const auto recovered = compile();
+  CHECK(recovered->stats().cache_misses == 2);
+  CHECK(compile()->stats().cache_hits == 2);
 }

@@ -1,0 +1,75 @@
+#include "signatures/hs_cache.hpp"
+
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace eastwatch {
+
+std::string HsCache::key(const std::vector<const char*>& expressions, const std::vector<size_t>& lengths,
+                         const std::vector<unsigned>& flags, const std::vector<unsigned>& ids, unsigned mode) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  auto add = [&](const void* data, size_t size) { XXH3_128bits_update(state, data, size); };
+  const std::string_view tag = "eastwatch-hs-literal-v1";
+  add(tag.data(), tag.size());
+  const char* version = hs_version();
+  add(version, std::char_traits<char>::length(version));
+  hs_platform_info_t platform{};
+  hs_populate_platform(&platform);
+  add(&platform.tune, sizeof platform.tune);
+  add(&platform.cpu_features, sizeof platform.cpu_features);
+  add(&mode, sizeof mode);
+  for (size_t i = 0; i < expressions.size(); ++i) {
+    const uint64_t length = lengths[i];
+    add(&length, sizeof length);
+    add(expressions[i], lengths[i]);
+    add(&flags[i], sizeof flags[i]);
+    add(&ids[i], sizeof ids[i]);
+  }
+  const XXH128_hash_t hash = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  char text[33];
+  std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(hash.high64),
+                static_cast<unsigned long long>(hash.low64));
+  return text;
+}
+
+hs_database_t* HsCache::load(const std::string& key) const {
+  if (!enabled()) return nullptr;
+  std::ifstream in(path(key), std::ios::binary);
+  if (!in) return nullptr;
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  const std::string data = bytes.str();
+  hs_database_t* database = nullptr;
+  // hs_deserialize_database itself refuses a database built for another platform or version.
+  if (hs_deserialize_database(data.data(), data.size(), &database) != HS_SUCCESS) return nullptr;
+  return database;
+}
+
+void HsCache::store(const std::string& key, const hs_database_t* database) const {
+  if (!enabled()) return;
+  char* bytes = nullptr;
+  size_t length = 0;
+  if (hs_serialize_database(database, &bytes, &length) != HS_SUCCESS) return;
+  const std::string final_path = path(key);
+  const std::string temporary = final_path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary);
+    out.write(bytes, static_cast<std::streamsize>(length));
+    if (!out) {
+      std::free(bytes);
+      std::remove(temporary.c_str());
+      return;
+    }
+  }
+  std::free(bytes);
+  if (std::rename(temporary.c_str(), final_path.c_str()) != 0) std::remove(temporary.c_str());
+}
+
+}  // namespace eastwatch
