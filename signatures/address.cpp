@@ -136,7 +136,17 @@ AddressSet AddressSet::any() {
   AddressSet set;
   set.any_ = true;
   set.ranges_ = {Range{IpAddress{}, all_ones()}};
+  set.build_keys();
   return set;
+}
+
+void AddressSet::build_keys() {
+  first_keys_.clear();
+  last_keys_.clear();
+  for (const auto& range : ranges_) {
+    first_keys_.push_back(IpKey::of(range.first));
+    last_keys_.push_back(IpKey::of(range.last));
+  }
 }
 
 AddressSet AddressSet::from_ranges(std::vector<Range> ranges) {
@@ -144,6 +154,7 @@ AddressSet AddressSet::from_ranges(std::vector<Range> ranges) {
   set.ranges_ = normalize<Range, IpAddress, IpAddress (*)(IpAddress), IpAddress (*)(IpAddress)>(std::move(ranges),
                                                                                                all_ones(), increment);
   set.any_ = set.ranges_.size() == 1 && set.ranges_[0].first == IpAddress{} && set.ranges_[0].last == all_ones();
+  set.build_keys();
   return set;
 }
 
@@ -179,17 +190,14 @@ std::optional<AddressSet::Range> AddressSet::parse_cidr(std::string_view text) {
 
 bool AddressSet::contains(const IpAddress& address) const noexcept {
   if (any_) return true;
+  const IpKey key = IpKey::of(address);
   // First range whose last >= address.
-  auto it = std::lower_bound(ranges_.begin(), ranges_.end(), address,
-                             [](const Range& r, const IpAddress& a) { return r.last < a; });
-  return it != ranges_.end() && !(address < it->first);
+  const auto it = std::lower_bound(last_keys_.begin(), last_keys_.end(), key);
+  return it != last_keys_.end() && first_keys_[static_cast<size_t>(it - last_keys_.begin())] <= key;
 }
 
 AddressSet AddressSet::complement() const {
-  AddressSet set;
-  set.ranges_ = complement_ranges<Range>(ranges_, IpAddress{}, all_ones(), increment, decrement);
-  set.any_ = false;
-  return from_ranges(std::move(set.ranges_));
+  return from_ranges(complement_ranges<Range>(ranges_, IpAddress{}, all_ones(), increment, decrement));
 }
 
 AddressSet AddressSet::unite(const AddressSet& other) const {

@@ -26,7 +26,7 @@ class AddressIndex {
   size_t intervals() const noexcept { return starts_.size(); }
 
  private:
-  std::vector<IpAddress> starts_;  // sorted; starts_[0] is ::, interval i = [starts_[i], starts_[i+1])
+  std::vector<IpKey> starts_;  // sorted; starts_[0] is ::, interval i = [starts_[i], starts_[i+1])
   std::vector<uint64_t> bits_;     // intervals() * words_
   uint32_t words_ = 0;
 };
