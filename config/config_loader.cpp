@@ -290,7 +290,8 @@ class Loader {
     }
     check_keys(outputs, "outputs", {"eve", "fast", "stats-log"});
     if (auto eve = map_at(outputs, "eve", "outputs.eve")) {
-      check_keys(eve, "outputs.eve", {"enabled", "filename", "stats", "alert"});
+      check_keys(eve, "outputs.eve", {"enabled", "filename", "stats", "flow", "alert"});
+      get_bool(eve["flow"], "outputs.eve.flow", settings.eve.flow);
       get_bool(eve["enabled"], "outputs.eve.enabled", settings.eve.enabled);
       get_string(eve["filename"], "outputs.eve.filename", settings.eve.filename);
       get_bool(eve["stats"], "outputs.eve.stats", settings.eve.stats);

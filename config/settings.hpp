@@ -37,6 +37,7 @@ struct EveSettings {
   bool alert_payload_printable = false;
   bool alert_packet = false;           // base64 `packet`
   bool stats = true;                   // a stats record at the end of a replay
+  bool flow = false;                   // a flow record when each flow ends
 };
 
 struct FileOutputSettings {

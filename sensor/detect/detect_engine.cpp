@@ -311,6 +311,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
       continue;
     }
     fill_event(out[produced++], rule, p, eve_);
+    if (p.flow != nullptr) p.flow->alerted = true;
     ++thread.counters_.alert;
   }
   return produced;

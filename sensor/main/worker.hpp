@@ -20,7 +20,8 @@ class Worker {
  public:
   static constexpr uint32_t kBurstSize = 32;
 
-  Worker(const Settings& settings, const DetectEngine& detect, AlertQueue& alerts);
+  // `flows` receives a record of each ended flow when EVE flow records are on.
+  Worker(const Settings& settings, const DetectEngine& detect, AlertQueue& alerts, FlowQueue& flows);
 
   // Processes a burst of captured frames (frame fields set). Never allocates or throws.
   void process_burst(std::span<Packet> packets) noexcept;

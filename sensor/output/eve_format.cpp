@@ -355,6 +355,97 @@ std::string_view EveFormatter::stats(const StatsSnapshot& snapshot) {
   return line_;
 }
 
+std::string_view EveFormatter::flow(const FlowEvent& event) {
+  line_.clear();
+  StringOutput output{&line_};
+  JsonWriter writer(output);
+  const bool has_ports = event.ip_proto == 6 || event.ip_proto == 17 || event.ip_proto == 132;
+  writer.StartObject();
+  write_key(writer, "timestamp");
+  write_string(writer, format_eve_timestamp(event.end_usec));
+  write_key(writer, "flow_id");
+  writer.Uint64(event.flow_id);
+  write_key(writer, "event_type");
+  write_string(writer, "flow");
+  if (event.vlan_count > 0) {
+    write_key(writer, "vlan");
+    writer.StartArray();
+    for (uint8_t i = 0; i < event.vlan_count && i < 2; ++i) writer.Uint(event.vlan_id[i]);
+    writer.EndArray();
+  }
+  write_key(writer, "src_ip");
+  write_string(writer, address_text(event.src));
+  if (has_ports) {
+    write_key(writer, "src_port");
+    writer.Uint(event.src_port);
+  }
+  write_key(writer, "dest_ip");
+  write_string(writer, address_text(event.dst));
+  if (has_ports) {
+    write_key(writer, "dest_port");
+    writer.Uint(event.dst_port);
+  }
+  write_key(writer, "proto");
+  write_string(writer, protocol_name(event.ip_proto));
+  if (!sensor_name_.empty()) {
+    write_key(writer, "host");
+    write_string(writer, sensor_name_);
+  }
+  write_key(writer, "flow");
+  writer.StartObject();
+  write_key(writer, "pkts_toserver");
+  writer.Uint64(event.pkts_toserver);
+  write_key(writer, "pkts_toclient");
+  writer.Uint64(event.pkts_toclient);
+  write_key(writer, "bytes_toserver");
+  writer.Uint64(event.bytes_toserver);
+  write_key(writer, "bytes_toclient");
+  writer.Uint64(event.bytes_toclient);
+  write_key(writer, "start");
+  write_string(writer, format_eve_timestamp(event.start_usec));
+  write_key(writer, "end");
+  write_string(writer, format_eve_timestamp(event.end_usec));
+  write_key(writer, "age");
+  writer.Int64((event.end_usec - event.start_usec) / 1'000'000);
+  write_key(writer, "state");
+  write_string(writer, event.state == FlowEvent::State::New           ? "new"
+                       : event.state == FlowEvent::State::Established ? "established"
+                                                                      : "closed");
+  write_key(writer, "reason");
+  write_string(writer, event.reason == FlowEvent::Reason::Timeout  ? "timeout"
+                       : event.reason == FlowEvent::Reason::Forced ? "forced"
+                                                                   : "shutdown");
+  write_key(writer, "alerted");
+  writer.Bool(event.alerted);
+  writer.EndObject();
+  if (event.ip_proto == 6) {
+    // Suricata's tcp object: the flags seen, as hex, per direction and together.
+    const uint8_t all = event.tcp_flags_toserver | event.tcp_flags_toclient;
+    auto hex = [&](const char* key, uint8_t flags) {
+      char text[3];
+      std::snprintf(text, sizeof text, "%02x", flags);
+      write_key(writer, key);
+      write_string(writer, text);
+    };
+    write_key(writer, "tcp");
+    writer.StartObject();
+    hex("tcp_flags", all);
+    hex("tcp_flags_ts", event.tcp_flags_toserver);
+    hex("tcp_flags_tc", event.tcp_flags_toclient);
+    const std::pair<const char*, uint8_t> names[] = {{"syn", 0x02}, {"fin", 0x01}, {"rst", 0x04}, {"psh", 0x08},
+                                                     {"ack", 0x10}, {"urg", 0x20}, {"ecn", 0x40}, {"cwr", 0x80}};
+    for (const auto& [name, bit] : names) {
+      if (all & bit) {
+        write_key(writer, name);
+        writer.Bool(true);
+      }
+    }
+    writer.EndObject();
+  }
+  writer.EndObject();
+  return line_;
+}
+
 std::string_view EveFormatter::fast_log_line(const AlertEvent& event) {
   const Rule& rule = *event.rule;
   const bool has_ports = event.ip_proto == 6 || event.ip_proto == 17 || event.ip_proto == 132;

@@ -9,6 +9,7 @@
 
 #include "config/settings.hpp"
 #include "sensor/detect/alert_event.hpp"
+#include "sensor/output/flow_event.hpp"
 #include "sensor/output/stats_snapshot.hpp"
 
 namespace eastwatch {
@@ -27,6 +28,7 @@ class EveFormatter {
   // Each returns one complete line without the trailing newline; valid until the next call.
   std::string_view alert(const AlertEvent& event);
   std::string_view stats(const StatsSnapshot& snapshot);
+  std::string_view flow(const FlowEvent& event);
   std::string_view fast_log_line(const AlertEvent& event);
 
  private:

@@ -39,7 +39,10 @@ tl::expected<std::unique_ptr<OutputThread>, std::string> OutputThread::start(con
 
 OutputThread::OutputThread(const Settings& settings, const OutputOptions& options, uint32_t worker_count)
     : formatter_(options.sensor_name, settings.eve), options_(options), eve_settings_(settings.eve) {
-  for (uint32_t i = 0; i < worker_count; ++i) queues_.push_back(std::make_unique<AlertQueue>());
+  for (uint32_t i = 0; i < worker_count; ++i) {
+    queues_.push_back(std::make_unique<AlertQueue>());
+    flow_queues_.push_back(std::make_unique<FlowQueue>());
+  }
 }
 
 OutputThread::~OutputThread() { stop(); }
@@ -64,6 +67,15 @@ bool OutputThread::drain_once() {
       }
       queue->pop();
       alerts_written_.fetch_add(1, std::memory_order_relaxed);
+      any = true;
+    }
+  }
+  for (auto& queue : flow_queues_) {
+    for (int i = 0; i < 256; ++i) {
+      const FlowEvent* event = queue->front();
+      if (event == nullptr) break;
+      if (eve_ != nullptr && eve_settings_.flow) write_line(eve_, formatter_.flow(*event));
+      queue->pop();
       any = true;
     }
   }

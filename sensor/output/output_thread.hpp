@@ -43,6 +43,7 @@ class OutputThread {
   OutputThread& operator=(const OutputThread&) = delete;
 
   AlertQueue& queue(uint32_t worker) noexcept { return *queues_[worker]; }
+  FlowQueue& flow_queue(uint32_t worker) noexcept { return *flow_queues_[worker]; }
   void write_stats(StatsSnapshot snapshot);
   void stop();
 
@@ -58,6 +59,7 @@ class OutputThread {
   OutputOptions options_;
   EveSettings eve_settings_;
   std::vector<std::unique_ptr<AlertQueue>> queues_;
+  std::vector<std::unique_ptr<FlowQueue>> flow_queues_;
   std::FILE* eve_ = nullptr;
   std::FILE* fast_ = nullptr;
   std::string stats_log_path_;

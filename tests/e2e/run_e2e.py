@@ -436,6 +436,33 @@ def rule_profiling(env):
     check(os.path.exists(env.path("out/rule_perf.log")), "the text table is written too")
 
 
+@case
+def flow_records(env):
+    """outputs.eve.flow: one flow record per flow at its end, with Suricata's fields."""
+    cap = Capture()
+    s = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40000, 80)
+    s.handshake()
+    s.send(b"GET /alert-me HTTP/1.1\r\n\r\n")
+    s.close()
+    udp_packet(cap, "10.0.0.3", "10.0.0.4", 5000, 53, b"q", vlan=30)
+    cap.write(env.path("fl.pcap"))
+    rules = 'alert tcp any any -> any any (msg:"x"; content:"alert-me"; sid:1;)\n'
+    env.replay([env.path("fl.pcap")], rules, "--set", "outputs.eve.flow=yes")
+    records = [json.loads(line) for line in open(env.path("out/eve.json"))]
+    flows = sorted((r for r in records if r["event_type"] == "flow"), key=lambda r: r["proto"])
+    check(len(flows) == 2, f"two flows, got {len(flows)}")
+    tcp, udp = flows
+    # handshake (3) + request + FIN/ACK exchange (FA, FA, A): 5 packets to the server, 2 back.
+    check((tcp["flow"]["pkts_toserver"], tcp["flow"]["pkts_toclient"]) == (5, 2), tcp["flow"])
+    check(tcp["flow"]["state"] == "closed" and tcp["flow"]["reason"] == "shutdown", tcp["flow"])
+    check(tcp["flow"]["alerted"] is True and udp["flow"]["alerted"] is False, "alerted")
+    check(tcp["src_ip"] == "10.0.0.1" and tcp["dest_port"] == 80, "the client is the source")
+    check(tcp["tcp"]["syn"] and tcp["tcp"]["fin"] and tcp["tcp"]["tcp_flags"] == "1b", tcp["tcp"])
+    check(udp["vlan"] == [30] and udp["flow"]["state"] == "new", udp)
+    alert = next(r for r in records if r["event_type"] == "alert")
+    check(alert["flow_id"] == tcp["flow_id"], "alert and flow records share the flow_id")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)
