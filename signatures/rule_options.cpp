@@ -22,11 +22,12 @@ namespace {
 // Suricata keywords that Eastwatch does not implement yet: a rule using one is reported as
 // unsupported (an honest "not yet"), distinct from a typo.
 constexpr const char* kKnownUnsupported[] = {
-    "flowint", "flowvar", "pktvar", "xbits", "hostbits",
-    "byte_extract", "byte_math", "bsize",
-    "ipopts",
-    "tag", "urilen", "uricontent", "http_uri",
-    "http_raw_uri", "http_header", "http_raw_header", "http_method", "http_cookie", "http_raw_cookie",
+    // state and variables
+    "flowint", "flowvar", "pktvar", "xbits", "hostbits", "byte_extract", "byte_math", "tag",
+    // packet keywords not there yet
+    "ipopts", "bsize",
+    // HTTP (Snort 2 modifiers and Suricata sticky buffers)
+    "urilen", "uricontent", "http_uri", "http_raw_uri", "http_header", "http_raw_header", "http_method", "http_cookie", "http_raw_cookie",
     "http_client_body", "http_server_body", "http_stat_code", "http_stat_msg", "http_user_agent", "http_host",
     "http_raw_host", "http.uri", "http.uri.raw", "http.method", "http.protocol", "http.request_line", "http.header",
     "http.header.raw", "http.host", "http.host.raw", "http.user_agent", "http.cookie", "http.accept",
