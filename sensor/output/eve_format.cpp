@@ -115,6 +115,57 @@ void write_metadata(JsonWriter& writer, const std::vector<std::string>& metadata
   writer.EndObject();
 }
 
+// Suricata writes ports for TCP, UDP and SCTP only.
+bool carries_ports(uint8_t ip_proto) { return ip_proto == 6 || ip_proto == 17 || ip_proto == 132; }
+
+struct Endpoints {
+  const IpAddress& src;
+  uint16_t src_port;
+  const IpAddress& dst;
+  uint16_t dst_port;
+  uint8_t ip_proto;
+};
+
+void write_vlan(JsonWriter& writer, uint8_t count, const uint16_t* ids) {
+  if (count == 0) return;
+  write_key(writer, "vlan");
+  writer.StartArray();
+  for (uint8_t i = 0; i < count && i < 2; ++i) writer.Uint(ids[i]);
+  writer.EndArray();
+}
+
+// src_ip, src_port, dest_ip, dest_port (ports only where the protocol has them).
+void write_addresses(JsonWriter& writer, const Endpoints& e) {
+  const bool ports = carries_ports(e.ip_proto);
+  write_key(writer, "src_ip");
+  write_string(writer, address_text(e.src));
+  if (ports) {
+    write_key(writer, "src_port");
+    writer.Uint(e.src_port);
+  }
+  write_key(writer, "dest_ip");
+  write_string(writer, address_text(e.dst));
+  if (ports) {
+    write_key(writer, "dest_port");
+    writer.Uint(e.dst_port);
+  }
+}
+
+// The counters an alert's and a flow record's `flow` object share.
+void write_flow_counters(JsonWriter& writer, uint64_t pkts_toserver, uint64_t pkts_toclient, uint64_t bytes_toserver,
+                         uint64_t bytes_toclient, int64_t start_usec) {
+  write_key(writer, "pkts_toserver");
+  writer.Uint64(pkts_toserver);
+  write_key(writer, "pkts_toclient");
+  writer.Uint64(pkts_toclient);
+  write_key(writer, "bytes_toserver");
+  writer.Uint64(bytes_toserver);
+  write_key(writer, "bytes_toclient");
+  writer.Uint64(bytes_toclient);
+  write_key(writer, "start");
+  write_string(writer, format_eve_timestamp(start_usec));
+}
+
 // A tree built from dotted counter names, children in first-seen order.
 struct CounterNode {
   std::string name;
@@ -179,7 +230,7 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
   StringOutput output{&line_};
   JsonWriter writer(output);
   const bool is_icmp = event.ip_proto == 1 || event.ip_proto == 58;
-  const bool has_ports = event.ip_proto == 6 || event.ip_proto == 17 || event.ip_proto == 132;
+  const bool has_ports = carries_ports(event.ip_proto);
 
   writer.StartObject();
   write_key(writer, "timestamp");
@@ -194,24 +245,8 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
   }
   write_key(writer, "event_type");
   write_string(writer, "alert");
-  if (event.vlan_count > 0) {
-    write_key(writer, "vlan");
-    writer.StartArray();
-    for (uint8_t i = 0; i < event.vlan_count && i < 2; ++i) writer.Uint(event.vlan_id[i]);
-    writer.EndArray();
-  }
-  write_key(writer, "src_ip");
-  write_string(writer, address_text(event.src));
-  if (has_ports) {
-    write_key(writer, "src_port");
-    writer.Uint(event.src_port);
-  }
-  write_key(writer, "dest_ip");
-  write_string(writer, address_text(event.dst));
-  if (has_ports) {
-    write_key(writer, "dest_port");
-    writer.Uint(event.dst_port);
-  }
+  write_vlan(writer, event.vlan_count, event.vlan_id);
+  write_addresses(writer, Endpoints{event.src, event.src_port, event.dst, event.dst_port, event.ip_proto});
   write_key(writer, "proto");
   write_string(writer, protocol_name(event.ip_proto));
   if (is_icmp) {
@@ -271,16 +306,8 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
   if (event.has_flow) {
     write_key(writer, "flow");
     writer.StartObject();
-    write_key(writer, "pkts_toserver");
-    writer.Uint64(event.pkts_toserver);
-    write_key(writer, "pkts_toclient");
-    writer.Uint64(event.pkts_toclient);
-    write_key(writer, "bytes_toserver");
-    writer.Uint64(event.bytes_toserver);
-    write_key(writer, "bytes_toclient");
-    writer.Uint64(event.bytes_toclient);
-    write_key(writer, "start");
-    write_string(writer, format_eve_timestamp(event.flow_start_usec));
+    write_flow_counters(writer, event.pkts_toserver, event.pkts_toclient, event.bytes_toserver, event.bytes_toclient,
+                        event.flow_start_usec);
     write_key(writer, "src_ip");
     write_string(writer, address_text(event.flow_src));
     write_key(writer, "dest_ip");
@@ -359,7 +386,6 @@ std::string_view EveFormatter::flow(const FlowEvent& event) {
   line_.clear();
   StringOutput output{&line_};
   JsonWriter writer(output);
-  const bool has_ports = event.ip_proto == 6 || event.ip_proto == 17 || event.ip_proto == 132;
   writer.StartObject();
   write_key(writer, "timestamp");
   write_string(writer, format_eve_timestamp(event.end_usec));
@@ -367,24 +393,8 @@ std::string_view EveFormatter::flow(const FlowEvent& event) {
   writer.Uint64(event.flow_id);
   write_key(writer, "event_type");
   write_string(writer, "flow");
-  if (event.vlan_count > 0) {
-    write_key(writer, "vlan");
-    writer.StartArray();
-    for (uint8_t i = 0; i < event.vlan_count && i < 2; ++i) writer.Uint(event.vlan_id[i]);
-    writer.EndArray();
-  }
-  write_key(writer, "src_ip");
-  write_string(writer, address_text(event.src));
-  if (has_ports) {
-    write_key(writer, "src_port");
-    writer.Uint(event.src_port);
-  }
-  write_key(writer, "dest_ip");
-  write_string(writer, address_text(event.dst));
-  if (has_ports) {
-    write_key(writer, "dest_port");
-    writer.Uint(event.dst_port);
-  }
+  write_vlan(writer, event.vlan_count, event.vlan_id);
+  write_addresses(writer, Endpoints{event.src, event.src_port, event.dst, event.dst_port, event.ip_proto});
   write_key(writer, "proto");
   write_string(writer, protocol_name(event.ip_proto));
   if (!sensor_name_.empty()) {
@@ -393,16 +403,8 @@ std::string_view EveFormatter::flow(const FlowEvent& event) {
   }
   write_key(writer, "flow");
   writer.StartObject();
-  write_key(writer, "pkts_toserver");
-  writer.Uint64(event.pkts_toserver);
-  write_key(writer, "pkts_toclient");
-  writer.Uint64(event.pkts_toclient);
-  write_key(writer, "bytes_toserver");
-  writer.Uint64(event.bytes_toserver);
-  write_key(writer, "bytes_toclient");
-  writer.Uint64(event.bytes_toclient);
-  write_key(writer, "start");
-  write_string(writer, format_eve_timestamp(event.start_usec));
+  write_flow_counters(writer, event.pkts_toserver, event.pkts_toclient, event.bytes_toserver, event.bytes_toclient,
+                      event.start_usec);
   write_key(writer, "end");
   write_string(writer, format_eve_timestamp(event.end_usec));
   write_key(writer, "age");
@@ -448,7 +450,7 @@ std::string_view EveFormatter::flow(const FlowEvent& event) {
 
 std::string_view EveFormatter::fast_log_line(const AlertEvent& event) {
   const Rule& rule = *event.rule;
-  const bool has_ports = event.ip_proto == 6 || event.ip_proto == 17 || event.ip_proto == 132;
+  const bool has_ports = carries_ports(event.ip_proto);
   const bool is_icmp = event.ip_proto == 1 || event.ip_proto == 58;
   const uint16_t src_port = has_ports ? event.src_port : (is_icmp ? event.icmp_type : 0);
   const uint16_t dst_port = has_ports ? event.dst_port : (is_icmp ? event.icmp_code : 0);
