@@ -41,7 +41,6 @@ bool header_matches(const Rule& rule, const Packet& p) noexcept {
 
 struct ScanContext {
   const PrefilterGroup* group;
-  DetectThread* thread;
   std::vector<uint32_t>* candidates;
   std::vector<uint32_t>* seen;
   uint32_t stamp;
@@ -226,7 +225,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
   candidates.clear();
   const std::span<const uint8_t> payload = p.payload();
   if (!payload.empty() && group.database && thread.scratch_) {
-    ScanContext context{&group, &thread, &candidates, &thread.seen_stamp_, thread.stamp_};
+    ScanContext context{&group, &candidates, &thread.seen_stamp_, thread.stamp_};
     hs_scan(group.database.get(), reinterpret_cast<const char*>(payload.data()),
             static_cast<unsigned>(payload.size()), 0, thread.scratch_.get(), on_fast_pattern, &context);
     ++thread.counters_.scans;

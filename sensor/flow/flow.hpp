@@ -76,7 +76,6 @@ struct Flow {
   bool in_use = false;
   uint32_t lru_prev = 0;  // neighbours in the LRU list, as index + 1 (0 = none)
   uint32_t lru_next = 0;
-  int64_t lru_stamp_usec = 0;  // packet time when the flow was last moved to the LRU tail
 };
 
 }  // namespace eastwatch

@@ -274,7 +274,6 @@ Flow* FlowTable::process(Packet& p) noexcept {
     flow->hash = hash;
     flow->flow_id = flow_id_from_sequence(++sequence_);
     flow->start_usec = p.ts_usec;
-    flow->lru_stamp_usec = p.ts_usec;
     slot_insert(hash, index);
     ++counters_.total;
     switch (p.ip_proto) {
@@ -288,7 +287,6 @@ Flow* FlowTable::process(Packet& p) noexcept {
     const uint32_t index = static_cast<uint32_t>(flow - flows);
     lru_unlink(index);
     lru_push_tail(index);
-    flow->lru_stamp_usec = p.ts_usec;
   }
 
   const FlowKey& k = flow->key;
