@@ -41,7 +41,7 @@ class Loader {
     }
     check_keys(root, "",
                {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "threshold-file", "flow",
-                "flow-timeouts", "detect", "outputs"});
+                "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy"});
     if (auto sensor = map_at(root, "sensor", "sensor")) {
       check_keys(sensor, "sensor", {"name"});
       get_string(sensor["name"], "sensor.name", settings.sensor_name);
@@ -60,6 +60,8 @@ class Loader {
                1, 1000);
     }
     load_outputs(root["outputs"], settings);
+    load_defrag(root, settings.defrag);
+    load_host_os_policy(root, settings.host_os_policy);
   }
 
  private:
@@ -270,6 +272,57 @@ class Loader {
       load_timeouts(node["udp"], "flow-timeouts.udp", flow.udp);
       load_timeouts(node["icmp"], "flow-timeouts.icmp", flow.icmp);
     }
+  }
+
+  void load_defrag(const YAML::Node& root, DefragSettings& defrag) {
+    auto node = map_at(root, "defrag", "defrag");
+    if (!node) return;
+    check_keys(node, "defrag", {"memcap", "hash-size", "trackers", "max-frags", "prealloc", "timeout"});
+    get_size(node["memcap"], "defrag.memcap", defrag.memcap, 1 << 20);
+    get_uint(node["hash-size"], "defrag.hash-size", defrag.hash_size, 1024, 1u << 24);
+    get_uint(node["trackers"], "defrag.trackers", defrag.trackers, 1, 1u << 24);
+    get_uint(node["max-frags"], "defrag.max-frags", defrag.max_frags, 1, 65535);
+    get_bool(node["prealloc"], "defrag.prealloc", defrag.prealloc);
+    get_uint(node["timeout"], "defrag.timeout", defrag.timeout_seconds, 1, 86400);  // Suricata's limits
+  }
+
+  // host-os-policy: {windows: [0.0.0.0/0], linux: [10.0.0.0/8, "2001:db8::/32"], ...}
+  void load_host_os_policy(const YAML::Node& root, std::vector<HostOsPolicyEntry>& out) {
+    auto node = map_at(root, "host-os-policy", "host-os-policy");
+    if (!node) return;
+    std::vector<HostOsPolicyEntry> entries;
+    for (const auto& entry : node) {
+      const std::string name = entry.first.as<std::string>();
+      const std::string path = join("host-os-policy", name);
+      const auto policy = os_policy_from_name(lower(name));
+      if (!policy) {
+        std::string expected;
+        for (auto known : kOsPolicyNames) expected += (expected.empty() ? "" : ", ") + std::string(known);
+        fail(entry.first, path, "unknown policy (expected one of: " + expected + ")");
+        continue;
+      }
+      std::vector<std::string> texts;
+      get_string_list(entry.second, path, texts);
+      std::vector<AddressSet::Range> ranges;
+      for (std::string text : texts) {
+        // A quoted list "[10.0.0.0/8, 192.168.0.0/16]" means the same as a YAML list.
+        if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+        std::stringstream items(text);
+        for (std::string item; std::getline(items, item, ',');) {
+          item.erase(0, item.find_first_not_of(" \t"));
+          item.erase(item.find_last_not_of(" \t") + 1);
+          if (item.empty()) continue;
+          const auto range = AddressSet::parse_cidr(item);
+          if (!range) {
+            fail(entry.second, path, "'" + item + "' is not an address (expected an IPv4/IPv6 address or CIDR)");
+            continue;
+          }
+          ranges.push_back(*range);
+        }
+      }
+      if (!ranges.empty()) entries.push_back({*policy, AddressSet::from_ranges(std::move(ranges))});
+    }
+    out = std::move(entries);
   }
 
   void load_file_output(const YAML::Node& outputs, const char* key, FileOutputSettings& out) {

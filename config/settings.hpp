@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "config/os_policy.hpp"
+#include "signatures/address.hpp"
 #include "signatures/variables.hpp"
 
 namespace eastwatch {
@@ -51,6 +53,37 @@ struct DetectSettings {
   std::string hs_cache_dir;              // serialized Hyperscan databases; empty: no cache
 };
 
+// IP defragmentation (Suricata's `defrag:`), per worker.
+struct DefragSettings {
+  uint64_t memcap = 32ull << 20;  // bytes for trackers, fragment records and fragment data
+  uint32_t hash_size = 65536;     // buckets of the tracker index
+  uint32_t trackers = 65535;      // datagrams reassembled at once (bounded by memcap too)
+  uint32_t max_frags = 65535;     // fragments kept per datagram
+  bool prealloc = true;           // touch the pools at start-up
+  uint32_t timeout_seconds = 60;  // an incomplete datagram is dropped this long after its latest fragment
+};
+
+// One `host-os-policy:` entry: the policy of the hosts in `addresses`.
+struct HostOsPolicyEntry {
+  OsPolicy policy = OsPolicy::Bsd;
+  AddressSet addresses;
+};
+
+// TCP stream tracking and reassembly (Suricata's `stream:`), per worker.
+struct StreamReassemblySettings {
+  uint64_t memcap = 256ull << 20;  // bytes for queued out-of-order segment data (chunk pool)
+  uint64_t depth = 1ull << 20;     // bytes reassembled per direction; 0: no limit
+  uint32_t inspect_window = 2048;  // look-back bytes kept per direction for detection
+  uint32_t queue_limit = 512;      // out-of-order chunks queued per direction
+};
+
+struct StreamSettings {
+  uint64_t memcap = 64ull << 20;   // bytes for sessions (with their look-back buffers)
+  bool midstream = false;          // pick up sessions without a seen handshake
+  bool async_oneside = false;      // accept sessions where only one side is seen
+  StreamReassemblySettings reassembly;
+};
+
 struct Settings {
   std::string source_file;   // the YAML it came from; "<embedded>" for the built-in defaults
   std::string sensor_name;   // EVE `host`; defaults to the machine's hostname
@@ -61,10 +94,13 @@ struct Settings {
   std::string classification_file;      // empty: the built-in table
   std::string threshold_file;           // threshold.config (suppress/threshold lines); empty: none
   FlowSettings flow;
+  StreamSettings stream;
   EveSettings eve;
   FileOutputSettings fast{true, "fast.log"};
   FileOutputSettings stats_log{true, "stats.log"};
   DetectSettings detect;
+  DefragSettings defrag;
+  std::vector<HostOsPolicyEntry> host_os_policy;  // in config order; empty: every host bsd
 };
 
 }  // namespace eastwatch
