@@ -1,8 +1,10 @@
 // The baseline for every matching benchmark: the raw Hyperscan block-mode scan of the same
 // payload bytes with the same literals, no decoding, flows or verification on the clock.
 // Reads the capture (decoded with Eastwatch's decoders only to find each payload), copies the
-// payloads into memory, builds the same fast-pattern databases as eastwatch (one per protocol
-// group), and times hs_scan over all payloads (best of 3 passes). Prints one key=value line.
+// payloads into memory, builds one literal database per protocol from the fast patterns
+// eastwatch's compiler chose (all of a protocol's, not split by port as eastwatch's signature
+// groups are: the baseline is one plain multi-literal scan), and times hs_scan over all
+// payloads (best of 3 passes). Prints one key=value line.
 // usage: raw_scan CAPTURE RULES
 #include <hs/hs.h>
 
@@ -64,12 +66,45 @@ int main(int argc, char** argv) {
     return 2;
   }
   const CompiledRuleSet& set = **compiled;
-  auto scratch_or = set.allocate_scratch();
-  if (!scratch_or) {
-    std::fprintf(stderr, "raw_scan: %s\n", scratch_or.error().c_str());
-    return 2;
+  std::array<HsDatabase, static_cast<size_t>(PrefilterGroupId::Count)> databases;
+  hs_scratch_t* scratch = nullptr;
+  for (size_t g = 0; g < databases.size(); ++g) {
+    std::vector<std::string> literals;
+    std::vector<unsigned> flags;
+    const auto rules = set.rules();
+    for (uint32_t r = 0; r < rules.size(); ++r) {
+      const bool in_protocol = rules[r].protocol == RuleProtocol::Ip ||
+                               (g == 0 && rules[r].protocol == RuleProtocol::Tcp) ||
+                               (g == 1 && rules[r].protocol == RuleProtocol::Udp) ||
+                               (g == 2 && rules[r].protocol == RuleProtocol::Icmp);
+      if (!in_protocol || set.fast_pattern_bytes(r).empty()) continue;
+      literals.push_back(set.fast_pattern_bytes(r));
+      flags.push_back(HS_FLAG_SINGLEMATCH | (set.fast_pattern_nocase(r) ? HS_FLAG_CASELESS : 0));
+    }
+    if (literals.empty()) continue;
+    std::vector<const char*> expressions;
+    std::vector<size_t> lengths;
+    std::vector<unsigned> ids;
+    for (size_t i = 0; i < literals.size(); ++i) {
+      expressions.push_back(literals[i].data());
+      lengths.push_back(literals[i].size());
+      ids.push_back(static_cast<unsigned>(i));
+    }
+    hs_database_t* database = nullptr;
+    hs_compile_error_t* error = nullptr;
+    if (hs_compile_lit_multi(expressions.data(), flags.data(), ids.data(), lengths.data(),
+                             static_cast<unsigned>(expressions.size()), HS_MODE_BLOCK, nullptr, &database,
+                             &error) != HS_SUCCESS) {
+      std::fprintf(stderr, "raw_scan: %s\n", error && error->message ? error->message : "compile failed");
+      return 2;
+    }
+    databases[g].reset(database);
+    if (hs_alloc_scratch(database, &scratch) != HS_SUCCESS) {
+      std::fprintf(stderr, "raw_scan: cannot allocate scratch\n");
+      return 2;
+    }
   }
-  hs_scratch_t* scratch = scratch_or->get();
+  HsScratch scratch_owner(scratch);
   uint64_t matches = 0;
   auto on_match = [](unsigned, unsigned long long, unsigned long long, unsigned, void* ctx) -> int {
     ++*static_cast<uint64_t*>(ctx);
@@ -81,7 +116,7 @@ int main(int argc, char** argv) {
     matches = 0;
     const auto start = std::chrono::steady_clock::now();
     for (const auto& payload : payloads) {
-      const hs_database_t* db = set.group(payload.group).database.get();
+      const hs_database_t* db = databases[static_cast<size_t>(payload.group)].get();
       if (db == nullptr) continue;
       hs_scan(db, reinterpret_cast<const char*>(data.data() + payload.offset), payload.length, 0, scratch, on_match,
               &matches);

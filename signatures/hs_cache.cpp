@@ -10,13 +10,15 @@
 
 namespace eastwatch {
 
-std::string HsCache::key(const std::vector<const char*>& expressions, const std::vector<size_t>& lengths,
-                         const std::vector<unsigned>& flags, const std::vector<unsigned>& ids, unsigned mode) {
+std::string HsCache::key(std::string_view kind, const std::vector<const char*>& expressions,
+                         const std::vector<size_t>& lengths, const std::vector<unsigned>& flags,
+                         const std::vector<unsigned>& ids, unsigned mode) {
   XXH3_state_t* state = XXH3_createState();
   XXH3_128bits_reset(state);
   auto add = [&](const void* data, size_t size) { XXH3_128bits_update(state, data, size); };
-  const std::string_view tag = "eastwatch-hs-literal-v1";
+  const std::string_view tag = "eastwatch-hs-v2";
   add(tag.data(), tag.size());
+  add(kind.data(), kind.size());
   const char* version = hs_version();
   add(version, std::char_traits<char>::length(version));
   hs_platform_info_t platform{};

@@ -21,9 +21,11 @@ class HsCache {
   explicit HsCache(std::string directory) : directory_(std::move(directory)) {}
 
   bool enabled() const noexcept { return !directory_.empty(); }
-  // The key for a literal database; `flags`/`ids`/`lengths` as given to hs_compile_lit_multi.
-  static std::string key(const std::vector<const char*>& expressions, const std::vector<size_t>& lengths,
-                         const std::vector<unsigned>& flags, const std::vector<unsigned>& ids, unsigned mode);
+  // The key for a database; `flags`/`ids`/`lengths` as given to hs_compile_lit_multi (for
+  // `kind` "literal") or hs_compile_multi (`kind` "regex", lengths of the expressions).
+  static std::string key(std::string_view kind, const std::vector<const char*>& expressions,
+                         const std::vector<size_t>& lengths, const std::vector<unsigned>& flags,
+                         const std::vector<unsigned>& ids, unsigned mode);
   // A database from the cache, or nullptr.
   hs_database_t* load(const std::string& key) const;
   void store(const std::string& key, const hs_database_t* database) const;

@@ -135,6 +135,19 @@ struct ThresholdOption {
   uint32_t seconds = 60;
 };
 
+// A rate_filter line of threshold.config: past `count` matches within `seconds` (tracked as
+// for threshold), the rule's action becomes `new_action` for `timeout` seconds. Eastwatch is
+// passive: only `pass` changes what is written (no alert while it applies); drop, sdrop and
+// reject alert as before, since a mirror port cannot block anything.
+struct RateFilterOption {
+  enum class NewAction : uint8_t { Alert, Log, Drop, Sdrop, Pass, Reject };
+  ThresholdOption::Track track = ThresholdOption::Track::BySrc;
+  uint32_t count = 1;
+  uint32_t seconds = 60;
+  NewAction new_action = NewAction::Alert;
+  uint32_t timeout = 60;
+};
+
 // `flowbits:` — named bits on the flow. set/unset/toggle run when the rule matches;
 // isset/isnotset are conditions. Several names: `a|b` (any of them) or `a&b` (all of them).
 struct FlowbitsOption {
@@ -150,7 +163,9 @@ struct FlowbitsOption {
 // `pcre:"/regex/flags"`. R: relative to the end of the previous match; B and O are accepted
 // (B has no effect on the payload; O keeps Eastwatch's limits, see regex.hpp).
 struct PcreOption {
-  std::string source;  // as written, for messages and profiling
+  std::string source;      // as written, for messages and profiling
+  std::string expression;  // the regex between the slashes
+  uint32_t options = 0;    // its PCRE2 compile options (PCRE2_CASELESS, ...)
   bool negated = false;
   bool relative = false;
   std::shared_ptr<const Regex> regex;
@@ -250,6 +265,7 @@ struct Rule {
   std::vector<BufferSection> sections;
   bool noalert = false;  // matches (and later sets flowbits) but writes no alert
   std::optional<ThresholdOption> threshold;  // threshold or detection_filter
+  std::optional<RateFilterOption> rate_filter;  // from threshold.config
   std::vector<FlowbitsOption> flowbits;
   std::vector<Suppression> suppressions;  // from threshold.config
   // `target:src_ip|dest_ip`: which side is the target; EVE then names alert.source/target.

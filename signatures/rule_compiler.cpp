@@ -1,8 +1,13 @@
 #include "signatures/rule_compiler.hpp"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "signatures/hs_cache.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
 #include <chrono>
 #include <map>
 #include <numeric>
@@ -36,9 +41,9 @@ int flowbits_rank(const Rule& rule) {
   return 3;
 }
 
-bool rule_in_group(const Rule& rule, PrefilterGroupId group) {
+bool rule_in_protocol(const Rule& rule, PrefilterGroupId protocol) {
   if (rule.protocol == RuleProtocol::Ip) return true;
-  switch (group) {
+  switch (protocol) {
     case PrefilterGroupId::Tcp: return rule.protocol == RuleProtocol::Tcp;
     case PrefilterGroupId::Udp: return rule.protocol == RuleProtocol::Udp;
     case PrefilterGroupId::Icmp: return rule.protocol == RuleProtocol::Icmp;
@@ -54,40 +59,197 @@ struct Literal {
   }
 };
 
-tl::expected<void, std::string> build_group(const std::vector<Rule>& rules, const std::vector<Literal>& fast_literal,
-                                            const std::vector<bool>& has_fast_pattern, PrefilterGroupId id,
-                                            const HsCache& cache, CompileStats& stats, PrefilterGroup& group) {
+// What a rule gives the prefilter: a literal, a regex, or nothing (header-only rules).
+struct Prefilter {
+  enum class Kind : uint8_t { None, Literal, Regex };
+  Kind kind = Kind::None;
+  Literal literal;
+  std::string expression;
+  unsigned hs_flags = 0;
+};
+
+// Hyperscan flags for a pcre used as a prefilter, or 0 when its options cannot be expressed
+// (extended syntax, anchoring) and the rule stays without prefilter.
+unsigned prefilter_flags(uint32_t pcre2_options) {
+  if (pcre2_options & (PCRE2_EXTENDED | PCRE2_ANCHORED)) return 0;
+  unsigned flags = HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
+  if (pcre2_options & PCRE2_CASELESS) flags |= HS_FLAG_CASELESS;
+  if (pcre2_options & PCRE2_DOTALL) flags |= HS_FLAG_DOTALL;
+  if (pcre2_options & PCRE2_MULTILINE) flags |= HS_FLAG_MULTILINE;
+  return flags;  // UNGREEDY and DOLLAR_ENDONLY do not shrink the set of buffers that match
+}
+
+bool hyperscan_accepts(const std::string& expression, unsigned flags) {
+  hs_database_t* database = nullptr;
+  hs_compile_error_t* error = nullptr;
+  if (hs_compile(expression.c_str(), flags, HS_MODE_BLOCK, nullptr, &database, &error) != HS_SUCCESS) {
+    hs_free_compile_error(error);
+    return false;
+  }
+  hs_free_database(database);
+  return true;
+}
+
+// The ports of a rule that matter to a group keyed by server port in one direction; nullopt
+// means every port. to_server groups are keyed by destination port, to_client by source port.
+std::optional<PortSet> server_ports(const Rule& rule, bool to_server) {
+  if (rule.bidirectional) {
+    if (rule.src_ports.is_any() || rule.dst_ports.is_any()) return std::nullopt;
+    return rule.src_ports.unite(rule.dst_ports);
+  }
+  const PortSet& ports = to_server ? rule.dst_ports : rule.src_ports;
+  if (ports.is_any()) return std::nullopt;
+  return ports;
+}
+
+bool direction_possible(const Rule& rule, bool to_server) {
+  if (!rule.packet.flow) return true;
+  return to_server ? !rule.packet.flow->to_client : !rule.packet.flow->to_server;
+}
+
+std::vector<uint32_t> sorted_union(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
+  std::vector<uint32_t> out;
+  out.reserve(a.size() + b.size());
+  std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
+// Splits the members of one protocol, for one direction, into at most kMaxPortGroups rule
+// lists; `port_list[p]` names the list of server port p.
+void group_by_port(const std::vector<Rule>& rules, const std::vector<uint32_t>& members, bool to_server,
+                   std::vector<std::vector<uint32_t>>& lists, std::vector<uint32_t>& port_list) {
+  std::vector<uint32_t> base;
+  std::vector<std::pair<uint32_t, PortSet>> specific;
+  for (uint32_t r : members) {
+    if (!direction_possible(rules[r], to_server)) continue;
+    auto ports = server_ports(rules[r], to_server);
+    if (!ports) {
+      base.push_back(r);
+    } else if (!ports->empty()) {
+      specific.emplace_back(r, std::move(*ports));
+    }
+  }
+  std::vector<uint32_t> bounds{0, 65536};
+  for (const auto& [r, ports] : specific) {
+    for (const auto& range : ports.ranges()) {
+      bounds.push_back(range.first);
+      bounds.push_back(uint32_t{range.last} + 1);
+    }
+  }
+  std::sort(bounds.begin(), bounds.end());
+  bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+  const size_t intervals = bounds.size() - 1;
+  std::vector<std::vector<uint32_t>> interval_rules(intervals);
+  for (const auto& [r, ports] : specific) {
+    for (const auto& range : ports.ranges()) {
+      const size_t lo = std::lower_bound(bounds.begin(), bounds.end(), range.first) - bounds.begin();
+      const size_t hi = std::lower_bound(bounds.begin(), bounds.end(), uint32_t{range.last} + 1) - bounds.begin();
+      for (size_t i = lo; i < hi; ++i) {
+        if (interval_rules[i].empty() || interval_rules[i].back() != r) interval_rules[i].push_back(r);
+      }
+    }
+  }
+  // Distinct specific sets; past the limit the smallest ones are merged into one list.
+  std::map<std::vector<uint32_t>, uint32_t> distinct;
+  for (const auto& list : interval_rules) distinct.emplace(list, 0);
+  std::vector<const std::vector<uint32_t>*> by_size;
+  for (auto& [list, id] : distinct) by_size.push_back(&list);
+  std::stable_sort(by_size.begin(), by_size.end(), [](auto* a, auto* b) { return a->size() > b->size(); });
+  const size_t keep = by_size.size() <= CompiledRuleSet::kMaxPortGroups ? by_size.size()
+                                                                        : CompiledRuleSet::kMaxPortGroups - 1;
+  lists.clear();
+  for (size_t i = 0; i < keep; ++i) {
+    distinct[*by_size[i]] = static_cast<uint32_t>(lists.size());
+    lists.push_back(sorted_union(base, *by_size[i]));
+  }
+  if (keep < by_size.size()) {
+    std::vector<uint32_t> merged;
+    for (size_t i = keep; i < by_size.size(); ++i) {
+      merged = sorted_union(merged, *by_size[i]);
+      distinct[*by_size[i]] = static_cast<uint32_t>(lists.size());
+    }
+    lists.push_back(sorted_union(base, merged));
+  }
+  port_list.assign(65536, 0);
+  for (size_t i = 0; i < intervals; ++i) {
+    const uint32_t list = distinct[interval_rules[i]];
+    for (uint32_t port = bounds[i]; port < bounds[i + 1]; ++port) port_list[port] = list;
+  }
+}
+
+// Builds databases once per distinct pattern set; the set owns them.
+class DatabaseBuilder {
+ public:
+  DatabaseBuilder(const HsCache& cache, CompileStats& stats, std::vector<HsDatabase>& owned)
+      : cache_(cache), stats_(stats), owned_(owned) {}
+
+  tl::expected<const hs_database_t*, std::string> build(std::string_view kind, const std::vector<const char*>& expressions,
+                                                        const std::vector<size_t>& lengths,
+                                                        const std::vector<unsigned>& flags,
+                                                        const std::vector<unsigned>& ids) {
+    if (expressions.empty()) return nullptr;
+    const std::string key = HsCache::key(kind, expressions, lengths, flags, ids, HS_MODE_BLOCK);
+    if (auto it = built_.find(key); it != built_.end()) return it->second;
+    hs_database_t* database = cache_.enabled() ? cache_.load(key) : nullptr;
+    if (database != nullptr) {
+      ++stats_.cache_hits;
+    } else {
+      hs_compile_error_t* error = nullptr;
+      const hs_error_t rc =
+          kind == "literal"
+              ? hs_compile_lit_multi(expressions.data(), flags.data(), ids.data(), lengths.data(),
+                                     static_cast<unsigned>(expressions.size()), HS_MODE_BLOCK, nullptr, &database, &error)
+              : hs_compile_multi(expressions.data(), flags.data(), ids.data(), static_cast<unsigned>(expressions.size()),
+                                 HS_MODE_BLOCK, nullptr, &database, &error);
+      if (rc != HS_SUCCESS) {
+        std::string message = error && error->message ? error->message : "unknown error";
+        if (error && error->expression >= 0) failed_id_ = ids[static_cast<size_t>(error->expression)];
+        hs_free_compile_error(error);
+        return tl::unexpected(message);
+      }
+      if (cache_.enabled()) {
+        ++stats_.cache_misses;
+        cache_.store(key, database);
+      }
+    }
+    owned_.emplace_back(database);
+    built_.emplace(key, database);
+    return database;
+  }
+  unsigned failed_id() const { return failed_id_; }
+
+ private:
+  const HsCache& cache_;
+  CompileStats& stats_;
+  std::vector<HsDatabase>& owned_;
+  std::map<std::string, const hs_database_t*> built_;
+  unsigned failed_id_ = 0;
+};
+
+tl::expected<void, std::string> build_group(const std::vector<Rule>& rules, const std::vector<Prefilter>& prefilter,
+                                            const std::vector<uint32_t>& members, DatabaseBuilder& databases,
+                                            std::map<std::vector<uint32_t>, std::shared_ptr<const HeaderOnlyRules>>&
+                                                header_indexes,
+                                            PrefilterGroup& group) {
   std::map<Literal, uint32_t> ids;
   std::vector<std::vector<uint32_t>> rules_of;
-  for (uint32_t r = 0; r < rules.size(); ++r) {
-    if (!rule_in_group(rules[r], id)) continue;
-    if (!has_fast_pattern[r]) {
-      group.rules_without_fast_pattern.push_back(r);
-      continue;
+  std::vector<uint32_t> regex_rules;
+  std::vector<uint32_t> header_only;
+  for (uint32_t r : members) {
+    switch (prefilter[r].kind) {
+      case Prefilter::Kind::None: header_only.push_back(r); break;
+      case Prefilter::Kind::Regex: regex_rules.push_back(r); break;
+      case Prefilter::Kind::Literal: {
+        auto [it, inserted] = ids.emplace(prefilter[r].literal, static_cast<uint32_t>(ids.size()));
+        if (inserted) rules_of.emplace_back();
+        rules_of[it->second].push_back(r);
+        break;
+      }
     }
-    auto [it, inserted] = ids.emplace(fast_literal[r], static_cast<uint32_t>(ids.size()));
-    if (inserted) rules_of.emplace_back();
-    rules_of[it->second].push_back(r);
   }
-  std::vector<const AddressSet*> sources;
-  std::vector<const AddressSet*> destinations;
-  group.bidirectional.assign((group.rules_without_fast_pattern.size() + 63) / 64, 0);
-  for (size_t j = 0; j < group.rules_without_fast_pattern.size(); ++j) {
-    const Rule& rule = rules[group.rules_without_fast_pattern[j]];
-    sources.push_back(&rule.src_addresses);
-    destinations.push_back(&rule.dst_addresses);
-    if (rule.bidirectional) group.bidirectional[j / 64] |= uint64_t{1} << (j % 64);
-  }
-  group.by_src = AddressIndex::build(sources);
-  group.by_dst = AddressIndex::build(destinations);
-  group.pattern_count = static_cast<uint32_t>(ids.size());
-  group.pattern_rule_offsets.assign(1, 0);
-  for (const auto& list : rules_of) {
-    group.pattern_rules.insert(group.pattern_rules.end(), list.begin(), list.end());
-    group.pattern_rule_offsets.push_back(static_cast<uint32_t>(group.pattern_rules.size()));
-  }
-  if (ids.empty()) return {};
+  group.rule_count = static_cast<uint32_t>(members.size());
 
+  // Literal database.
   std::vector<const char*> expressions(ids.size());
   std::vector<size_t> lengths(ids.size());
   std::vector<unsigned> flags(ids.size());
@@ -98,31 +260,63 @@ tl::expected<void, std::string> build_group(const std::vector<Rule>& rules, cons
     flags[pattern_id] = HS_FLAG_SINGLEMATCH | (literal.nocase ? HS_FLAG_CASELESS : 0);
     hs_ids[pattern_id] = pattern_id;
   }
-  const std::string cache_key =
-      cache.enabled() ? HsCache::key(expressions, lengths, flags, hs_ids, HS_MODE_BLOCK) : std::string();
-  if (hs_database_t* cached = cache.enabled() ? cache.load(cache_key) : nullptr) {
-    group.database.reset(cached);
-    ++stats.cache_hits;
-    return {};
+  auto literal_db = databases.build("literal", expressions, lengths, flags, hs_ids);
+  if (!literal_db) {
+    const uint32_t first_rule = rules_of[databases.failed_id()].front();
+    return tl::unexpected("Hyperscan refused the fast patterns: " + literal_db.error() + " (pattern of sid " +
+                          std::to_string(rules[first_rule].sid) + ")");
   }
-  hs_database_t* database = nullptr;
-  hs_compile_error_t* error = nullptr;
-  const hs_error_t rc = hs_compile_lit_multi(expressions.data(), flags.data(), hs_ids.data(), lengths.data(),
-                                             static_cast<unsigned>(ids.size()), HS_MODE_BLOCK, nullptr, &database, &error);
-  if (rc != HS_SUCCESS) {
-    std::string message = error && error->message ? error->message : "unknown error";
-    if (error && error->expression >= 0) {
-      const uint32_t first_rule = rules_of[static_cast<size_t>(error->expression)].front();
-      message += " (pattern of sid " + std::to_string(rules[first_rule].sid) + ")";
+  group.database = *literal_db;
+  group.pattern_count = static_cast<uint32_t>(ids.size());
+
+  // Regex prefilters, ids after the literals. Each was accepted alone; should the set still
+  // be refused, those rules fall back to the header-only path (correct, only slower).
+  if (!regex_rules.empty()) {
+    std::vector<const char*> regex_expressions;
+    std::vector<size_t> regex_lengths;
+    std::vector<unsigned> regex_flags;
+    std::vector<unsigned> regex_ids;
+    for (uint32_t k = 0; k < regex_rules.size(); ++k) {
+      const Prefilter& p = prefilter[regex_rules[k]];
+      regex_expressions.push_back(p.expression.c_str());
+      regex_lengths.push_back(p.expression.size());
+      regex_flags.push_back(p.hs_flags);
+      regex_ids.push_back(group.pattern_count + k);
     }
-    hs_free_compile_error(error);
-    return tl::unexpected("Hyperscan refused the fast patterns: " + message);
+    auto regex_db = databases.build("regex", regex_expressions, regex_lengths, regex_flags, regex_ids);
+    if (regex_db) {
+      group.regex_database = *regex_db;
+      group.regex_count = static_cast<uint32_t>(regex_rules.size());
+      for (uint32_t r : regex_rules) rules_of.push_back({r});
+    } else {
+      header_only = sorted_union(header_only, regex_rules);
+    }
   }
-  group.database.reset(database);
-  if (cache.enabled()) {
-    ++stats.cache_misses;
-    cache.store(cache_key, database);
+  group.pattern_rule_offsets.assign(1, 0);
+  for (const auto& list : rules_of) {
+    group.pattern_rules.insert(group.pattern_rules.end(), list.begin(), list.end());
+    group.pattern_rule_offsets.push_back(static_cast<uint32_t>(group.pattern_rules.size()));
   }
+
+  // Header-only rules behind their address index, shared by groups with the same list.
+  auto& index = header_indexes[header_only];
+  if (!index) {
+    auto built = std::make_shared<HeaderOnlyRules>();
+    built->rules = header_only;
+    std::vector<const AddressSet*> sources;
+    std::vector<const AddressSet*> destinations;
+    built->bidirectional.assign((header_only.size() + 63) / 64, 0);
+    for (size_t j = 0; j < header_only.size(); ++j) {
+      const Rule& rule = rules[header_only[j]];
+      sources.push_back(&rule.src_addresses);
+      destinations.push_back(&rule.dst_addresses);
+      if (rule.bidirectional) built->bidirectional[j / 64] |= uint64_t{1} << (j % 64);
+    }
+    built->by_src = AddressIndex::build(sources);
+    built->by_dst = AddressIndex::build(destinations);
+    index = std::move(built);
+  }
+  group.header_only = index;
   return {};
 }
 
@@ -162,17 +356,21 @@ tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(
   }
   set->stats_.flowbits = static_cast<uint32_t>(flowbit_ids.size());
 
-  // Fast pattern per rule: the marked content, else the longest non-negated one (first on ties).
-  std::vector<Literal> fast_literal(set->rules_.size());
-  std::vector<bool> has_fast_pattern(set->rules_.size(), false);
-  set->fast_pattern_.resize(set->rules_.size());
-  for (uint32_t r = 0; r < set->rules_.size(); ++r) {
+  // Prefilter per rule: the marked content, else the longest non-negated one (first on
+  // ties); without content, a pcre Hyperscan can run as a prefilter.
+  const uint32_t rule_count = static_cast<uint32_t>(set->rules_.size());
+  std::vector<Prefilter> prefilter(rule_count);
+  set->fast_pattern_.resize(rule_count);
+  std::map<std::pair<std::string, unsigned>, bool> regex_accepted;
+  for (uint32_t r = 0; r < rule_count; ++r) {
     const Rule& rule = set->rules_[r];
     int best_section = -1;
     int best_content = -1;
     size_t best_length = 0;
+    bool has_content = false;
     for (size_t s = 0; s < rule.sections.size(); ++s) {
       const auto& contents = rule.sections[s].contents;
+      has_content = has_content || !contents.empty();
       for (size_t c = 0; c < contents.size(); ++c) {
         if (contents[c].fast_pattern) {
           best_section = static_cast<int>(s);
@@ -185,31 +383,83 @@ tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(
         }
       }
     }
-    if (best_section < 0) continue;
-    const ContentOption& content = rule.sections[best_section].contents[best_content];
-    std::string bytes = content.pattern;
-    if (content.fast_pattern_offset && content.fast_pattern_length) {
-      bytes = bytes.substr(*content.fast_pattern_offset, *content.fast_pattern_length);
+    if (best_section >= 0) {
+      const ContentOption& content = rule.sections[best_section].contents[best_content];
+      std::string bytes = content.pattern;
+      if (content.fast_pattern_offset && content.fast_pattern_length) {
+        bytes = bytes.substr(*content.fast_pattern_offset, *content.fast_pattern_length);
+      }
+      set->fast_pattern_[r] = {static_cast<int16_t>(best_section), static_cast<int16_t>(best_content),
+                               content.nocase, bytes};
+      prefilter[r].kind = Prefilter::Kind::Literal;
+      prefilter[r].literal = Literal{std::move(bytes), content.nocase};
+      continue;
     }
-    fast_literal[r] = Literal{std::move(bytes), content.nocase};
-    has_fast_pattern[r] = true;
-    set->fast_pattern_[r] = {static_cast<int16_t>(best_section), static_cast<int16_t>(best_content)};
+    if (has_content) continue;
+    for (const auto& section : rule.sections) {
+      for (const auto& pcre : section.pcres) {
+        if (pcre.negated || pcre.relative || pcre.expression.empty()) continue;
+        const unsigned flags = prefilter_flags(pcre.options);
+        if (flags == 0) continue;
+        auto [it, inserted] = regex_accepted.emplace(std::make_pair(pcre.expression, flags), false);
+        if (inserted) it->second = hyperscan_accepts(pcre.expression, flags);
+        if (!it->second) continue;
+        prefilter[r].kind = Prefilter::Kind::Regex;
+        prefilter[r].expression = pcre.expression;
+        prefilter[r].hs_flags = flags;
+        break;
+      }
+      if (prefilter[r].kind == Prefilter::Kind::Regex) break;
+    }
   }
 
+  DatabaseBuilder databases(cache, set->stats_, set->databases_);
+  std::map<std::vector<uint32_t>, std::shared_ptr<const HeaderOnlyRules>> header_indexes;
   for (size_t g = 0; g < static_cast<size_t>(PrefilterGroupId::Count); ++g) {
-    auto built = build_group(set->rules_, fast_literal, has_fast_pattern, static_cast<PrefilterGroupId>(g), cache,
-                             set->stats_, set->groups_[g]);
-    if (!built) return tl::unexpected(built.error());
+    const auto id = static_cast<PrefilterGroupId>(g);
+    std::vector<uint32_t> members;
+    for (uint32_t r = 0; r < rule_count; ++r) {
+      if (rule_in_protocol(set->rules_[r], id)) members.push_back(r);
+    }
+    auto& protocol = set->protocols_[g];
+    std::vector<std::vector<uint32_t>> lists;
+    if (id == PrefilterGroupId::Tcp || id == PrefilterGroupId::Udp) {
+      // Both directions' lists; identical lists become one group.
+      std::map<std::vector<uint32_t>, uint16_t> group_of_list;
+      for (int direction = 0; direction < 2; ++direction) {
+        std::vector<std::vector<uint32_t>> direction_lists;
+        std::vector<uint32_t> port_list;
+        group_by_port(set->rules_, members, direction == 1, direction_lists, port_list);
+        std::vector<uint16_t> list_group(direction_lists.size());
+        for (size_t l = 0; l < direction_lists.size(); ++l) {
+          auto [it, inserted] = group_of_list.emplace(direction_lists[l], static_cast<uint16_t>(lists.size()));
+          if (inserted) lists.push_back(direction_lists[l]);
+          list_group[l] = it->second;
+        }
+        auto& by_port = protocol.by_port[direction];
+        by_port.resize(65536);
+        for (uint32_t port = 0; port < 65536; ++port) by_port[port] = list_group[port_list[port]];
+      }
+    } else {
+      lists.push_back(members);
+    }
+    protocol.groups.resize(lists.size());
+    for (size_t l = 0; l < lists.size(); ++l) {
+      auto built = build_group(set->rules_, prefilter, lists[l], databases, header_indexes, protocol.groups[l]);
+      if (!built) return tl::unexpected(built.error());
+    }
+    set->stats_.groups += static_cast<uint32_t>(lists.size());
   }
 
   std::map<Literal, int> distinct;
-  for (uint32_t r = 0; r < set->rules_.size(); ++r) {
-    if (has_fast_pattern[r]) distinct.emplace(fast_literal[r], 0);
+  for (uint32_t r = 0; r < rule_count; ++r) {
+    if (prefilter[r].kind == Prefilter::Kind::Literal) distinct.emplace(prefilter[r].literal, 0);
+    if (prefilter[r].kind == Prefilter::Kind::Regex) ++set->stats_.regex_prefilters;
+    if (prefilter[r].kind == Prefilter::Kind::None) ++set->stats_.rules_without_fast_pattern;
   }
-  set->stats_.rules = static_cast<uint32_t>(set->rules_.size());
+  set->stats_.rules = rule_count;
   set->stats_.patterns = static_cast<uint32_t>(distinct.size());
-  set->stats_.rules_without_fast_pattern =
-      static_cast<uint32_t>(std::count(has_fast_pattern.begin(), has_fast_pattern.end(), false));
+  set->stats_.databases = static_cast<uint32_t>(set->databases_.size());
   set->stats_.compile_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return std::shared_ptr<const CompiledRuleSet>(std::move(set));
@@ -217,9 +467,8 @@ tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(
 
 tl::expected<HsScratch, std::string> CompiledRuleSet::allocate_scratch() const {
   hs_scratch_t* scratch = nullptr;
-  for (const auto& group : groups_) {
-    if (!group.database) continue;
-    if (hs_alloc_scratch(group.database.get(), &scratch) != HS_SUCCESS) {
+  for (const auto& database : databases_) {
+    if (hs_alloc_scratch(database.get(), &scratch) != HS_SUCCESS) {
       if (scratch) hs_free_scratch(scratch);
       return tl::unexpected(std::string("cannot allocate Hyperscan scratch space"));
     }

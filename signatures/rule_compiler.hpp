@@ -1,18 +1,31 @@
-// Compiles a rule set into its matching form: per-protocol prefilter groups, each one
-// Hyperscan block-mode database over the fast patterns of the rules in that group, plus
-// the rules that have no fast pattern (checked on every packet of the group).
+// Compiles a rule set into its matching form: signature groups by protocol, direction and
+// server port (as Suricata's signature group heads), each with one Hyperscan block-mode
+// database over the fast patterns of its rules, plus its rules without fast pattern behind an
+// address index.
 //
 // Contract:
 //  - A rule's fast pattern is its `fast_pattern` content if marked, else Suricata's choice
 //    (the longest non-negated content of the section, ties to the first); a negated-only
 //    rule has none. `fast_pattern:offset,length` chops the literal.
-//  - Identical literals (bytes + nocase) share one Hyperscan id; every rule using it is listed.
+//  - A rule with no content but a non-negated, non-relative pcre gets that regex as its
+//    prefilter: compiled by Hyperscan with HS_FLAG_PREFILTER (a superset of the regex's
+//    matches; back-references and lookarounds are approximated), confirmed by PCRE2 when the
+//    rule is verified. A regex Hyperscan cannot take at all leaves the rule without prefilter.
+//  - Identical literals (bytes + nocase) share one Hyperscan id within a group; every rule
+//    using it is listed. Groups with identical pattern sets share one database.
+//  - TCP and UDP rules are grouped per direction by the server port: a to_server packet is
+//    checked against the group of its destination port, a to_client packet against that of
+//    its source port. A rule is in every group whose port it could match (`<>` rules by either
+//    port list; `flow:to_server`/`to_client` rules only in that direction's groups), so the
+//    choice of group never hides a rule that could match. Past `kMaxPortGroups` distinct rule
+//    sets per direction, the ports with the smallest specific sets share one merged group.
 //  - Rules are kept in evaluation order: action (pass first), flowbit setters before readers,
 //    then priority, then load order (Suricata's default signature order).
 //  - The result is immutable and may be shared by many workers; each worker needs its own
 //    scratch from `allocate_scratch`.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -27,7 +40,7 @@
 
 namespace eastwatch {
 
-// Which packets a group serves. Rules with protocol `ip` are in every group.
+// Which packets a protocol serves. Rules with protocol `ip` are in every protocol's groups.
 enum class PrefilterGroupId : uint8_t { Tcp, Udp, Icmp, OtherIp, Count };
 
 struct HsDatabaseDeleter {
@@ -39,25 +52,37 @@ struct HsScratchDeleter {
 using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseDeleter>;
 using HsScratch = std::unique_ptr<hs_scratch_t, HsScratchDeleter>;
 
-struct PrefilterGroup {
-  HsDatabase database;  // null when the group has no fast patterns
-  // pattern id -> rule indices, flattened: rules_of_pattern[offsets[id] .. offsets[id+1])
-  std::vector<uint32_t> pattern_rule_offsets;
-  std::vector<uint32_t> pattern_rules;
-  std::vector<uint32_t> rules_without_fast_pattern;  // sorted by rule index
-  // Over rules_without_fast_pattern (bit j = its j-th rule): which of them an address
-  // can match, by source and by destination; `bidirectional` marks the `<>` rules.
+// The rules of a group that have no prefilter pattern, and the address index that narrows
+// them per packet (bit j = the j-th of them).
+struct HeaderOnlyRules {
+  std::vector<uint32_t> rules;  // sorted by rule index
   AddressIndex by_src;
   AddressIndex by_dst;
-  std::vector<uint64_t> bidirectional;
-  uint32_t pattern_count = 0;
+  std::vector<uint64_t> bidirectional;  // `<>` rules
+};
+
+// One signature group: the rules a packet of this protocol, direction and port can match.
+struct PrefilterGroup {
+  const hs_database_t* database = nullptr;        // literal fast patterns; null when none
+  const hs_database_t* regex_database = nullptr;  // pcre prefilters; null when none
+  // pattern id -> rule indices, flattened: rules_of_pattern[offsets[id] .. offsets[id+1]).
+  // Literal ids come first, then the regex ids (literal_count + k).
+  std::vector<uint32_t> pattern_rule_offsets;
+  std::vector<uint32_t> pattern_rules;
+  std::shared_ptr<const HeaderOnlyRules> header_only;  // never null
+  uint32_t pattern_count = 0;  // literals
+  uint32_t regex_count = 0;
+  uint32_t rule_count = 0;     // rules in the group, with or without prefilter
 };
 
 struct CompileStats {
   uint32_t rules = 0;
   uint32_t patterns = 0;      // distinct literals over all groups
+  uint32_t regex_prefilters = 0;  // rules prefiltered by a Hyperscan-compiled pcre
   uint32_t rules_without_fast_pattern = 0;
   uint32_t flowbits = 0;      // distinct flowbit names
+  uint32_t groups = 0;        // signature groups over all protocols and directions
+  uint32_t databases = 0;     // distinct Hyperscan databases
   uint32_t cache_hits = 0;    // databases loaded from the Hyperscan cache
   uint32_t cache_misses = 0;  // databases compiled (and stored) with the cache on
   double compile_seconds = 0;
@@ -65,11 +90,25 @@ struct CompileStats {
 
 class CompiledRuleSet {
  public:
+  static constexpr uint32_t kMaxPortGroups = 16;  // per protocol and direction
+
   std::span<const Rule> rules() const noexcept { return rules_; }
-  const PrefilterGroup& group(PrefilterGroupId id) const noexcept { return groups_[static_cast<size_t>(id)]; }
+  // The group for a packet of protocol `id` going to the server (`to_server`) or to the
+  // client, keyed by the server's port (destination port to the server, source port back).
+  const PrefilterGroup& group(PrefilterGroupId id, bool to_server, uint16_t server_port) const noexcept {
+    const Protocol& protocol = protocols_[static_cast<size_t>(id)];
+    const std::vector<uint16_t>& by_port = protocol.by_port[to_server ? 1 : 0];
+    return protocol.groups[by_port.empty() ? 0 : by_port[server_port]];
+  }
+  std::span<const PrefilterGroup> groups(PrefilterGroupId id) const noexcept {
+    return protocols_[static_cast<size_t>(id)].groups;
+  }
   // For rule i: which content of which section is its fast pattern (-1/-1 when none).
   int16_t fast_pattern_section(uint32_t rule) const noexcept { return fast_pattern_[rule].section; }
   int16_t fast_pattern_content(uint32_t rule) const noexcept { return fast_pattern_[rule].content; }
+  // The literal bytes Hyperscan looks for (after fast_pattern:o,l chopping); empty when none.
+  const std::string& fast_pattern_bytes(uint32_t rule) const noexcept { return fast_pattern_[rule].bytes; }
+  bool fast_pattern_nocase(uint32_t rule) const noexcept { return fast_pattern_[rule].nocase; }
   const CompileStats& stats() const noexcept { return stats_; }
 
   // Scratch space large enough for every database of this set (one per worker).
@@ -81,10 +120,19 @@ class CompiledRuleSet {
   struct FastPatternRef {
     int16_t section = -1;
     int16_t content = -1;
+    bool nocase = false;
+    std::string bytes;
+  };
+  struct Protocol {
+    std::vector<PrefilterGroup> groups;  // at least one
+    // [0]: to_client by source port, [1]: to_server by destination port -> group index;
+    // empty (ICMP, other IP) when the protocol has a single group.
+    std::array<std::vector<uint16_t>, 2> by_port;
   };
   std::vector<Rule> rules_;
   std::vector<FastPatternRef> fast_pattern_;
-  PrefilterGroup groups_[static_cast<size_t>(PrefilterGroupId::Count)];
+  std::array<Protocol, static_cast<size_t>(PrefilterGroupId::Count)> protocols_;
+  std::vector<HsDatabase> databases_;  // owned here; groups point into them
   CompileStats stats_;
 };
 
@@ -92,7 +140,7 @@ struct CompileOptions {
   std::string hs_cache_dir;  // serialized Hyperscan databases (see hs_cache.hpp); empty: no cache
 };
 
-// Fails only when Hyperscan rejects the databases (message says which and why).
+// Fails only when Hyperscan rejects the literal databases (message says which and why).
 tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(std::vector<Rule> rules,
                                                                                 const CompileOptions& options = {});
 

@@ -409,6 +409,8 @@ class OptionParser {
     auto compiled = Regex::compile(regex, options);
     if (!compiled) return tl::unexpected("pcre: invalid regular expression: " + compiled.error());
     pcre.regex = std::move(*compiled);
+    pcre.expression = std::string(regex);
+    pcre.options = options;
     BufferSection& section = current_section();
     section.steps.push_back(ChainStep{ChainStep::Kind::Pcre, static_cast<uint16_t>(section.pcres.size())});
     section.pcres.push_back(std::move(pcre));

@@ -1,5 +1,6 @@
 #include "signatures/rule_parser.hpp"
 
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <sstream>
@@ -132,62 +133,134 @@ tl::expected<Rule, RuleError> parse_rule(std::string_view text, const RuleParseC
   return rule;
 }
 
+namespace {
+
+constexpr int kMaxIncludeDepth = 16;
+
+std::string directory_of(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? std::string(".") : std::string(path.substr(0, slash));
+}
+
+class RuleFileLoader {
+ public:
+  RuleFileLoader(const RuleVariables& variables, const ClassificationTable* classifications, RuleLoadResult& result)
+      : variables_(variables), classifications_(classifications), result_(result) {}
+
+  void load_file(const std::string& path, const RuleError* included_from) {
+    if (std::find(stack_.begin(), stack_.end(), path) != stack_.end()) {
+      error(*included_from, "include: '" + path + "' includes itself (through " + stack_.back() + ")");
+      return;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      if (included_from != nullptr) {
+        error(*included_from, "include: cannot open '" + path + "'");
+      } else {
+        result_.errors.push_back(RuleError{path, 0, "cannot open rule file"});
+      }
+      return;
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    stack_.push_back(path);
+    load_text(buffer.str(), path);
+    stack_.pop_back();
+  }
+
+  void load_text(std::string_view text, std::string_view file_name) {
+    RuleParseContext context{&variables_, classifications_, std::string(file_name), 0};
+    std::string pending;  // a rule continued over several lines with a trailing backslash
+    uint32_t pending_line = 0;
+    uint32_t line_number = 0;
+    while (!text.empty() || !pending.empty()) {
+      std::string_view line;
+      if (!text.empty()) {
+        const size_t newline = text.find('\n');
+        line = text.substr(0, newline);
+        text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
+        ++line_number;
+      }
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      const std::string_view trimmed = trim(line);
+      if (pending.empty() && (trimmed.empty() || trimmed.front() == '#')) {
+        if (text.empty()) break;
+        continue;
+      }
+      if (pending.empty()) pending_line = line_number;
+      // As Suricata does: a trailing backslash joins the next line as it is (its indentation kept).
+      if (!trimmed.empty() && trimmed.back() == '\\' && !text.empty()) {
+        pending.append(pending.empty() ? trimmed.substr(0, trimmed.size() - 1) : line.substr(0, line.rfind('\\')));
+        continue;
+      }
+      pending.append(pending.empty() ? trimmed : line);
+      context.line = pending_line;
+      if (pending.rfind("include", 0) == 0 && (pending.size() == 7 || is_space(pending[7]))) {
+        include(trim(std::string_view(pending).substr(7)), context);
+      } else {
+        auto rule = parse_rule(pending, context);
+        if (rule) {
+          result_.rules.push_back(std::move(*rule));
+        } else {
+          result_.errors.push_back(std::move(rule.error()));
+        }
+      }
+      pending.clear();
+      if (text.empty()) break;
+    }
+  }
+
+ private:
+  // Snort's `include PATH`: relative paths and $RULE_PATH (or any leading $VARIABLE/) are
+  // resolved against the directory of the including file.
+  void include(std::string_view target, const RuleParseContext& context) {
+    const RuleError where{context.file, context.line, ""};
+    if (target.empty()) {
+      error(where, "include: missing file name");
+      return;
+    }
+    if (stack_.size() >= static_cast<size_t>(kMaxIncludeDepth)) {
+      error(where, "include: nested more than " + std::to_string(kMaxIncludeDepth) + " deep");
+      return;
+    }
+    std::string path(target);
+    if (path.front() == '$') {
+      const size_t slash = path.find('/');
+      path = slash == std::string::npos ? std::string() : path.substr(slash + 1);
+      if (path.empty()) {
+        error(where, "include: expected $VARIABLE/file, got '" + std::string(target) + "'");
+        return;
+      }
+    }
+    if (path.front() != '/') path = directory_of(context.file) + "/" + path;
+    load_file(path, &where);
+  }
+
+  void error(const RuleError& where, std::string message) {
+    result_.errors.push_back(RuleError{where.file, where.line, std::move(message)});
+  }
+
+  const RuleVariables& variables_;
+  const ClassificationTable* classifications_;
+  RuleLoadResult& result_;
+  std::vector<std::string> stack_;  // files being read, for cycles
+};
+
+}  // namespace
+
 RuleLoadResult load_rule_text(std::string_view text, std::string_view file_name, const RuleVariables& variables,
                               const ClassificationTable* classifications) {
   RuleLoadResult result;
-  RuleParseContext context{&variables, classifications, std::string(file_name), 0};
-  std::string pending;       // a rule continued over several lines with a trailing backslash
-  uint32_t pending_line = 0;
-  uint32_t line_number = 0;
-  while (!text.empty() || !pending.empty()) {
-    std::string_view line;
-    if (!text.empty()) {
-      const size_t newline = text.find('\n');
-      line = text.substr(0, newline);
-      text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
-      ++line_number;
-    }
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const std::string_view trimmed = trim(line);
-    if (pending.empty() && (trimmed.empty() || trimmed.front() == '#')) {
-      if (text.empty()) break;
-      continue;
-    }
-    if (pending.empty()) pending_line = line_number;
-    // As Suricata does: a trailing backslash joins the next line as it is (its indentation kept).
-    if (!trimmed.empty() && trimmed.back() == '\\' && !text.empty()) {
-      pending.append(pending.empty() ? trimmed.substr(0, trimmed.size() - 1) : line.substr(0, line.rfind('\\')));
-      continue;
-    }
-    pending.append(pending.empty() ? trimmed : line);
-    context.line = pending_line;
-    auto rule = parse_rule(pending, context);
-    if (rule) {
-      result.rules.push_back(std::move(*rule));
-    } else {
-      result.errors.push_back(std::move(rule.error()));
-    }
-    pending.clear();
-    if (text.empty()) break;
-  }
+  RuleFileLoader loader(variables, classifications, result);
+  loader.load_text(text, file_name);
   return result;
 }
 
 RuleLoadResult load_rule_files(const std::vector<std::string>& paths, const RuleVariables& variables,
                                const ClassificationTable* classifications) {
   RuleLoadResult result;
-  for (const auto& path : paths) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      result.errors.push_back(RuleError{path, 0, "cannot open rule file"});
-      continue;
-    }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    RuleLoadResult file = load_rule_text(buffer.str(), path, variables, classifications);
-    for (auto& rule : file.rules) result.rules.push_back(std::move(rule));
-    for (auto& error : file.errors) result.errors.push_back(std::move(error));
-  }
+  RuleFileLoader loader(variables, classifications, result);
+  for (const auto& path : paths) loader.load_file(path, nullptr);
   return result;
 }
 

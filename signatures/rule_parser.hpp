@@ -5,7 +5,9 @@
 //    returns a complete Rule or a RuleError whose `message` says what is wrong and what
 //    was expected, e.g. `content: unterminated |hex| block`. It never throws.
 //  - `load_rule_files` reads every file, joins `\` continuation lines, skips blanks and
-//    `#` comments, and parses each rule. Errors come back as `file:line: message`
+//    `#` comments, follows Snort's `include PATH` lines (relative to the including file;
+//    a leading `$RULE_PATH/` or other `$VARIABLE/` means the same directory; at most 16
+//    deep; a cycle is an error), and parses each rule. Errors come back as `file:line: message`
 //    (via RuleError::to_string) while the remaining rules still load.
 #pragma once
 

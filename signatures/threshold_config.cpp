@@ -55,19 +55,18 @@ ThresholdConfig parse_threshold_config(std::string_view text, std::string_view f
     };
     const size_t space = line.find_first_of(" \t");
     const std::string_view kind = line.substr(0, space);
-    if (kind == "rate_filter") {
-      fail("rate_filter is not supported (it changes rule actions, an IPS feature)");
-      continue;
-    }
-    if (kind != "suppress" && kind != "threshold" && kind != "event_filter") {
+    if (kind != "suppress" && kind != "threshold" && kind != "event_filter" && kind != "rate_filter") {
       fail("unknown directive '" + std::string(kind) + "' (expected suppress, threshold, event_filter or rate_filter)");
       continue;
     }
     ThresholdConfigEntry entry;
     entry.line = line_number;
-    entry.kind = kind == "suppress" ? ThresholdConfigEntry::Kind::Suppress : ThresholdConfigEntry::Kind::Threshold;
+    entry.kind = kind == "suppress"      ? ThresholdConfigEntry::Kind::Suppress
+                 : kind == "rate_filter" ? ThresholdConfigEntry::Kind::RateFilter
+                                         : ThresholdConfigEntry::Kind::Threshold;
+    const bool rate = entry.kind == ThresholdConfigEntry::Kind::RateFilter;
     bool has_gid = false, has_sid = false, has_type = false, has_count = false, has_seconds = false, has_track = false;
-    bool has_ip = false;
+    bool has_ip = false, has_new_action = false, has_timeout = false;
     std::string error;
     for (const auto& [key, value] : settings_of(space == std::string_view::npos ? std::string_view{} : line.substr(space))) {
       if (key == "gen_id") {
@@ -98,16 +97,29 @@ ThresholdConfig parse_threshold_config(std::string_view text, std::string_view f
           entry.suppression.addresses = std::move(*addresses);
           has_ip = true;
         }
+      } else if (key == "new_action" && rate) {
+        has_new_action = true;
+        using Action = RateFilterOption::NewAction;
+        if (value == "alert") entry.rate_filter.new_action = Action::Alert;
+        else if (value == "log") entry.rate_filter.new_action = Action::Log;
+        else if (value == "drop") entry.rate_filter.new_action = Action::Drop;
+        else if (value == "sdrop") entry.rate_filter.new_action = Action::Sdrop;
+        else if (value == "pass") entry.rate_filter.new_action = Action::Pass;
+        else if (value == "reject") entry.rate_filter.new_action = Action::Reject;
+        else error = "invalid new_action '" + std::string(value) + "' (expected alert, log, drop, sdrop, pass or reject)";
+      } else if (key == "timeout" && rate) {
+        has_timeout = parse_u32(value, entry.rate_filter.timeout);
+        if (!has_timeout) error = "invalid timeout '" + std::string(value) + "'";
       } else if (key == "type" && entry.kind == ThresholdConfigEntry::Kind::Threshold) {
         has_type = true;
         if (value == "limit") entry.threshold.type = ThresholdOption::Type::Limit;
         else if (value == "threshold") entry.threshold.type = ThresholdOption::Type::Threshold;
         else if (value == "both") entry.threshold.type = ThresholdOption::Type::Both;
         else error = "invalid type '" + std::string(value) + "' (expected limit, threshold or both)";
-      } else if (key == "count" && entry.kind == ThresholdConfigEntry::Kind::Threshold) {
+      } else if (key == "count" && entry.kind != ThresholdConfigEntry::Kind::Suppress) {
         has_count = parse_u32(value, entry.threshold.count);
         if (!has_count) error = "invalid count '" + std::string(value) + "'";
-      } else if (key == "seconds" && entry.kind == ThresholdConfigEntry::Kind::Threshold) {
+      } else if (key == "seconds" && entry.kind != ThresholdConfigEntry::Kind::Suppress) {
         has_seconds = parse_u32(value, entry.threshold.seconds);
         if (!has_seconds) error = "invalid seconds '" + std::string(value) + "'";
       } else {
@@ -119,6 +131,14 @@ ThresholdConfig parse_threshold_config(std::string_view text, std::string_view f
     if (error.empty() && entry.kind == ThresholdConfigEntry::Kind::Threshold &&
         !(has_type && has_track && has_count && has_seconds)) {
       error = std::string(kind) + " needs type, track, count and seconds";
+    }
+    if (error.empty() && rate && !(has_track && has_count && has_seconds && has_new_action && has_timeout)) {
+      error = "rate_filter needs track, count, seconds, new_action and timeout";
+    }
+    if (rate) {
+      entry.rate_filter.track = entry.threshold.track;
+      entry.rate_filter.count = entry.threshold.count;
+      entry.rate_filter.seconds = entry.threshold.seconds;
     }
     if (error.empty() && entry.kind == ThresholdConfigEntry::Kind::Suppress && has_track != has_ip) {
       error = "suppress with track needs ip, and ip needs track";
@@ -139,10 +159,10 @@ std::vector<size_t> apply_threshold_config(const ThresholdConfig& config, std::v
     for (auto& rule : rules) {
       const bool all = entry.gid == 0 && entry.sid == 0;
       if (!all && (rule.sid != entry.sid || rule.gid != entry.gid)) continue;
-      if (entry.kind == ThresholdConfigEntry::Kind::Suppress) {
-        rule.suppressions.push_back(entry.suppression);
-      } else {
-        rule.threshold = entry.threshold;
+      switch (entry.kind) {
+        case ThresholdConfigEntry::Kind::Suppress: rule.suppressions.push_back(entry.suppression); break;
+        case ThresholdConfigEntry::Kind::Threshold: rule.threshold = entry.threshold; break;
+        case ThresholdConfigEntry::Kind::RateFilter: rule.rate_filter = entry.rate_filter; break;
       }
       ++count;
     }

@@ -2,9 +2,11 @@
 //   suppress gen_id G, sig_id S[, track by_src|by_dst|by_either, ip ADDRESSES]
 //   threshold gen_id G, sig_id S, type limit|threshold|both, track by_src|by_dst|by_rule|by_both,
 //             count N, seconds T            (event_filter is a synonym)
+//   rate_filter gen_id G, sig_id S, track by_src|by_dst|by_rule|by_both, count N, seconds T,
+//             new_action alert|log|drop|sdrop|pass|reject, timeout T
 // sig_id 0 with gen_id 0 means every rule. A threshold line replaces the rule's own
-// threshold/detection_filter, as in Suricata. rate_filter changes actions (IPS) and is
-// reported as not supported. Errors are "file:line: reason"; the other lines still apply.
+// threshold/detection_filter, as in Suricata. Errors are "file:line: reason"; the other
+// lines still apply.
 #pragma once
 
 #include <cstdint>
@@ -19,12 +21,13 @@
 namespace eastwatch {
 
 struct ThresholdConfigEntry {
-  enum class Kind : uint8_t { Suppress, Threshold };
+  enum class Kind : uint8_t { Suppress, Threshold, RateFilter };
   Kind kind = Kind::Suppress;
   uint32_t gid = 1;
   uint32_t sid = 0;  // 0 with gid 0: every rule
   Suppression suppression;
   ThresholdOption threshold;
+  RateFilterOption rate_filter;
   uint32_t line = 0;
 };
 

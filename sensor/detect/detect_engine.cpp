@@ -180,7 +180,8 @@ std::unique_ptr<DetectThread> DetectEngine::make_thread() const {
   thread->regex_ = std::make_unique<RegexScratch>();
   if (settings_.profile_rules) thread->profile_ = std::make_unique<RuleProfile[]>(rule_count);
   const auto rules = rules_->rules();
-  if (std::any_of(rules.begin(), rules.end(), [](const Rule& r) { return r.threshold.has_value(); })) {
+  if (std::any_of(rules.begin(), rules.end(),
+                  [](const Rule& r) { return r.threshold.has_value() || r.rate_filter.has_value(); })) {
     thread->thresholds_ = std::make_unique<ThresholdTable>();
   }
   return thread;
@@ -215,7 +216,9 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     ++thread.counters_.passed_packets;
     return 0;
   }
-  const PrefilterGroup& group = rules_->group(group_of(p));
+  const bool has_ports = p.has_transport && (p.ip_proto == 6 || p.ip_proto == 17);
+  const PrefilterGroup& group =
+      rules_->group(group_of(p), p.to_server, has_ports ? (p.to_server ? p.dst_port : p.src_port) : 0);
   const auto rules = rules_->rules();
   if (++thread.stamp_ == 0) {  // the stamp wrapped: forget every old mark once
     std::fill(thread.seen_stamp_.begin(), thread.seen_stamp_.end(), 0);
@@ -224,11 +227,14 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
   auto& candidates = thread.candidates_;
   candidates.clear();
   const std::span<const uint8_t> payload = p.payload();
-  if (!payload.empty() && group.database && thread.scratch_) {
+  if (!payload.empty() && thread.scratch_) {
     ScanContext context{&group, &candidates, &thread.seen_stamp_, thread.stamp_};
-    hs_scan(group.database.get(), reinterpret_cast<const char*>(payload.data()),
-            static_cast<unsigned>(payload.size()), 0, thread.scratch_.get(), on_fast_pattern, &context);
-    ++thread.counters_.scans;
+    for (const hs_database_t* database : {group.database, group.regex_database}) {
+      if (database == nullptr) continue;
+      hs_scan(database, reinterpret_cast<const char*>(payload.data()), static_cast<unsigned>(payload.size()), 0,
+              thread.scratch_.get(), on_fast_pattern, &context);
+      ++thread.counters_.scans;
+    }
     thread.counters_.prefilter_candidates += candidates.size();
   }
   std::sort(candidates.begin(), candidates.end());  // the few rules the fast patterns selected
@@ -237,18 +243,19 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
   // can hold this packet, already in rule order.
   auto& header_candidates = thread.header_candidates_;
   header_candidates.clear();
-  if (!group.rules_without_fast_pattern.empty()) {
-    const uint64_t* src = group.by_src.lookup(p.src);
-    const uint64_t* dst = group.by_dst.lookup(p.dst);
-    const uint64_t* src_reversed = group.by_src.lookup(p.dst);
-    const uint64_t* dst_reversed = group.by_dst.lookup(p.src);
-    const uint32_t words = group.by_src.words();
+  const HeaderOnlyRules& header_only = *group.header_only;
+  if (!header_only.rules.empty()) {
+    const uint64_t* src = header_only.by_src.lookup(p.src);
+    const uint64_t* dst = header_only.by_dst.lookup(p.dst);
+    const uint64_t* src_reversed = header_only.by_src.lookup(p.dst);
+    const uint64_t* dst_reversed = header_only.by_dst.lookup(p.src);
+    const uint32_t words = header_only.by_src.words();
     for (uint32_t w = 0; w < words; ++w) {
-      uint64_t bits = (src[w] & dst[w]) | (src_reversed[w] & dst_reversed[w] & group.bidirectional[w]);
+      uint64_t bits = (src[w] & dst[w]) | (src_reversed[w] & dst_reversed[w] & header_only.bidirectional[w]);
       while (bits != 0) {
         const uint32_t j = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
         bits &= bits - 1;
-        header_candidates.push_back(group.rules_without_fast_pattern[j]);
+        header_candidates.push_back(header_only.rules[j]);
       }
     }
   }
@@ -301,6 +308,15 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
       const bool allowed = thread.thresholds_->allow(index, *rule.threshold, p.src, p.dst, p.ts_usec);
       thread.counters_.threshold_evicted = thread.thresholds_->evicted();
       if (!allowed) {
+        ++thread.counters_.alerts_suppressed;
+        continue;
+      }
+    }
+    if (rule.rate_filter && thread.thresholds_ &&
+        thread.thresholds_->rate_exceeded(index, *rule.rate_filter, p.src, p.dst, p.ts_usec)) {
+      ++thread.counters_.rate_filtered;
+      thread.counters_.threshold_evicted = thread.thresholds_->evicted();
+      if (rule.rate_filter->new_action == RateFilterOption::NewAction::Pass) {
         ++thread.counters_.alerts_suppressed;
         continue;
       }

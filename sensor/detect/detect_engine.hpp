@@ -35,6 +35,7 @@ struct DetectCounters {
   uint64_t flowbits_dropped = 0;   // flowbit sets that did not fit in the flow
   uint64_t pcre_limit_hit = 0;     // regex matches stopped by PCRE2's match/depth limits
   uint64_t passed_packets = 0;     // packets of flows a pass rule matched, not inspected
+  uint64_t rate_filtered = 0;      // matches while a rate_filter's new action applied
 
   template <class F>
   void visit(F&& f) const {  // names in Suricata's EVE schema (stats.detect.*)
@@ -45,7 +46,7 @@ struct DetectCounters {
     f("prefilter_candidates", prefilter_candidates); f("scans", scans);
     f("inspection_budget_exhausted", inspection_budget_exhausted);
     f("threshold_evicted", threshold_evicted); f("flowbits_dropped", flowbits_dropped);
-    f("pcre_limit_hit", pcre_limit_hit); f("passed_packets", passed_packets);
+    f("pcre_limit_hit", pcre_limit_hit); f("passed_packets", passed_packets); f("rate_filtered", rate_filtered);
   }
 };
 

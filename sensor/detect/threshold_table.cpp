@@ -13,11 +13,11 @@ ThresholdTable::ThresholdTable(uint32_t capacity) {
   entries_ = std::make_unique<Entry[]>(size_t{buckets} * kWays);
 }
 
-bool ThresholdTable::allow(uint32_t rule_index, const ThresholdOption& option, const IpAddress& src,
-                           const IpAddress& dst, int64_t ts_usec) noexcept {
+ThresholdTable::Entry& ThresholdTable::find(uint32_t rule_key, ThresholdOption::Track track, const IpAddress& src,
+                                            const IpAddress& dst, int64_t ts_usec, bool& fresh) noexcept {
   IpAddress a{};
   IpAddress b{};
-  switch (option.track) {
+  switch (track) {
     case ThresholdOption::Track::BySrc: a = src; break;
     case ThresholdOption::Track::ByDst: a = dst; break;
     case ThresholdOption::Track::ByRule: break;
@@ -28,19 +28,18 @@ bool ThresholdTable::allow(uint32_t rule_index, const ThresholdOption& option, c
     uint8_t a[16];
     uint8_t b[16];
   } key{};
-  key.rule = rule_index;
+  key.rule = rule_key;
   std::memcpy(key.a, a.bytes.data(), 16);
   std::memcpy(key.b, b.bytes.data(), 16);
   const uint64_t hash = XXH3_64bits(&key, sizeof key);
   Entry* bucket = &entries_[(hash & bucket_mask_) * kWays];
 
-  Entry* entry = nullptr;
   Entry* victim = &bucket[0];
   for (uint32_t i = 0; i < kWays; ++i) {
     Entry& e = bucket[i];
-    if (e.used && e.hash == hash && e.rule == rule_index && e.a == a && e.b == b) {
-      entry = &e;
-      break;
+    if (e.used && e.hash == hash && e.rule == rule_key && e.a == a && e.b == b) {
+      fresh = false;
+      return e;
     }
     if (!e.used) {
       victim = &e;
@@ -48,7 +47,49 @@ bool ThresholdTable::allow(uint32_t rule_index, const ThresholdOption& option, c
       victim = &e;
     }
   }
+  if (victim->used) ++evicted_;
+  *victim = Entry{hash, ts_usec, -1, rule_key, 0, a, b, true};
+  fresh = true;
+  return *victim;
+}
 
+bool ThresholdTable::rate_exceeded(uint32_t rule_index, const RateFilterOption& option, const IpAddress& src,
+                                   const IpAddress& dst, int64_t ts_usec) noexcept {
+  bool fresh = false;
+  Entry& e = find(rule_index | kRateFilterKey, option.track, src, dst, ts_usec, fresh);
+  if (fresh) {
+    e.count = 1;
+    if (option.count == 0) {
+      e.timeout_start_usec = ts_usec;
+      return true;
+    }
+    return false;
+  }
+  if (e.timeout_start_usec >= 0) {
+    if (ts_usec - e.timeout_start_usec > int64_t{option.timeout} * 1'000'000) {
+      e.timeout_start_usec = -1;
+      e.window_start_usec = ts_usec;
+      e.count = 1;
+      return false;
+    }
+    return true;
+  }
+  if (ts_usec - e.window_start_usec < int64_t{option.seconds} * 1'000'000) {
+    if (++e.count > option.count) {
+      e.timeout_start_usec = ts_usec;
+      return true;
+    }
+    return false;
+  }
+  e.window_start_usec = ts_usec;
+  e.count = 1;
+  return false;
+}
+
+bool ThresholdTable::allow(uint32_t rule_index, const ThresholdOption& option, const IpAddress& src,
+                           const IpAddress& dst, int64_t ts_usec) noexcept {
+  bool fresh = false;
+  Entry* entry = &find(rule_index, option.track, src, dst, ts_usec, fresh);
   const uint32_t count = option.count;
   // The first match of a window (a new entry, or one whose window has passed).
   auto open_window = [&](Entry& e) {
@@ -67,11 +108,7 @@ bool ThresholdTable::allow(uint32_t rule_index, const ThresholdOption& option, c
     }
     return false;
   };
-  if (entry == nullptr) {
-    if (victim->used) ++evicted_;
-    *victim = Entry{hash, ts_usec, rule_index, 0, a, b, true};
-    return open_window(*victim);
-  }
+  if (fresh) return open_window(*entry);
   if (ts_usec - entry->window_start_usec >= int64_t{option.seconds} * 1'000'000) return open_window(*entry);
   ++entry->count;
   switch (option.type) {

@@ -50,10 +50,10 @@ int main(int argc, char** argv) {
   if (!options->quiet) {
     const CompileStats& stats = rules->compiled->stats();
     std::fprintf(stderr,
-                 "eastwatch: %zu rules loaded, %zu failed; %u fast patterns, %u rules without one; prepared in "
-                 "%.3f s",
-                 rules->loaded, rules->errors.size(), stats.patterns, stats.rules_without_fast_pattern,
-                 stats.compile_seconds);
+                 "eastwatch: %zu rules loaded, %zu failed; %u fast patterns, %u pcre prefilters, %u rules without "
+                 "either; %u signature groups, %u Hyperscan databases; prepared in %.3f s",
+                 rules->loaded, rules->errors.size(), stats.patterns, stats.regex_prefilters,
+                 stats.rules_without_fast_pattern, stats.groups, stats.databases, stats.compile_seconds);
     if (!settings->detect.hs_cache_dir.empty()) {
       std::fprintf(stderr, " (Hyperscan cache: %u loaded, %u compiled)", stats.cache_hits, stats.cache_misses);
     }

@@ -338,3 +338,105 @@ alert udp any any -> any any (content:"beta"; nocase; sid:2;)
   CHECK(recovered->stats().cache_misses == 2);
   CHECK(compile()->stats().cache_hits == 2);
 }
+
+TEST_CASE("signature groups by server port: a packet meets only the rules its ports can match") {
+  Engine e(R"(alert tcp any any -> any 80 (content:"evil"; sid:1;)
+alert tcp any 80 -> any any (content:"evil"; sid:2;)
+alert tcp any any -> any any (content:"evil"; sid:3;)
+alert tcp any any <> any 80 (content:"evil"; sid:4;)
+alert tcp any any -> any 80 (flow:to_client; content:"evil"; sid:5;)
+alert tcp any any -> any [1000:2000,!1500] (content:"evil"; sid:6;)
+alert udp any any -> any 53 (content:"evil"; sid:7;)
+)");
+  const CompiledRuleSet& set = *e.rules;
+  // To the server, keyed by destination port: 80 holds 1, 2 (any destination), 3 and 4;
+  // 5 is to_client only. 4 (`<>` with one side any) can match whatever the port.
+  CHECK(set.group(PrefilterGroupId::Tcp, true, 80).rule_count == 4);
+  CHECK(set.group(PrefilterGroupId::Tcp, true, 443).rule_count == 3);  // 2, 3, 4
+  CHECK(set.group(PrefilterGroupId::Tcp, true, 1500).rule_count == 3);
+  CHECK(set.group(PrefilterGroupId::Tcp, true, 1501).rule_count == 4);  // and 6
+  // To the client, keyed by source port: from 80 every TCP rule but 6 could match... and 6
+  // too, its source being any; from 81 all but 2.
+  CHECK(set.group(PrefilterGroupId::Tcp, false, 80).rule_count == 6);
+  CHECK(set.group(PrefilterGroupId::Tcp, false, 81).rule_count == 5);
+  CHECK(set.group(PrefilterGroupId::Udp, true, 53).rule_count == 1);
+  CHECK(set.group(PrefilterGroupId::Udp, true, 54).rule_count == 0);
+
+  TestPacket to_web("10.0.0.1", 40000, "10.0.0.2", 80, "an evil request");
+  CHECK(e.sids(to_web.packet) == std::vector<uint32_t>{1, 3, 4});
+  TestPacket to_other("10.0.0.1", 40000, "10.0.0.2", 443, "an evil request");
+  const uint64_t before = e.thread->counters().prefilter_candidates;
+  CHECK(e.sids(to_other.packet) == std::vector<uint32_t>{3});
+  CHECK(e.thread->counters().prefilter_candidates - before == 3);  // 2, 3, 4: sid 1 was never a candidate
+  Flow flow;
+  TestPacket from_web("10.0.0.2", 80, "10.0.0.1", 40000, "an evil answer");
+  from_web.packet.flow = &flow;
+  from_web.packet.to_server = false;
+  CHECK(e.sids(from_web.packet) == std::vector<uint32_t>{2, 3, 4});
+  TestPacket odd("10.0.0.1", 40000, "10.0.0.2", 1777, "evil");
+  CHECK(e.sids(odd.packet) == std::vector<uint32_t>{3, 6});
+}
+
+TEST_CASE("signature groups never hide a rule: many port lists agree with each rule alone") {
+  // More distinct port lists than kMaxPortGroups, so some ports share a merged group. Each
+  // rule compiled alone is the reference for whether it matches.
+  std::string text;
+  std::vector<std::string> lines;
+  uint32_t sid = 1;
+  for (int i = 0; i < 40; ++i) {
+    const int low = 100 + i * 37;
+    std::string line;
+    switch (i % 4) {
+      case 0: line = "alert tcp any any -> any " + std::to_string(low); break;
+      case 1: line = "alert tcp any " + std::to_string(low) + ":" + std::to_string(low + 90) + " -> any any"; break;
+      case 2: line = "alert tcp any any <> any [" + std::to_string(low) + "," + std::to_string(low + 5) + "]"; break;
+      default: line = "alert tcp any any -> any !" + std::to_string(low); break;
+    }
+    line += " (content:\"x" + std::to_string(i % 3) + "\"; sid:" + std::to_string(sid++) + ";)";
+    lines.push_back(line);
+    text += line + "\n";
+  }
+  Engine all(text);
+  CHECK(all.rules->groups(PrefilterGroupId::Tcp).size() <= 2 * CompiledRuleSet::kMaxPortGroups);
+  std::vector<std::unique_ptr<Engine>> alone;
+  for (const auto& line : lines) alone.push_back(std::make_unique<Engine>(line));
+  Flow flow;
+  uint32_t checked = 0;
+  for (uint32_t sport : {80u, 100u, 137u, 150u, 211u, 1000u, 1580u, 40000u}) {
+    for (uint32_t dport : {80u, 100u, 105u, 137u, 174u, 211u, 600u, 1543u, 1548u, 40000u}) {
+      for (bool to_server : {true, false}) {
+        TestPacket p("10.0.0.1", static_cast<uint16_t>(sport), "10.0.0.2", static_cast<uint16_t>(dport), "x0 x1 x2");
+        p.packet.flow = &flow;
+        p.packet.to_server = to_server;
+        std::vector<uint32_t> expected;
+        for (auto& engine : alone) {
+          for (uint32_t s : engine->sids(p.packet)) expected.push_back(s);
+        }
+        std::sort(expected.begin(), expected.end());
+        auto got = all.sids(p.packet);
+        std::sort(got.begin(), got.end());
+        if (got.size() > 15) continue;  // past max-alerts-per-packet the lists are cut
+        CHECK(got == expected);
+        checked += expected.empty() ? 0 : 1;
+      }
+    }
+  }
+  CHECK(checked > 50);
+}
+
+TEST_CASE("a pcre without content is prefiltered by Hyperscan and confirmed by PCRE2") {
+  Engine e(R"(alert tcp any any -> any any (pcre:"/user=(\w+)&pass=\1/"; sid:1;)
+alert tcp any any -> any any (pcre:"/^GET \/[a-z]{3}\d+/i"; sid:2;)
+alert tcp any any -> any any (pcre:!"/nothing/"; sid:3;)
+)");
+  CHECK(e.rules->stats().regex_prefilters == 2);  // the back-reference is approximated, the negation is not a prefilter
+  CHECK(e.rules->stats().rules_without_fast_pattern == 1);
+  TestPacket same("10.0.0.1", 1, "10.0.0.2", 2, "user=bob&pass=bob");
+  CHECK(e.sids(same.packet) == std::vector<uint32_t>{1, 3});
+  TestPacket different("10.0.0.1", 1, "10.0.0.2", 2, "user=bob&pass=eve");  // passes the prefilter only
+  CHECK(e.sids(different.packet) == std::vector<uint32_t>{3});
+  TestPacket get("10.0.0.1", 1, "10.0.0.2", 2, "get /abc123 HTTP/1.0");
+  CHECK(e.sids(get.packet) == std::vector<uint32_t>{2, 3});
+  TestPacket not_start("10.0.0.1", 1, "10.0.0.2", 2, "xGET /abc123");
+  CHECK(e.sids(not_start.packet) == std::vector<uint32_t>{3});
+}

@@ -82,3 +82,33 @@ TEST_CASE("a full table replaces the oldest entry and counts it") {
   }
   CHECK(table.evicted() == 2);
 }
+
+TEST_CASE("rate_filter: past count matches in the window the new action holds for timeout seconds") {
+  // Suricata's rate filter: count 3 in 10 s; the 4th match within the window switches the
+  // action for 5 s; the first match after those 5 s starts counting again.
+  ThresholdTable table(64);
+  RateFilterOption rate;
+  rate.track = ThresholdOption::Track::BySrc;
+  rate.count = 3;
+  rate.seconds = 10;
+  rate.timeout = 5;
+  rate.new_action = RateFilterOption::NewAction::Pass;
+  const IpAddress a = *IpAddress::parse("10.0.0.1");
+  const IpAddress b = *IpAddress::parse("10.0.0.2");
+  const IpAddress dst = *IpAddress::parse("10.0.0.9");
+  std::vector<int> changed;
+  for (int second : {0, 1, 2, 3, 4, 8, 9, 10, 11, 12}) {
+    if (table.rate_exceeded(0, rate, a, dst, second * kSecond)) changed.push_back(second);
+  }
+  // 0,1,2 counted; 3 exceeds (timeout starts at 3); 4 and 8 within 5 s of it; 9 is 6 s
+  // later: counting restarts (9 = 1st, 10, 11 = 3rd), 12 is the 4th: exceeded again.
+  CHECK(changed == std::vector<int>{3, 4, 8, 12});
+  // Another source has its own count; a threshold of the same rule has its own entry.
+  CHECK_FALSE(table.rate_exceeded(0, rate, b, dst, 4 * kSecond));
+  ThresholdOption limit;
+  limit.type = ThresholdOption::Type::Limit;
+  limit.count = 1;
+  limit.seconds = 60;
+  CHECK(table.allow(0, limit, a, dst, 4 * kSecond));
+  CHECK(table.rate_exceeded(0, rate, a, dst, 13 * kSecond));
+}

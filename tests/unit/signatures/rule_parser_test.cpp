@@ -1,3 +1,6 @@
+#include <filesystem>
+#include <fstream>
+
 #include <catch2/catch.hpp>
 
 #include "signatures/rule_parser.hpp"
@@ -208,4 +211,30 @@ TEST_CASE("Snort 3 content sub-options map to the Snort 2 / Suricata modifiers")
         "fast_pattern_offset, fast_pattern_length)");
   CHECK(error_of(h + R"((service:http; content:"a"; sid:1;))") ==
         "unsupported keyword 'service' (not implemented yet: needs application-layer protocol detection)");
+}
+
+TEST_CASE("include: Snort's include lines, relative to the including file, with errors at the line") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(EASTWATCH_BINARY_DIR) / "include_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "more");
+  auto write = [&](const fs::path& path, const std::string& text) { std::ofstream(path) << text; };
+  write(dir / "main.rules",
+        "alert tcp any any -> any any (content:\"a\"; sid:1;)\n"
+        "include more/second.rules\n"
+        "include $RULE_PATH/third.rules\n"
+        "include missing.rules\n"
+        "include main.rules\n"
+        "alert tcp any any -> any any (content:\"z\"; sid:9;)\n");
+  write(dir / "more" / "second.rules", "alert tcp any any -> any any (content:\"b\"; sid:2;)\ninclude ../third.rules\n");
+  write(dir / "third.rules", "alert tcp any any -> any any (content:\"c\"; sid:3;)\n");
+  const auto result = load_rule_files({(dir / "main.rules").string()}, RuleVariables::with_suricata_defaults(), nullptr);
+  std::vector<uint32_t> sids;
+  for (const auto& rule : result.rules) sids.push_back(rule.sid);
+  CHECK(sids == std::vector<uint32_t>{1, 2, 3, 3, 9});
+  CHECK(result.rules[2].file == (dir / "more" / "../third.rules").string());
+  REQUIRE(result.errors.size() == 2);
+  const std::string main_file = (dir / "main.rules").string();
+  CHECK(result.errors[0].to_string() == main_file + ":4: include: cannot open '" + (dir / "missing.rules").string() + "'");
+  CHECK(result.errors[1].to_string().rfind(main_file + ":5: include: '" + (dir / "main.rules").string() + "' includes itself", 0) == 0);
 }
