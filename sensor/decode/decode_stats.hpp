@@ -78,6 +78,14 @@ struct DecodeStats {
     uint64_t ltnull_unsupported_type = 0;
     uint64_t sll_pkt_too_small = 0;
     uint64_t ipraw_invalid_ip_version = 0;
+    // raised by the defragmenter (sensor/defrag)
+    uint64_t ipv4_frag_pkt_too_large = 0;
+    uint64_t ipv6_frag_pkt_too_large = 0;
+    uint64_t ipv4_frag_overlap = 0;
+    uint64_t ipv6_frag_overlap = 0;
+    uint64_t ipv4_frag_ignored = 0;
+    uint64_t ipv6_frag_ignored = 0;
+    uint64_t ipv6_frag_invalid_length = 0;
   } event;
 
   struct Checksums {
@@ -144,6 +152,13 @@ struct DecodeStats {
     f("event.ltnull.unsupported_type", e.ltnull_unsupported_type);
     f("event.sll.pkt_too_small", e.sll_pkt_too_small);
     f("event.ipraw.invalid_ip_version", e.ipraw_invalid_ip_version);
+    f("event.ipv4.frag_pkt_too_large", e.ipv4_frag_pkt_too_large);
+    f("event.ipv6.frag_pkt_too_large", e.ipv6_frag_pkt_too_large);
+    f("event.ipv4.frag_overlap", e.ipv4_frag_overlap);
+    f("event.ipv6.frag_overlap", e.ipv6_frag_overlap);
+    f("event.ipv4.frag_ignored", e.ipv4_frag_ignored);
+    f("event.ipv6.frag_ignored", e.ipv6_frag_ignored);
+    f("event.ipv6.frag_invalid_length", e.ipv6_frag_invalid_length);
   }
 
   template <class F>

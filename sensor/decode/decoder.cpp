@@ -47,9 +47,23 @@ bool decode_null(Packet& p, DecodeStats& s) noexcept {
   }
 }
 
+// Raises on the packet every event whose counter the decoders incremented: the counters and
+// the events are in the same order, so the changed words name the events.
+void raise_counted_events(Packet& packet, const DecodeStats::Events& before, const DecodeStats::Events& after) noexcept {
+  static_assert(sizeof(DecodeStats::Events) == kDecodeEventCount * sizeof(uint64_t));
+  uint64_t old_counts[kDecodeEventCount];
+  uint64_t new_counts[kDecodeEventCount];
+  std::memcpy(old_counts, &before, sizeof old_counts);
+  std::memcpy(new_counts, &after, sizeof new_counts);
+  for (size_t i = 0; i < kDecodeEventCount; ++i) {
+    if (old_counts[i] != new_counts[i]) packet.events.set(static_cast<DecodeEvent>(i));
+  }
+}
+
 }  // namespace
 
 bool decode_packet(Packet& packet, DecodeStats& stats) noexcept {
+  const DecodeStats::Events events_before = stats.event;
   ++stats.pkts;
   stats.bytes += packet.wirelen;
   if (packet.wirelen > stats.max_pkt_size) stats.max_pkt_size = packet.wirelen;
@@ -64,6 +78,7 @@ bool decode_packet(Packet& packet, DecodeStats& stats) noexcept {
   }
   packet.decoded = ok;
   if (!ok) ++stats.invalid;
+  raise_counted_events(packet, events_before, stats.event);
   return ok;
 }
 

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "signatures/address.hpp"
+#include "signatures/decode_events.hpp"
 
 namespace eastwatch {
 
@@ -62,6 +63,7 @@ struct Packet {
   uint16_t icmp_id = 0;   // bytes 4-5 of the ICMP header (echo and similar messages)
   uint16_t icmp_seq = 0;  // bytes 6-7
   bool l4_checksum_bad = false;
+  DecodeEventSet events;  // decoder and defrag anomalies raised on this packet (`decode-event:`)
 
   // --- set by flow ---
   Flow* flow = nullptr;
