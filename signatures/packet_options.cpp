@@ -371,6 +371,17 @@ tl::expected<bool, std::string> parse_packet_option(std::string_view name, std::
     tests.sameip = true;
     return true;
   }
+  if (name == "decode-event") {  // Suricata's decoder event names, with or without "decoder."
+    std::string_view event = trim(value);
+    if (event.substr(0, 8) == "decoder.") event.remove_prefix(8);
+    const auto known = decode_event_from_name(event);
+    if (!known) {
+      return tl::unexpected("decode-event: unknown event '" + std::string(trim(value)) +
+                            "' (expected a decoder event such as ipv4.frag_overlap)");
+    }
+    tests.decode_events.set(*known);
+    return true;
+  }
   return false;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "signatures/address.hpp"
+#include "signatures/decode_events.hpp"
 #include "signatures/regex.hpp"
 
 namespace eastwatch {
@@ -117,8 +118,11 @@ struct PacketTests {
   std::optional<TcpFlagsTest> flags;
   std::optional<FragBitsTest> fragbits;
   bool sameip = false;
+  // `decode-event:` — decoder/defrag events that must all be raised on the packet.
+  DecodeEventSet decode_events;
 
   bool empty() const noexcept {
+    if (decode_events.any()) return false;
     return !flow && !dsize && !ttl && !tos && !ip_id && !ip_proto && !itype && !icode && !icmp_id && !icmp_seq &&
            !tcp_window && !tcp_seq && !tcp_ack && !fragoffset && !flags && !fragbits && !sameip;
   }

@@ -46,7 +46,7 @@ constexpr const char* kKnownUnsupported[] = {
     "ja3.hash", "ja3.string", "ja3s.hash", "ja3s.string", "ja3_hash", "ja3_string", "ja3s_hash", "ja3s_string",
     "ssh.proto", "ssh.software", "ssh_proto", "ssh_software", "ssh.protoversion", "ssh.softwareversion",
     "ssh.hassh", "ssh.hassh.server", "ssh.hassh.string", "ssh.hassh.server.string", "app-layer-protocol",
-    "app-layer-event", "decode-event", "stream-event", "engine-event", "base64_decode", "base64_data",
+    "app-layer-event", "stream-event", "engine-event", "base64_decode", "base64_data",
     "asn1", "dce_iface", "dce_opnum", "dce_stub_data", "smb.named_pipe", "smb.share", "krb5_msg_type",
     "krb5_cipher", "krb5.cname", "krb5.sname", "krb5_err_code", "snmp.community", "snmp.pdu_type",
     "snmp.version", "sip.method", "sip.uri", "sip.request_line", "sip.stat_code", "sip.stat_msg",

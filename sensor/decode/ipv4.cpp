@@ -95,7 +95,8 @@ bool decode_ipv4(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept
   const bool more_fragments = (fragment & 0x2000) != 0;
   const uint16_t fragment_offset = fragment & 0x1fff;
   p.ip_fragment = more_fragments || fragment_offset != 0;
-  p.ip_frag_bits = static_cast<uint8_t>(fragment >> 13);
+  // The header has reserved, DF, MF from the top bit down; ip_frag_bits wants MF 0x04, DF 0x02, R 0x01.
+  p.ip_frag_bits = static_cast<uint8_t>(((fragment >> 11) & 0x04) | ((fragment >> 13) & 0x02) | (fragment >> 15));
   p.ip_frag_offset = fragment_offset;
   const uint32_t l4 = offset + header_length;
   p.l4_offset = l4;

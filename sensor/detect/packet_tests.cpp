@@ -47,6 +47,10 @@ bool packet_tests_match(const PacketTests& t, const Packet& p) noexcept {
   if (t.tos && !t.tos->matches(p.ip_tos)) return false;
   if (t.ip_proto && !t.ip_proto->matches(p.ip_proto)) return false;
   if (t.sameip && p.src != p.dst) return false;
+  if ((p.events.words[0] & t.decode_events.words[0]) != t.decode_events.words[0] ||
+      (p.events.words[1] & t.decode_events.words[1]) != t.decode_events.words[1]) {
+    return false;
+  }
   if (t.ip_id && (p.ip_version != 4 || !t.ip_id->matches(p.ip_id))) return false;
   if (t.fragbits && (p.ip_version != 4 || !bits_match(t.fragbits->mode, t.fragbits->bits, p.ip_frag_bits))) {
     return false;

@@ -16,6 +16,7 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
     : detect_(detect),
       alerts_(alerts),
       flows_(settings.flow),
+      defrag_(settings.defrag, settings.host_os_policy),
       detect_thread_(detect.make_thread()),
       alert_buffer_(std::make_unique<AlertEvent[]>(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet))),
       alert_buffer_size_(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet)) {
@@ -57,6 +58,7 @@ void Worker::process_burst(std::span<Packet> packets) noexcept {
     const int64_t now = packets.back().ts_usec;
     if (now - last_expire_usec_ >= kExpireIntervalUsec) {
       flows_.expire(now, kExpireChecksPerRun);
+      defrag_.expire(now, kExpireChecksPerRun);
       last_expire_usec_ = now;
     }
   }
@@ -64,7 +66,22 @@ void Worker::process_burst(std::span<Packet> packets) noexcept {
 
 void Worker::process_packet(Packet& packet) noexcept {
   packet.reset_decode();
-  if (!decode_packet(packet, decode_stats_)) {
+  const bool decoded = decode_packet(packet, decode_stats_);
+  process_decoded(packet, decoded, true);
+}
+
+void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) noexcept {
+  const Packet* rebuilt = nullptr;
+  if (packet.ip_fragment) {
+    // A fragment goes to defrag and, itself, meets only the `ip` rules without a flow (as in
+    // Suricata): its transport header and payload are inspected once, in the rebuilt datagram.
+    if (may_defragment) rebuilt = defrag_.process(packet, decode_stats_);
+    const uint32_t end = packet.payload_offset + packet.payload_len;
+    packet.has_transport = false;
+    packet.src_port = packet.dst_port = 0;
+    packet.payload_offset = packet.l4_offset;
+    packet.payload_len = end > packet.l4_offset ? end - packet.l4_offset : 0;
+  } else if (!decoded) {
     // A packet whose IP header decoded but whose transport is broken still meets the `ip`
     // rules (as in Suricata), without a flow; anything less is only counted.
     if (packet.ip_version == 0) return;
@@ -76,6 +93,22 @@ void Worker::process_packet(Packet& packet) noexcept {
   const size_t alert_count =
       detect_.inspect(packet, *detect_thread_, std::span<AlertEvent>(alert_buffer_.get(), alert_buffer_size_));
   for (size_t i = 0; i < alert_count; ++i) alerts_.push(alert_buffer_[i]);
+  if (rebuilt != nullptr) {
+    // The rebuilt datagram runs through decode, flow and detection like a captured packet; it
+    // is not a captured frame, so decoder.pkts/bytes/raw do not count it (defrag.*.reassembled does).
+    rebuilt_ = *rebuilt;
+    const uint64_t pkts = decode_stats_.pkts, bytes = decode_stats_.bytes, raw = decode_stats_.raw,
+                   max_size = decode_stats_.max_pkt_size;
+    const bool ok = decode_packet(rebuilt_, decode_stats_);
+    decode_stats_.pkts = pkts;
+    decode_stats_.bytes = bytes;
+    decode_stats_.raw = raw;
+    decode_stats_.max_pkt_size = max_size;
+    rebuilt_.vlan_count = packet.vlan_count;
+    rebuilt_.vlan_id[0] = packet.vlan_id[0];
+    rebuilt_.vlan_id[1] = packet.vlan_id[1];
+    process_decoded(rebuilt_, ok, false);  // once: a datagram rebuilt from a rebuilt one is not tried
+  }
 }
 
 void Worker::finish() noexcept { flows_.flush(); }

@@ -10,6 +10,7 @@
 #include "config/settings.hpp"
 #include "sensor/decode/decode_stats.hpp"
 #include "sensor/decode/packet.hpp"
+#include "sensor/defrag/defragmenter.hpp"
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/flow/flow_table.hpp"
 #include "sensor/output/alert_queue.hpp"
@@ -31,6 +32,7 @@ class Worker {
 
   const DecodeStats& decode_stats() const noexcept { return decode_stats_; }
   const FlowCounters& flow_counters() const noexcept { return flows_.counters(); }
+  const DefragCounters& defrag_counters() const noexcept { return defrag_.counters(); }
   const DetectCounters& detect_counters() const noexcept { return detect_thread_->counters(); }
   std::span<const RuleProfile> rule_profile(size_t rule_count) const noexcept {
     return detect_thread_->profile(rule_count);
@@ -38,10 +40,13 @@ class Worker {
 
  private:
   void process_packet(Packet& packet) noexcept;
+  void process_decoded(Packet& packet, bool decoded, bool may_defragment) noexcept;
 
   const DetectEngine& detect_;
   AlertQueue& alerts_;
   FlowTable flows_;
+  Defragmenter defrag_;
+  Packet rebuilt_{};  // the datagram defrag rebuilt from the latest fragment
   std::unique_ptr<DetectThread> detect_thread_;
   std::unique_ptr<AlertEvent[]> alert_buffer_;
   uint32_t alert_buffer_size_;

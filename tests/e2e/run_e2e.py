@@ -463,6 +463,71 @@ def flow_records(env):
     check(alert["flow_id"] == tcp["flow_id"], "alert and flow records share the flow_id")
 
 
+@case
+def ip_fragments_reassembled(env):
+    """IP defragmentation: a UDP and a TCP payload whose signature spans fragments sent out of order
+    alert once, on the fragment that completes the datagram (Suricata's rebuilt packet carries its
+    pcap_cnt); the fragments themselves meet only ip rules (fragbits:M fires on each fragment with
+    MF, never on the rebuilt datagrams); an overlap with different data raises
+    decode-event:ipv4.frag_overlap on the overlapping fragment; the destination's host-os-policy
+    decides which bytes the rebuilt datagram keeps (bsd: the earlier, last: the later)."""
+    from scapy.all import UDP, fragment, raw  # noqa: E402
+
+    def frames_of(packet, size):
+        return [pcapgen.ether() / f for f in fragment(packet, fragsize=size)]
+
+    cap = Capture()
+    mf = []  # pcap_cnt of every fragment with MF set
+    udp = IP(src="10.0.0.1", dst="10.0.0.2", id=4242) / UDP(sport=5000, dport=6000) / Raw(
+        b"A" * 20 + b"EVIL-SPLIT-SIGNATURE" + b"B" * 20)
+    udp_frames = frames_of(udp, 16)
+    check(len(udp_frames) == 5, "five UDP fragments")
+    for frame in reversed(udp_frames):  # last fragment first: the first one completes the datagram
+        n = cap.add(frame)
+        if frame[IP].flags.MF:
+            mf.append(n)
+    udp_done = n
+    tcp = IP(src="10.0.0.3", dst="10.0.0.4", id=99) / TCP(sport=40000, dport=80, flags="PA", seq=1, ack=1) / Raw(
+        b"x" * 10 + b"TCP-SPLIT-MARKER" + b"y" * 30)
+    tcp_frames = frames_of(tcp, 32)
+    check(len(tcp_frames) == 3, "three TCP fragments")
+    for i in (1, 0, 2):
+        n = cap.add(tcp_frames[i])
+        if tcp_frames[i][IP].flags.MF:
+            mf.append(n)
+    tcp_done = n
+    # A UDP datagram 10.0.0.1 -> 10.0.0.2 in 0..16 and 16..24, with 8..16 sent twice: first "A"s
+    # (in the first fragment), then "X"s.
+    datagram = raw(IP(src="10.0.0.1", dst="10.0.0.2", proto=17) / UDP(sport=5001, dport=6001) / Raw(
+        b"A" * 8 + b"CCCCCCCC"))[20:]
+    first = cap.add(pcapgen.ether() / IP(src="10.0.0.1", dst="10.0.0.2", id=777, proto=17, flags="MF", frag=0) /
+                    Raw(datagram[:16]))
+    overlap = cap.add(pcapgen.ether() / IP(src="10.0.0.1", dst="10.0.0.2", id=777, proto=17, flags="MF", frag=1) /
+                      Raw(b"XXXXXXXX"))
+    last = cap.add(pcapgen.ether() / IP(src="10.0.0.1", dst="10.0.0.2", id=777, proto=17, frag=2) /
+                   Raw(datagram[16:]))
+    mf += [first, overlap]
+    cap.write(env.path("frag.pcap"))
+    rules = """
+alert udp any any -> any 6000 (msg:"udp signature across fragments"; content:"EVIL-SPLIT-SIGNATURE"; sid:1;)
+alert tcp any any -> any 80 (msg:"tcp signature across fragments"; content:"TCP-SPLIT-MARKER"; sid:2;)
+alert ip any any -> any any (msg:"overlapping fragment"; decode-event:ipv4.frag_overlap; sid:3;)
+alert udp any any -> any 6001 (msg:"the later copy won"; content:"XXXXXXXX"; sid:4;)
+alert ip any any -> any any (msg:"a fragment"; fragbits:M; sid:5;)
+"""
+    alerts, stats = env.replay([env.path("frag.pcap")], rules)
+    expected = sorted([(n, 5) for n in mf] + [(udp_done, 1), (tcp_done, 2), (overlap, 3)])
+    expect_alerts(sorted(alerts, key=lambda a: (a["pcap_cnt"], a["alert"]["signature_id"])), expected)
+    check(stats["defrag"]["ipv4"]["fragments"] == 11, f"defrag stats: {stats['defrag']}")
+    check(stats["defrag"]["ipv4"]["reassembled"] == 3, f"defrag stats: {stats['defrag']}")
+    check(stats["decoder"]["event"]["ipv4"]["frag_overlap"] == 1, "frag_overlap counted")
+    check(stats["decoder"]["pkts"] == 11, "decoder.pkts counts captured frames only")
+    # The same capture with 10.0.0.2 as a "last" host: the X's replace the A's.
+    alerts, _ = env.replay([env.path("frag.pcap")], rules, "--set", "host-os-policy.last=[10.0.0.2]")
+    check((last, 4) in sids_by_packet(alerts), f"last policy: {sids_by_packet(alerts)}")
+    check((udp_done, 1) in sids_by_packet(alerts), "the UDP signature still matches")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)
