@@ -40,7 +40,7 @@ class Loader {
       return;
     }
     check_keys(root, "",
-               {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "threshold-file", "flow",
+               {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "reference-config-file", "threshold-file", "flow",
                 "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy"});
     if (auto sensor = map_at(root, "sensor", "sensor")) {
       check_keys(sensor, "sensor", {"name"});
@@ -52,6 +52,7 @@ class Loader {
     get_string_list(root["rule-files"], "rule-files", settings.rule_files);
     get_string(root["classification-file"], "classification-file", settings.classification_file);
     get_string(root["threshold-file"], "threshold-file", settings.threshold_file);
+    get_string(root["reference-config-file"], "reference-config-file", settings.reference_file);
     load_flow(root, settings.flow);
     if (auto detect = map_at(root, "detect", "detect")) {
       check_keys(detect, "detect", {"max-alerts-per-packet", "hs-cache-dir"});
@@ -352,11 +353,12 @@ class Loader {
         fail(eve, "outputs.eve.filename", "empty file name");
       }
       if (auto alert = map_at(eve, "alert", "outputs.eve.alert")) {
-        check_keys(alert, "outputs.eve.alert", {"payload", "payload-printable", "packet"});
+        check_keys(alert, "outputs.eve.alert", {"payload", "payload-printable", "packet", "references"});
         get_bool(alert["payload"], "outputs.eve.alert.payload", settings.eve.alert_payload);
         get_bool(alert["payload-printable"], "outputs.eve.alert.payload-printable",
                  settings.eve.alert_payload_printable);
         get_bool(alert["packet"], "outputs.eve.alert.packet", settings.eve.alert_packet);
+        get_bool(alert["references"], "outputs.eve.alert.references", settings.eve.alert_references);
       }
     }
     load_file_output(outputs, "fast", settings.fast);

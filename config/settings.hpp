@@ -38,6 +38,7 @@ struct EveSettings {
   bool alert_payload = false;          // base64 `payload`
   bool alert_payload_printable = false;
   bool alert_packet = false;           // base64 `packet`
+  bool alert_references = false;       // `alert.references`: the rule's references as URLs
   bool stats = true;                   // a stats record at the end of a replay
   bool flow = false;                   // a flow record when each flow ends
 };
@@ -92,6 +93,7 @@ struct Settings {
   std::string default_rule_path;
   std::vector<std::string> rule_files;  // relative to default_rule_path unless absolute
   std::string classification_file;      // empty: the built-in table
+  std::string reference_file;           // reference.config; empty: the built-in table
   std::string threshold_file;           // threshold.config (suppress/threshold lines); empty: none
   FlowSettings flow;
   StreamSettings stream;

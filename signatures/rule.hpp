@@ -262,6 +262,7 @@ struct Rule {
   std::string category;         // classtype's description, as EVE `alert.category`
   int priority = 3;             // explicit `priority:`, else the classtype's, else 3
   std::vector<RuleReference> references;
+  std::vector<std::string> reference_urls;  // `references` resolved by reference.config (at load)
   std::vector<std::string> metadata;  // each `metadata:` entry, trimmed, in order
 
   // Detection.

@@ -1,5 +1,6 @@
 #include "sensor/main/rule_loading.hpp"
 
+#include "signatures/reference_config.hpp"
 #include "signatures/threshold_config.hpp"
 
 #include <fstream>
@@ -31,6 +32,22 @@ tl::expected<ClassificationTable, std::string> load_classifications(const Settin
   text << in.rdbuf();
   std::vector<std::string> errors;
   auto table = ClassificationTable::parse(text.str(), settings.classification_file, &errors);
+  if (!errors.empty()) {
+    std::string message = errors.front();
+    for (size_t i = 1; i < errors.size(); ++i) message += "\n" + errors[i];
+    return tl::unexpected(message);
+  }
+  return table;
+}
+
+tl::expected<ReferenceTable, std::string> load_references(const Settings& settings) {
+  if (settings.reference_file.empty()) return ReferenceTable::builtin();
+  std::ifstream in(settings.reference_file, std::ios::binary);
+  if (!in) return tl::unexpected("cannot open reference config file '" + settings.reference_file + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<std::string> errors;
+  auto table = ReferenceTable::parse(text.str(), settings.reference_file, &errors);
   if (!errors.empty()) {
     std::string message = errors.front();
     for (size_t i = 1; i < errors.size(); ++i) message += "\n" + errors[i];
@@ -79,8 +96,13 @@ tl::expected<LoadedRules, std::string> load_rules(const Settings& settings,
                                                   const std::vector<std::string>& cli_rule_files) {
   auto classifications = load_classifications(settings);
   if (!classifications) return tl::unexpected(classifications.error());
+  auto references = load_references(settings);
+  if (!references) return tl::unexpected(references.error());
   RuleLoadResult parsed = load_rule_files(rule_paths(settings, cli_rule_files), settings.variables, &*classifications);
   drop_duplicate_signatures(parsed.rules, parsed.errors);
+  for (auto& rule : parsed.rules) {
+    for (const auto& reference : rule.references) rule.reference_urls.push_back(references->resolve(reference));
+  }
   LoadedRules result;
   if (!settings.threshold_file.empty()) {
     std::ifstream in(settings.threshold_file, std::ios::binary);

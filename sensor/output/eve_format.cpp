@@ -284,6 +284,12 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
   write_key(writer, "severity");
   writer.Int(rule.priority);
   write_metadata(writer, rule.metadata);
+  if (settings_.alert_references && !rule.reference_urls.empty()) {
+    write_key(writer, "references");
+    writer.StartArray();
+    for (const auto& url : rule.reference_urls) write_string(writer, url);
+    writer.EndArray();
+  }
   if (rule.target != Rule::Target::None) {
     // As Suricata: the side named by `target` is the target, the other the source.
     const bool target_is_src = rule.target == Rule::Target::SrcIp;

@@ -238,3 +238,16 @@ TEST_CASE("every record kind validates against Suricata's EVE schema") {
                               "/tests/tools/validate_eve.py " + schema + " " + path;
   CHECK(std::system(command.c_str()) == 0);
 }
+
+TEST_CASE("alert.references lists the rule's references as URLs when switched on") {
+  Rule rule = sample_rule();
+  rule.reference_urls = {"http://cve.mitre.org/cgi-bin/cvename.cgi?name=2021-44228", "http://example.com/x"};
+  const AlertEvent event = sample_event(rule);
+  CHECK_FALSE(parse(EveFormatter("s", EveSettings{}).alert(event))["alert"].HasMember("references"));
+  EveSettings settings;
+  settings.alert_references = true;
+  const auto doc = parse(EveFormatter("s", settings).alert(event));
+  REQUIRE(doc["alert"]["references"].Size() == 2);
+  CHECK(std::string(doc["alert"]["references"][0].GetString()) ==
+        "http://cve.mitre.org/cgi-bin/cvename.cgi?name=2021-44228");
+}
