@@ -226,11 +226,9 @@ class DatabaseBuilder {
   unsigned failed_id_ = 0;
 };
 
-tl::expected<void, std::string> build_group(const std::vector<Rule>& rules, const std::vector<Prefilter>& prefilter,
-                                            const std::vector<uint32_t>& members, DatabaseBuilder& databases,
-                                            std::map<std::vector<uint32_t>, std::shared_ptr<const HeaderOnlyRules>>&
-                                                header_indexes,
-                                            PrefilterGroup& group) {
+tl::expected<void, std::string> build_prefilter(const std::vector<Rule>& rules, const std::vector<Prefilter>& prefilter,
+                                                const std::vector<uint32_t>& members, DatabaseBuilder& databases,
+                                                PrefilterGroup& group) {
   std::map<Literal, uint32_t> ids;
   std::vector<std::vector<uint32_t>> rules_of;
   std::vector<uint32_t> regex_rules;
@@ -247,7 +245,6 @@ tl::expected<void, std::string> build_group(const std::vector<Rule>& rules, cons
       }
     }
   }
-  group.rule_count = static_cast<uint32_t>(members.size());
 
   // Literal database.
   std::vector<const char*> expressions(ids.size());
@@ -298,26 +295,34 @@ tl::expected<void, std::string> build_group(const std::vector<Rule>& rules, cons
     group.pattern_rule_offsets.push_back(static_cast<uint32_t>(group.pattern_rules.size()));
   }
 
-  // Header-only rules behind their address index, shared by groups with the same list.
-  auto& index = header_indexes[header_only];
-  if (!index) {
-    auto built = std::make_shared<HeaderOnlyRules>();
-    built->rules = header_only;
-    std::vector<const AddressSet*> sources;
-    std::vector<const AddressSet*> destinations;
-    built->bidirectional.assign((header_only.size() + 63) / 64, 0);
-    for (size_t j = 0; j < header_only.size(); ++j) {
-      const Rule& rule = rules[header_only[j]];
-      sources.push_back(&rule.src_addresses);
-      destinations.push_back(&rule.dst_addresses);
-      if (rule.bidirectional) built->bidirectional[j / 64] |= uint64_t{1} << (j % 64);
-    }
-    built->by_src = AddressIndex::build(sources);
-    built->by_dst = AddressIndex::build(destinations);
-    index = std::move(built);
+  // Header-only rules behind their address index.
+  HeaderOnlyRules& index = group.header_only;
+  index.rules = header_only;
+  std::vector<const AddressSet*> sources;
+  std::vector<const AddressSet*> destinations;
+  index.bidirectional.assign((header_only.size() + 63) / 64, 0);
+  for (size_t j = 0; j < header_only.size(); ++j) {
+    const Rule& rule = rules[header_only[j]];
+    sources.push_back(&rule.src_addresses);
+    destinations.push_back(&rule.dst_addresses);
+    if (rule.bidirectional) index.bidirectional[j / 64] |= uint64_t{1} << (j % 64);
   }
-  group.header_only = index;
+  index.by_src = AddressIndex::build(sources);
+  index.by_dst = AddressIndex::build(destinations);
   return {};
+}
+
+SignatureGroup make_signature_group(const std::vector<uint32_t>& list, uint32_t rule_count,
+                                    const HeaderOnlyRules& header_only) {
+  SignatureGroup group;
+  group.members.assign((rule_count + 63) / 64, 0);
+  for (uint32_t r : list) group.members[r / 64] |= uint64_t{1} << (r % 64);
+  group.header_only_mask.assign(std::max<size_t>(1, (header_only.rules.size() + 63) / 64), 0);
+  for (size_t j = 0; j < header_only.rules.size(); ++j) {
+    if (group.contains(header_only.rules[j])) group.header_only_mask[j / 64] |= uint64_t{1} << (j % 64);
+  }
+  group.rule_count = static_cast<uint32_t>(list.size());
+  return group;
 }
 
 }  // namespace
@@ -414,7 +419,6 @@ tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(
   }
 
   DatabaseBuilder databases(cache, set->stats_, set->databases_);
-  std::map<std::vector<uint32_t>, std::shared_ptr<const HeaderOnlyRules>> header_indexes;
   for (size_t g = 0; g < static_cast<size_t>(PrefilterGroupId::Count); ++g) {
     const auto id = static_cast<PrefilterGroupId>(g);
     std::vector<uint32_t> members;
@@ -422,6 +426,8 @@ tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(
       if (rule_in_protocol(set->rules_[r], id)) members.push_back(r);
     }
     auto& protocol = set->protocols_[g];
+    auto built = build_prefilter(set->rules_, prefilter, members, databases, protocol.prefilter);
+    if (!built) return tl::unexpected(built.error());
     std::vector<std::vector<uint32_t>> lists;
     if (id == PrefilterGroupId::Tcp || id == PrefilterGroupId::Udp) {
       // Both directions' lists; identical lists become one group.
@@ -443,10 +449,8 @@ tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(
     } else {
       lists.push_back(members);
     }
-    protocol.groups.resize(lists.size());
-    for (size_t l = 0; l < lists.size(); ++l) {
-      auto built = build_group(set->rules_, prefilter, lists[l], databases, header_indexes, protocol.groups[l]);
-      if (!built) return tl::unexpected(built.error());
+    for (const auto& list : lists) {
+      protocol.groups.push_back(make_signature_group(list, rule_count, protocol.prefilter.header_only));
     }
     set->stats_.groups += static_cast<uint32_t>(lists.size());
   }

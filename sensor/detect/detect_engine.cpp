@@ -41,6 +41,7 @@ bool header_matches(const Rule& rule, const Packet& p) noexcept {
 
 struct ScanContext {
   const PrefilterGroup* group;
+  const SignatureGroup* members;
   std::vector<uint32_t>* candidates;
   std::vector<uint32_t>* seen;
   uint32_t stamp;
@@ -51,6 +52,7 @@ int on_fast_pattern(unsigned int id, unsigned long long, unsigned long long, uns
   const PrefilterGroup& group = *scan->group;
   for (uint32_t i = group.pattern_rule_offsets[id]; i < group.pattern_rule_offsets[id + 1]; ++i) {
     const uint32_t rule = group.pattern_rules[i];
+    if (!scan->members->contains(rule)) continue;  // its ports or direction cannot match
     uint32_t& seen = (*scan->seen)[rule];
     if (seen == scan->stamp) continue;
     seen = scan->stamp;
@@ -217,8 +219,10 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     return 0;
   }
   const bool has_ports = p.has_transport && (p.ip_proto == 6 || p.ip_proto == 17);
-  const PrefilterGroup& group =
-      rules_->group(group_of(p), p.to_server, has_ports ? (p.to_server ? p.dst_port : p.src_port) : 0);
+  const PrefilterGroupId protocol = group_of(p);
+  const PrefilterGroup& group = rules_->prefilter(protocol);
+  const SignatureGroup& members =
+      rules_->group(protocol, p.to_server, has_ports ? (p.to_server ? p.dst_port : p.src_port) : 0);
   const auto rules = rules_->rules();
   if (++thread.stamp_ == 0) {  // the stamp wrapped: forget every old mark once
     std::fill(thread.seen_stamp_.begin(), thread.seen_stamp_.end(), 0);
@@ -228,7 +232,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
   candidates.clear();
   const std::span<const uint8_t> payload = p.payload();
   if (!payload.empty() && thread.scratch_) {
-    ScanContext context{&group, &candidates, &thread.seen_stamp_, thread.stamp_};
+    ScanContext context{&group, &members, &candidates, &thread.seen_stamp_, thread.stamp_};
     for (const hs_database_t* database : {group.database, group.regex_database}) {
       if (database == nullptr) continue;
       hs_scan(database, reinterpret_cast<const char*>(payload.data()), static_cast<unsigned>(payload.size()), 0,
@@ -243,7 +247,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
   // can hold this packet, already in rule order.
   auto& header_candidates = thread.header_candidates_;
   header_candidates.clear();
-  const HeaderOnlyRules& header_only = *group.header_only;
+  const HeaderOnlyRules& header_only = group.header_only;
   if (!header_only.rules.empty()) {
     const uint64_t* src = header_only.by_src.lookup(p.src);
     const uint64_t* dst = header_only.by_dst.lookup(p.dst);
@@ -251,7 +255,8 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     const uint64_t* dst_reversed = header_only.by_dst.lookup(p.src);
     const uint32_t words = header_only.by_src.words();
     for (uint32_t w = 0; w < words; ++w) {
-      uint64_t bits = (src[w] & dst[w]) | (src_reversed[w] & dst_reversed[w] & header_only.bidirectional[w]);
+      uint64_t bits = ((src[w] & dst[w]) | (src_reversed[w] & dst_reversed[w] & header_only.bidirectional[w])) &
+                      members.header_only_mask[w];
       while (bits != 0) {
         const uint32_t j = w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits));
         bits &= bits - 1;
