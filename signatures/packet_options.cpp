@@ -4,8 +4,10 @@
 //  dsize, ttl, tos, id, ip_proto, itype, icode, icmp_id, icmp_seq, window, seq, ack, fragoffset:
 //        integer tests (N, !N, <N, <=N, >N, >=N, N<>M)
 //  flags: [+*!]FSRPAUCE012[,ignore]   fragbits: [+*!]MDR   sameip
+//  ipopts: rr|eol|nop|ts|sec|esec|lsrr|ssrr|satid|any (several ipopts: all must be present)
 #include <cctype>
 #include <charconv>
+#include <utility>
 
 #include "signatures/detail/packet_options.hpp"
 #include "signatures/detail/text.hpp"
@@ -380,6 +382,22 @@ tl::expected<bool, std::string> parse_packet_option(std::string_view name, std::
                             "' (expected a decoder event such as ipv4.frag_overlap)");
     }
     tests.decode_events.set(*known);
+    return true;
+  }
+  if (name == "ipopts") {
+    // IPv4 option numbers (the type's low five bits), as Suricata's ipopts names them.
+    static constexpr std::pair<std::string_view, uint8_t> kOptions[] = {
+        {"eol", 0}, {"nop", 1}, {"sec", 2}, {"lsrr", 3}, {"ts", 4}, {"esec", 5}, {"rr", 7}, {"satid", 8}, {"ssrr", 9}};
+    const std::string_view option = trim(value);
+    uint32_t bit = 0;
+    for (const auto& [option_name, number] : kOptions) {
+      if (option == option_name) bit = 1u << number;
+    }
+    if (bit == 0 && option != "any") {
+      return tl::unexpected("ipopts: invalid option '" + std::string(option) +
+                            "' (expected rr, eol, nop, ts, sec, esec, lsrr, ssrr, satid or any)");
+    }
+    tests.ipopts = tests.ipopts.value_or(0) | bit;
     return true;
   }
   return false;

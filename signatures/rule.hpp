@@ -47,6 +47,12 @@ struct ContentOption {
   bool fast_pattern_only = false;
   std::optional<uint16_t> fast_pattern_offset;
   std::optional<uint16_t> fast_pattern_length;
+  // A byte_extract/byte_math variable of the section (its slot) gives offset, depth, distance or
+  // within instead of a number; -1: the number above. The optional above is then set to 0.
+  int8_t offset_var = -1;
+  int8_t depth_var = -1;
+  int8_t distance_var = -1;
+  int8_t within_var = -1;
 
   bool is_relative() const noexcept { return distance.has_value() || within.has_value(); }
 };
@@ -117,6 +123,9 @@ struct PacketTests {
   std::optional<NumericTest> fragoffset;
   std::optional<TcpFlagsTest> flags;
   std::optional<FragBitsTest> fragbits;
+  // `ipopts:` — IPv4 options that must be present: bit n is option number n (the type's low five
+  // bits: eol 0, nop 1, sec 2, lsrr 3, ts 4, esec 5, rr 7, satid 8, ssrr 9); 0 is `any`.
+  std::optional<uint32_t> ipopts;
   bool sameip = false;
   // `decode-event:` — decoder/defrag events that must all be raised on the packet.
   DecodeEventSet decode_events;
@@ -124,7 +133,7 @@ struct PacketTests {
   bool empty() const noexcept {
     if (decode_events.any()) return false;
     return !flow && !dsize && !ttl && !tos && !ip_id && !ip_proto && !itype && !icode && !icmp_id && !icmp_seq &&
-           !tcp_window && !tcp_seq && !tcp_ack && !fragoffset && !flags && !fragbits && !sameip;
+           !tcp_window && !tcp_seq && !tcp_ack && !fragoffset && !flags && !fragbits && !ipopts && !sameip;
   }
 };
 
@@ -178,6 +187,7 @@ struct PcreOption {
 // `isdataat:N[,relative]` (also negated with `!`): is there data at that position?
 struct IsDataAtOption {
   uint32_t offset = 0;
+  int8_t offset_var = -1;  // a byte_extract/byte_math variable gives the offset
   bool relative = false;
   bool negated = false;
 };
@@ -190,7 +200,12 @@ struct ByteRead {
   bool little_endian = false;
   uint8_t string_base = 0;   // 0: binary; 8, 10 or 16: ASCII digits (`string, oct|dec|hex`)
   uint64_t bitmask = 0;      // 0: none; else value &= mask, shifted right past the mask's zero bits
+  int8_t offset_var = -1;    // a byte_extract/byte_math variable gives the offset
 };
+
+// Variables per section that byte_extract and byte_math may define (slots of a fixed array on
+// the inspecting thread's stack).
+inline constexpr uint8_t kMaxByteVariables = 16;
 
 // `byte_test:bytes, [!]op, value, offset [, relative] [, big|little] [, string, hex|dec|oct] [, bitmask m]`
 struct ByteTestOption {
@@ -199,6 +214,7 @@ struct ByteTestOption {
   Op op = Op::Equal;
   bool negated = false;
   uint64_t value = 0;
+  int8_t value_var = -1;  // a byte_extract/byte_math variable gives the value
 };
 
 // `byte_jump:bytes, offset [, relative] [, multiplier n] [, big|little] [, string, hex|dec|oct]
@@ -212,10 +228,35 @@ struct ByteJumpOption {
   int32_t post_offset = 0;
 };
 
+// `byte_extract:bytes, offset, name [, relative] [, multiplier n] [, big|little] [, string [, hex|dec|oct]]
+//  [, dce] [, bitmask m] [, align 2|4]` — reads a number into variable `name` (slot `slot`) and
+// moves prev_end past the bytes read.
+struct ByteExtractOption {
+  ByteRead read;
+  uint32_t multiplier = 1;
+  uint8_t align = 0;  // 0 (none), 2 or 4: the value rounded up to a multiple
+  uint8_t slot = 0;
+  std::string name;
+};
+
+// `byte_math:bytes n, offset n, oper op, rvalue n|var, result var [, relative] [, endian big|little]
+//  [, string hex|dec|oct] [, dce] [, bitmask m]` — reads a number, applies `oper rvalue` and the
+// bitmask, and stores the result in variable `name` (slot `slot`); moves prev_end past the bytes.
+struct ByteMathOption {
+  enum class Op : uint8_t { Add, Subtract, Multiply, Divide, LeftShift, RightShift };
+  ByteRead read;  // read.bitmask stays 0: byte_math masks the result, not the number read
+  Op op = Op::Add;
+  uint64_t rvalue = 0;
+  int8_t rvalue_var = -1;
+  uint32_t bitmask = 0;
+  uint8_t slot = 0;
+  std::string name;
+};
+
 // One step of a section's option chain, in rule order; `index` points into the section's
 // vector of that kind.
 struct ChainStep {
-  enum class Kind : uint8_t { Content, Pcre, IsDataAt, ByteTest, ByteJump };
+  enum class Kind : uint8_t { Content, Pcre, IsDataAt, ByteTest, ByteJump, ByteExtract, ByteMath, Bsize };
   Kind kind = Kind::Content;
   uint16_t index = 0;
 };
@@ -235,6 +276,10 @@ struct BufferSection {
   std::vector<IsDataAtOption> isdataats;
   std::vector<ByteTestOption> byte_tests;
   std::vector<ByteJumpOption> byte_jumps;
+  std::vector<ByteExtractOption> byte_extracts;
+  std::vector<ByteMathOption> byte_maths;
+  std::vector<NumericTest> bsizes;  // `bsize:` — the length of this section's buffer
+  uint8_t variables = 0;            // byte_extract/byte_math slots used
   std::vector<ChainStep> steps;  // every option above, in rule order
 };
 

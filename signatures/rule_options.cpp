@@ -23,9 +23,7 @@ namespace {
 // unsupported (an honest "not yet"), distinct from a typo.
 constexpr const char* kKnownUnsupported[] = {
     // state and variables
-    "flowint", "flowvar", "pktvar", "xbits", "hostbits", "byte_extract", "byte_math", "tag",
-    // packet keywords not there yet
-    "ipopts", "bsize",
+    "flowint", "flowvar", "pktvar", "xbits", "hostbits", "tag",
     // HTTP (Snort 2 modifiers and Suricata sticky buffers)
     "urilen", "uricontent", "http_uri", "http_raw_uri", "http_header", "http_raw_header", "http_method", "http_cookie", "http_raw_cookie",
     "http_client_body", "http_server_body", "http_stat_code", "http_stat_msg", "http_user_agent", "http_host",
@@ -161,6 +159,9 @@ class OptionParser {
       if (!result) return result;
     }
     if (!have_sid) return tl::unexpected(std::string("rule has no sid"));
+    for (const BufferSection& section : rule_.sections) {
+      if (auto fits = check_bsize(section); !fits) return fits;
+    }
     if (explicit_priority_) rule_.priority = *explicit_priority_;
     return {};
   }
@@ -220,21 +221,22 @@ class OptionParser {
     if (name == "pcre") return apply_pcre(option);
     if (name == "isdataat") return apply_isdataat(option);
     if (name == "byte_test") {
-      auto test = parse_byte_test(option.value);
-      if (!test) return tl::unexpected(test.error());
       BufferSection& section = current_section();
+      auto test = parse_byte_test(option.value, section);
+      if (!test) return tl::unexpected(test.error());
       section.steps.push_back(ChainStep{ChainStep::Kind::ByteTest, static_cast<uint16_t>(section.byte_tests.size())});
       section.byte_tests.push_back(*test);
       return {};
     }
     if (name == "byte_jump") {
-      auto jump = parse_byte_jump(option.value);
-      if (!jump) return tl::unexpected(jump.error());
       BufferSection& section = current_section();
+      auto jump = parse_byte_jump(option.value, section);
+      if (!jump) return tl::unexpected(jump.error());
       section.steps.push_back(ChainStep{ChainStep::Kind::ByteJump, static_cast<uint16_t>(section.byte_jumps.size())});
       section.byte_jumps.push_back(*jump);
       return {};
     }
+    if (name == "byte_extract" || name == "byte_math" || name == "bsize") return apply_byte_variable(option);
     if (name == "service") {
       // Snort 3: the rule applies to flows of these application services. Ignoring it would
       // widen the rule, so it waits for application-layer protocol detection.
@@ -272,6 +274,34 @@ class OptionParser {
       return tl::unexpected("unsupported keyword '" + std::string(name) + "' (not implemented yet)");
     }
     return tl::unexpected("unknown rule option '" + std::string(name) + "'");
+  }
+
+  // byte_extract and byte_math (a new variable of the section) and bsize.
+  Result apply_byte_variable(const RawOption& option) {
+    BufferSection& section = current_section();
+    const auto step = [&](ChainStep::Kind kind, size_t index) {
+      section.steps.push_back(ChainStep{kind, static_cast<uint16_t>(index)});
+    };
+    if (option.name == "bsize") {
+      auto bsize = parse_bsize(option.value);
+      if (!bsize) return tl::unexpected(bsize.error());
+      step(ChainStep::Kind::Bsize, section.bsizes.size());
+      section.bsizes.push_back(*bsize);
+      return {};
+    }
+    if (option.name == "byte_extract") {
+      auto extract = parse_byte_extract(option.value, section);
+      if (!extract) return tl::unexpected(extract.error());
+      step(ChainStep::Kind::ByteExtract, section.byte_extracts.size());
+      section.byte_extracts.push_back(std::move(*extract));
+    } else {
+      auto math = parse_byte_math(option.value, section);
+      if (!math) return tl::unexpected(math.error());
+      step(ChainStep::Kind::ByteMath, section.byte_maths.size());
+      section.byte_maths.push_back(std::move(*math));
+    }
+    ++section.variables;
+    return {};
   }
 
   Result apply_classtype(std::string_view value) {
@@ -426,9 +456,17 @@ class OptionParser {
       value = trim(value.substr(1));
     }
     const size_t comma = value.find(',');
-    auto number = parse_integer(trim(value.substr(0, comma)), "isdataat", 0, 65535);
-    if (!number) return tl::unexpected(number.error());
-    isdataat.offset = static_cast<uint32_t>(*number);
+    BufferSection& section = current_section();
+    const std::string_view offset = trim(value.substr(0, comma));
+    if (is_variable_name(offset)) {
+      const auto slot = find_byte_variable(section, offset);
+      if (!slot) return tl::unexpected("isdataat: unknown byte_extract/byte_math variable '" + std::string(offset) + "'");
+      isdataat.offset_var = static_cast<int8_t>(*slot);
+    } else {
+      auto number = parse_integer(offset, "isdataat", 0, 65535);
+      if (!number) return tl::unexpected(number.error());
+      isdataat.offset = static_cast<uint32_t>(*number);
+    }
     if (comma != std::string_view::npos) {
       const std::string_view modifier = trim(value.substr(comma + 1));
       if (modifier == "relative") {
@@ -437,7 +475,6 @@ class OptionParser {
         return tl::unexpected("isdataat: unknown modifier '" + std::string(modifier) + "' (expected relative)");
       }
     }
-    BufferSection& section = current_section();
     section.steps.push_back(ChainStep{ChainStep::Kind::IsDataAt, static_cast<uint16_t>(section.isdataats.size())});
     section.isdataats.push_back(isdataat);
     return {};
@@ -478,15 +515,16 @@ class OptionParser {
     }
     if (name == "fast_pattern") return apply_fast_pattern(option, content);
     if (!option.has_value) return tl::unexpected(name + ": missing value");
-    auto number = parse_integer(option.value, name, name == "distance" ? -65535 : 0, 65535);
-    if (!number) {
-      // A named value is a byte_extract variable, which is not implemented yet.
-      if (!option.value.empty() && (std::isalpha(static_cast<unsigned char>(option.value.front())) || option.value.front() == '_')) {
-        return tl::unexpected(name + ": variable '" + std::string(option.value) +
-                              "' (byte_extract variables are not implemented yet)");
-      }
-      return tl::unexpected(number.error());
+    // A byte_extract/byte_math variable of this section in place of the number.
+    int8_t var = -1;
+    if (is_variable_name(option.value)) {
+      const auto slot = find_byte_variable(rule_.sections.back(), option.value);
+      if (!slot) return tl::unexpected(name + ": unknown byte_extract/byte_math variable '" + std::string(option.value) + "'");
+      var = static_cast<int8_t>(*slot);
     }
+    auto number = var >= 0 ? tl::expected<int64_t, std::string>(0)
+                           : parse_integer(option.value, name, name == "distance" ? -65535 : 0, 65535);
+    if (!number) return tl::unexpected(number.error());
     const auto value = static_cast<int32_t>(*number);
     const bool absolute = name == "offset" || name == "depth";
     if (content.startswith) {
@@ -499,23 +537,27 @@ class OptionParser {
     if (name == "offset") {
       if (content.offset) return tl::unexpected(std::string("offset: used twice on the same content"));
       content.offset = value;
+      content.offset_var = var;
     } else if (name == "depth") {
       if (content.depth) return tl::unexpected(std::string("depth: used twice on the same content"));
-      if (value < length) {
+      if (var < 0 && value < length) {
         return tl::unexpected("depth: " + std::to_string(value) + " is smaller than the content length " +
                               std::to_string(length) + " (it could never match)");
       }
       content.depth = value;
+      content.depth_var = var;
     } else if (name == "distance") {
       if (content.distance) return tl::unexpected(std::string("distance: used twice on the same content"));
       content.distance = value;
+      content.distance_var = var;
     } else {
       if (content.within) return tl::unexpected(std::string("within: used twice on the same content"));
-      if (value < length) {
+      if (var < 0 && value < length) {
         return tl::unexpected("within: " + std::to_string(value) + " is smaller than the content length " +
                               std::to_string(length) + " (it could never match)");
       }
       content.within = value;
+      content.within_var = var;
     }
     return {};
   }

@@ -6,14 +6,19 @@ namespace eastwatch::detail {
 
 namespace {
 
-// Validates the options; returns false on a malformed option list.
-bool check_options(const uint8_t* options, uint32_t length, DecodeStats& s) noexcept {
+// Validates the options and records the known ones in `present` (bit n: option number n, the
+// type's low five bits); returns false on a malformed option list. Bounded by `length` (<= 40).
+bool check_options(const uint8_t* options, uint32_t length, DecodeStats& s, uint32_t& present) noexcept {
   uint32_t seen = 0;  // bitmask of option numbers 0..31 (copied-flag stripped), for duplicates
   uint32_t i = 0;
   while (i < length) {
     const uint8_t type = options[i];
-    if (type == 0) break;  // end of option list
-    if (type == 1) {       // no-operation
+    if (type == 0) {  // end of option list
+      present |= 1u;
+      break;
+    }
+    if (type == 1) {  // no-operation
+      present |= 1u << 1;
       ++i;
       continue;
     }
@@ -34,7 +39,10 @@ bool check_options(const uint8_t* options, uint32_t length, DecodeStats& s) noex
     if (seen & (1u << number)) ++s.event.ipv4_opt_duplicate;
     seen |= 1u << number;
     switch (type) {
-      case 0x07: case 0x44: case 0x83: case 0x89: case 0x82: case 0x94: case 0x88: case 0x86: break;
+      // rr, ts, lsrr, ssrr, sec, esec, satid (what ipopts names), router alert, CIPSO
+      case 0x07: case 0x44: case 0x83: case 0x89: case 0x82: case 0x85: case 0x88: case 0x94: case 0x86:
+        present |= 1u << number;
+        break;
       default: ++s.event.ipv4_opt_unknown; break;
     }
     i += option_length;
@@ -77,13 +85,15 @@ bool decode_ipv4(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept
     }
     end = p.caplen;
   }
-  if (header_length > 20 && !check_options(h + 20, header_length - 20, s)) return false;
+  uint32_t options = 0;
+  if (header_length > 20 && !check_options(h + 20, header_length - 20, s, options)) return false;
 
   p.ip_version = 4;
   p.l3_offset = offset;
   p.ip_tos = h[1];
   p.ip_id = load_be16(h + 4);
   p.ip_ttl = h[8];
+  p.ip_options = options;
   p.ip_proto = h[9];
   p.src = IpAddress::from_v4_bytes(h + 12);
   p.dst = IpAddress::from_v4_bytes(h + 16);

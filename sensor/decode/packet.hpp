@@ -47,6 +47,7 @@ struct Packet {
   bool ip_fragment = false;      // a fragment (IPv4 MF/offset or IPv6 fragment header)
   uint8_t ip_frag_bits = 0;      // IPv4 flags: 0x04 MF, 0x02 DF, 0x01 reserved
   uint16_t ip_frag_offset = 0;   // in 8-byte units
+  uint32_t ip_options = 0;       // IPv4 options present: bit n for option number n (type & 0x1f)
   bool ip_checksum_bad = false;  // counted, never enforced (offload)
   IpAddress src;
   IpAddress dst;

@@ -23,6 +23,16 @@
 //    byte_jump reads a number, multiplies and aligns it, and moves prev_end to: the end of the
 //    number (or the buffer start with from_beginning, its end with from_end) + the value +
 //    post_offset; a target outside the buffer fails.
+//  - byte_extract reads a number like byte_test (`string` reads the digits there are, up to
+//    `bytes`), multiplies and aligns it, stores it in its variable and moves prev_end past the
+//    bytes read (detect-byte-extract.c). byte_math reads a number, applies `oper rvalue` (a
+//    division by zero is a non-match) and then its bitmask, stores the result and moves prev_end
+//    the same way (detect-bytemath.c). Variables live in a fixed array on the stack, per
+//    inspection; backtracking re-runs the steps after the backtracking one, which rewrites them.
+//    A variable in place of a number: offset/depth/within/isdataat/byte_test/byte_jump take it
+//    as an unsigned 32-bit value, distance as a signed one (Suricata's casts); an isdataat
+//    variable of 100000000 or more never has data there.
+//  - bsize: the buffer length against the test; a failure is final (the buffer is complete).
 //  - nocase: ASCII case-insensitive comparison. rawbytes: no effect on the payload buffer.
 //  - startswith: offset 0, depth = the content length (set by the parser). endswith: the match
 //    must end exactly at the end of the buffer, within the window its other modifiers give.
@@ -44,15 +54,21 @@ struct Window {
   int64_t end;
 };
 
-Window window_for(const ContentOption& c, int64_t prev_end, int64_t length) noexcept {
+// A modifier's value: the constant, or its variable as an unsigned 32-bit number.
+inline int64_t modifier(int8_t var, std::optional<int32_t> constant, const uint64_t* values) noexcept {
+  return var < 0 ? constant.value_or(0) : static_cast<int64_t>(static_cast<uint32_t>(values[var]));
+}
+
+Window window_for(const ContentOption& c, int64_t prev_end, int64_t length, const uint64_t* values) noexcept {
   Window w{0, length};
   if (c.is_relative()) {
-    const int64_t distance = c.distance.value_or(0);
+    const int64_t distance = c.distance_var < 0 ? c.distance.value_or(0)
+                                                : static_cast<int32_t>(static_cast<uint32_t>(values[c.distance_var]));
     w.start = std::max<int64_t>(0, prev_end + distance);
-    if (c.within) w.end = std::min<int64_t>(length, prev_end + distance + *c.within);
+    if (c.within) w.end = std::min<int64_t>(length, prev_end + distance + modifier(c.within_var, c.within, values));
   } else {
-    w.start = c.offset.value_or(0);
-    if (c.depth) w.end = std::min<int64_t>(length, w.start + *c.depth);
+    w.start = modifier(c.offset_var, c.offset, values);
+    if (c.depth) w.end = std::min<int64_t>(length, w.start + modifier(c.depth_var, c.depth, values));
   }
   if (c.endswith) {
     // The match must end exactly at the end of the buffer: only one start position is left.
@@ -70,6 +86,7 @@ struct Chain {
   int skip_content;
   RegexScratch& regex;
   InspectBudget& budget;
+  uint64_t* values;  // byte_extract/byte_math variables, kMaxByteVariables of them
 };
 
 bool step_is_relative(const BufferSection& section, const ChainStep& step) noexcept {
@@ -79,13 +96,17 @@ bool step_is_relative(const BufferSection& section, const ChainStep& step) noexc
     case ChainStep::Kind::IsDataAt: return section.isdataats[step.index].relative;
     case ChainStep::Kind::ByteTest: return section.byte_tests[step.index].read.relative;
     case ChainStep::Kind::ByteJump: return section.byte_jumps[step.index].read.relative;
+    case ChainStep::Kind::ByteExtract: return section.byte_extracts[step.index].read.relative;
+    case ChainStep::Kind::ByteMath: return section.byte_maths[step.index].read.relative;
+    case ChainStep::Kind::Bsize: return false;
   }
   return false;
 }
 
-// Reads the number a byte_test/byte_jump names at `at`; false when it does not fit in the
-// buffer or (as a string) has no digits.
-bool read_number(const uint8_t* buffer, int64_t length, int64_t at, const ByteRead& read, uint64_t& out) noexcept {
+// Reads the number a byte_* option names at `at`; false when it does not fit in the buffer or
+// (as a string) has no digits. `consumed`: the bytes read (a string: its digits).
+bool read_number(const uint8_t* buffer, int64_t length, int64_t at, const ByteRead& read, uint64_t& out,
+                 uint32_t* consumed = nullptr) noexcept {
   if (at < 0 || at + read.bytes > length) return false;
   const uint8_t* p = buffer + at;
   uint64_t value = 0;
@@ -94,6 +115,7 @@ bool read_number(const uint8_t* buffer, int64_t length, int64_t at, const ByteRe
       const uint8_t byte = read.little_endian ? p[read.bytes - 1 - i] : p[i];
       value = (value << 8) | byte;
     }
+    if (consumed) *consumed = read.bytes;
   } else {
     uint8_t digits = 0;
     for (uint8_t i = 0; i < read.bytes; ++i) {
@@ -107,6 +129,7 @@ bool read_number(const uint8_t* buffer, int64_t length, int64_t at, const ByteRe
       ++digits;
     }
     if (digits == 0) return false;
+    if (consumed) *consumed = digits;
   }
   if (read.bitmask != 0) {
     value &= read.bitmask;
@@ -116,16 +139,16 @@ bool read_number(const uint8_t* buffer, int64_t length, int64_t at, const ByteRe
   return true;
 }
 
-bool byte_test_holds(const ByteTestOption& test, uint64_t value) noexcept {
+bool byte_test_holds(const ByteTestOption& test, uint64_t value, uint64_t compare) noexcept {
   bool match = false;
   switch (test.op) {
-    case ByteTestOption::Op::Less: match = value < test.value; break;
-    case ByteTestOption::Op::Greater: match = value > test.value; break;
-    case ByteTestOption::Op::Equal: match = value == test.value; break;
-    case ByteTestOption::Op::LessEqual: match = value <= test.value; break;
-    case ByteTestOption::Op::GreaterEqual: match = value >= test.value; break;
-    case ByteTestOption::Op::And: match = (value & test.value) != 0; break;
-    case ByteTestOption::Op::Xor: match = (value ^ test.value) != 0; break;
+    case ByteTestOption::Op::Less: match = value < compare; break;
+    case ByteTestOption::Op::Greater: match = value > compare; break;
+    case ByteTestOption::Op::Equal: match = value == compare; break;
+    case ByteTestOption::Op::LessEqual: match = value <= compare; break;
+    case ByteTestOption::Op::GreaterEqual: match = value >= compare; break;
+    case ByteTestOption::Op::And: match = (value & compare) != 0; break;
+    case ByteTestOption::Op::Xor: match = (value ^ compare) != 0; break;
   }
   return match != test.negated;
 }
@@ -140,6 +163,34 @@ bool spend(InspectBudget& budget) noexcept {
 }
 
 Result inspect_from(const Chain& chain, size_t index, int64_t prev_end) noexcept;
+
+// Where a byte_extract/byte_math reads: from prev_end with `relative` (Suricata wants at least
+// one byte left there), else from the buffer start; -1 when there is nothing to read.
+int64_t read_position(const ByteRead& read, int64_t prev_end, int64_t length) noexcept {
+  const int64_t at = (read.relative ? prev_end : 0) + read.offset;
+  if (read.relative && length - at <= 0) return -1;
+  return at < 0 ? -1 : at;
+}
+
+// byte_math's operation; false for a division by zero.
+bool byte_math_apply(const ByteMathOption& math, uint64_t rvalue, uint64_t& value) noexcept {
+  switch (math.op) {
+    case ByteMathOption::Op::Add: value += rvalue; break;
+    case ByteMathOption::Op::Subtract: value -= rvalue; break;
+    case ByteMathOption::Op::Multiply: value *= rvalue; break;
+    case ByteMathOption::Op::Divide:
+      if (rvalue == 0) return false;
+      value /= rvalue;
+      break;
+    case ByteMathOption::Op::LeftShift: value = rvalue >= 64 ? 0 : value << rvalue; break;
+    case ByteMathOption::Op::RightShift: value = rvalue >= 64 ? 0 : value >> rvalue; break;
+  }
+  if (math.bitmask != 0) {
+    value &= math.bitmask;
+    if (value != 0) value >>= __builtin_ctz(math.bitmask);
+  }
+  return true;
+}
 
 // A positive content or regex matched at [at, end): continue with the rest of the chain, and
 // backtrack to the step's next occurrence if the rest depends on this position and fails.
@@ -174,27 +225,70 @@ Result inspect_from(const Chain& chain, size_t index, int64_t prev_end) noexcept
     if (step.kind == ChainStep::Kind::IsDataAt) {
       // Suricata: absolute holds when offset < length; relative when prev_end + offset <= length.
       const IsDataAtOption& d = section.isdataats[step.index];
-      const bool present = d.relative ? prev_end + d.offset <= length : d.offset < length;
-      if (present == d.negated) return d.relative ? Result::NoMatch : Result::Discontinue;
+      int64_t offset = d.offset;
+      if (d.offset_var >= 0) {
+        const uint64_t value = chain.values[d.offset_var];
+        offset = value >= 100000000 ? length + 1 : static_cast<int64_t>(value);
+      }
+      const bool present = d.relative ? prev_end + offset <= length : offset < length;
+      if (present == d.negated) return d.relative || d.offset_var >= 0 ? Result::NoMatch : Result::Discontinue;
       continue;
     }
 
     if (step.kind == ChainStep::Kind::ByteTest) {
       // byte_test checks a number; it does not move prev_end (as in Suricata).
       const ByteTestOption& test = section.byte_tests[step.index];
-      const int64_t at = (test.read.relative ? prev_end : 0) + test.read.offset;
+      const int64_t offset = test.read.offset_var < 0
+                                 ? test.read.offset
+                                 : static_cast<int32_t>(static_cast<uint32_t>(chain.values[test.read.offset_var]));
+      const int64_t at = (test.read.relative ? prev_end : 0) + offset;
+      const uint64_t compare = test.value_var < 0 ? test.value : chain.values[test.value_var];
       uint64_t value = 0;
-      if (!read_number(chain.buffer, length, at, test.read, value) || !byte_test_holds(test, value)) {
-        return test.read.relative ? Result::NoMatch : Result::Discontinue;
+      if (!read_number(chain.buffer, length, at, test.read, value) || !byte_test_holds(test, value, compare)) {
+        const bool depends = test.read.relative || test.read.offset_var >= 0 || test.value_var >= 0;
+        return depends ? Result::NoMatch : Result::Discontinue;
       }
+      continue;
+    }
+
+    if (step.kind == ChainStep::Kind::ByteExtract || step.kind == ChainStep::Kind::ByteMath) {
+      const bool extract = step.kind == ChainStep::Kind::ByteExtract;
+      const ByteExtractOption* e = extract ? &section.byte_extracts[step.index] : nullptr;
+      const ByteMathOption* m = extract ? nullptr : &section.byte_maths[step.index];
+      const ByteRead& read = extract ? e->read : m->read;
+      const bool depends = read.relative || (m != nullptr && m->rvalue_var >= 0);
+      const int64_t at = read_position(read, prev_end, length);
+      uint64_t value = 0;
+      uint32_t consumed = 0;
+      if (at < 0 || !read_number(chain.buffer, length, at, read, value, &consumed)) {
+        return depends ? Result::NoMatch : Result::Discontinue;
+      }
+      if (extract) {
+        value *= e->multiplier;
+        if (e->align != 0 && value % e->align != 0) value += e->align - value % e->align;
+        chain.values[e->slot] = value;
+      } else {
+        const uint64_t rvalue = m->rvalue_var < 0 ? m->rvalue : chain.values[m->rvalue_var];
+        if (!byte_math_apply(*m, rvalue, value)) return depends ? Result::NoMatch : Result::Discontinue;
+        chain.values[m->slot] = value;
+      }
+      prev_end = at + consumed;
+      continue;
+    }
+
+    if (step.kind == ChainStep::Kind::Bsize) {
+      if (!section.bsizes[step.index].matches(static_cast<uint64_t>(length))) return Result::Discontinue;
       continue;
     }
 
     if (step.kind == ChainStep::Kind::ByteJump) {
       const ByteJumpOption& jump = section.byte_jumps[step.index];
-      const int64_t at = (jump.read.relative ? prev_end : 0) + jump.read.offset;
+      const int64_t offset = jump.read.offset_var < 0
+                                 ? jump.read.offset
+                                 : static_cast<int32_t>(static_cast<uint32_t>(chain.values[jump.read.offset_var]));
+      const int64_t at = (jump.read.relative ? prev_end : 0) + offset;
       uint64_t value = 0;
-      const bool fail_hard = !jump.read.relative;
+      const bool fail_hard = !jump.read.relative && jump.read.offset_var < 0;
       if (!read_number(chain.buffer, length, at, jump.read, value) || value > (uint64_t{1} << 40)) {
         return fail_hard ? Result::Discontinue : Result::NoMatch;
       }
@@ -234,7 +328,7 @@ Result inspect_from(const Chain& chain, size_t index, int64_t prev_end) noexcept
 
     const ContentOption& content = section.contents[step.index];
     const int64_t pattern_length = static_cast<int64_t>(content.pattern.size());
-    const Window window = window_for(content, prev_end, length);
+    const Window window = window_for(content, prev_end, length, chain.values);
     auto search = [&](int64_t from, int64_t& at, int64_t& end) {
       const int64_t begin = from < 0 ? window.start : from;
       if (window.end - begin < pattern_length) return false;
@@ -285,7 +379,8 @@ int64_t find_pattern(const uint8_t* buffer, uint32_t start, uint32_t end, const 
 
 bool inspect_section(const BufferSection& section, std::span<const uint8_t> buffer, int skip_content,
                      RegexScratch& regex, InspectBudget& budget) noexcept {
-  const Chain chain{section, buffer.data(), static_cast<int64_t>(buffer.size()), skip_content, regex, budget};
+  uint64_t values[kMaxByteVariables] = {};
+  const Chain chain{section, buffer.data(), static_cast<int64_t>(buffer.size()), skip_content, regex, budget, values};
   return inspect_from(chain, 0, 0) == Result::Match;
 }
 

@@ -1,4 +1,4 @@
-// Verifies a buffer section's option chain (content, pcre, isdataat, in rule order) against
+// Verifies a buffer section's option chain (content, pcre, isdataat, byte_*, bsize; in rule order) against
 // one buffer, with Suricata's semantics (see the comment at the top of content_inspect.cpp).
 //
 // Contract: never allocates or throws; the work is bounded by `budget` (each search step

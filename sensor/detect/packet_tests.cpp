@@ -56,6 +56,10 @@ bool packet_tests_match(const PacketTests& t, const Packet& p) noexcept {
     return false;
   }
   if (t.fragoffset && (p.ip_version != 4 || !t.fragoffset->matches(p.ip_frag_offset))) return false;
+  if (t.ipopts) {  // all the options named, or with `any` (0) at least one option
+    if (p.ip_version != 4) return false;
+    if (*t.ipopts == 0 ? p.ip_options == 0 : (p.ip_options & *t.ipopts) != *t.ipopts) return false;
+  }
 
   const bool icmp = p.has_transport && (p.ip_proto == 1 || p.ip_proto == 58);
   if (t.itype && (!icmp || !t.itype->matches(p.icmp_type))) return false;

@@ -528,6 +528,64 @@ alert ip any any -> any any (msg:"a fragment"; fragbits:M; sid:5;)
     check((udp_done, 1) in sids_by_packet(alerts), "the UDP signature still matches")
 
 
+@case
+def byte_keywords_bsize_ipopts(env):
+    """byte_extract/byte_math variables, bsize and ipopts on UDP datagrams, each reasoned by hand."""
+    from scapy.all import UDP as Udp, IPOption_RR, IPOption_SSRR, IPOption_Timestamp
+    from pcapgen import ether
+    cap = Capture()
+
+    def datagram(payload, options=None):
+        ip = IP(src="10.0.0.1", dst="10.0.0.2", options=options) if options else IP(src="10.0.0.1", dst="10.0.0.2")
+        return cap.add(ether() / ip / Udp(sport=5000, dport=7000) / Raw(payload))
+
+    datagram(b"LEN\x03abcX")                 # 1
+    datagram(b"LEN\x05LEN\x00X")             # 2
+    datagram(b"LEN\x02abcX")                 # 3
+    datagram(bytes([2, ord("a"), 1, ord("b"), ord("Z")]))  # 4
+    datagram(b"120")                         # 5
+    datagram(b"opt", [IPOption_RR(routers=["10.0.0.9"])])              # 6
+    datagram(b"opt", [IPOption_Timestamp(flg=0, timestamp=[0])])      # 7
+    datagram(b"opt", [IPOption_SSRR(routers=["10.0.0.9"])])            # 8
+    datagram(b"opt")                         # 9
+    cap.write(env.path("b.pcap"))
+    rules = """
+alert udp any any -> any any (msg:"length byte then X"; content:"LEN"; byte_extract:1,0,n,relative; content:"X"; distance:n; within:1; sid:1;)
+alert udp any any -> any any (msg:"extracted jump offset"; byte_extract:1,0,off; byte_jump:1,off; content:"Z"; within:1; sid:2;)
+alert udp any any -> any any (msg:"byte_math string times 4"; byte_math:bytes 2,offset 0,oper *,rvalue 4,result total,string dec; byte_test:1,=,total,2; sid:3;)
+alert udp any any -> any any (msg:"division by zero"; byte_math:bytes 1,offset 0,oper /,rvalue 0,result r; sid:4;)
+alert udp any any -> any any (msg:"bsize exact"; content:"LEN"; bsize:8; sid:5;)
+alert udp any any -> any any (msg:"short and no LEN"; content:!"LEN"; bsize:<6; sid:6;)
+alert ip any any -> any any (msg:"record route"; ipopts:rr; sid:7;)
+alert ip any any -> any any (msg:"any option"; ipopts:any; sid:8;)
+alert ip any any -> any any (msg:"timestamp"; ipopts:ts; sid:9;)
+alert ip any any -> any any (msg:"strict source route"; ipopts:ssrr; sid:10;)
+"""
+    alerts, _ = env.replay([env.path("b.pcap")], rules)
+    # 1: n=3, the read ends at 4, X must be at 7: it is (8 bytes, so bsize:8 too). 2: the first LEN
+    # gives n=5 (past the end), the second n=0 with X right after: backtracking re-extracts; 9 bytes.
+    # 3: X is at 7, the window is [6, 7); 8 bytes. 4: off=2, the byte there is 1, the jump lands on 4:
+    # "Z"; 5 bytes without LEN. 5: "12" * 4 = 48 = "0" at offset 2; 3 bytes. 6-8: the options scapy
+    # writes (padding with EOL); "opt" is short and has no LEN. 9: no options. sid 4 never matches.
+    expected = [(1, 1), (1, 5), (2, 1), (3, 5), (4, 2), (4, 6), (5, 3), (5, 6), (6, 6), (6, 7), (6, 8),
+                (7, 6), (7, 8), (7, 9), (8, 6), (8, 8), (8, 10), (9, 6)]
+    expect_alerts(alerts, expected)
+    bad = env.write("bad.rules", "\n".join([
+        'alert udp any any -> any any (msg:"unknown var"; content:"a"; content:"b"; distance:nope; sid:1;)',
+        'alert udp any any -> any any (msg:"too long for bsize"; content:"abcdef"; bsize:5; sid:2;)',
+        'alert ip any any -> any any (msg:"bad option"; ipopts:qs; sid:3;)',
+        '',
+    ]))
+    lines = env.run("-T", "-S", bad, expect_rc=1).stdout.strip().splitlines()
+    expected_lines = [
+        f"{bad}:1: distance: unknown byte_extract/byte_math variable 'nope'",
+        f"{bad}:2: bsize: required content length 6 exceeds bsize value 5 (the rule could never match)",
+        f"{bad}:3: ipopts: invalid option 'qs' (expected rr, eol, nop, ts, sec, esec, lsrr, ssrr, satid or any)",
+        "0 loaded, 3 failed",
+    ]
+    check(lines == expected_lines, f"-T output:\n  got      {lines}\n  expected {expected_lines}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)

@@ -186,3 +186,126 @@ TEST_CASE("byte_jump: relative jumps, multiplier, align, from_beginning, post_of
   // A jump past the end of the buffer fails.
   CHECK_FALSE(matches(R"(content:"|03|"; byte_jump:1,-1,relative,multiplier 100;)", p));
 }
+
+namespace {
+
+// Payload bytes given as numbers (avoids \x escapes running into the next character).
+std::string bytes(std::initializer_list<int> values) {
+  std::string out;
+  for (int v : values) out += static_cast<char>(v);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("byte_extract: the value sets a relative content's distance; backtracking re-extracts") {
+  const std::string rule = R"(content:"LEN"; byte_extract:1,0,n,relative; content:"X"; distance:n; within:1;)";
+  // n=3, read ends at 4: "X" must be at 7
+  CHECK(matches(rule, "LEN" + bytes({3}) + "abcX"));
+  CHECK_FALSE(matches(rule, "LEN" + bytes({2}) + "abcX"));
+  // the first LEN gives n=5 (past the end); the second LEN n=0: "X" right after it
+  CHECK(matches(rule, "LEN" + bytes({5}) + "LEN" + bytes({0}) + "X"));
+  // the variable as within: "X" somewhere in the n bytes after the length byte
+  CHECK(matches(R"(content:"L"; byte_extract:1,0,n,relative; content:"X"; within:n;)", "L" + bytes({3}) + "abX"));
+  CHECK_FALSE(matches(R"(content:"L"; byte_extract:1,0,n,relative; content:"X"; within:n;)", "L" + bytes({2}) + "abX"));
+  // absolute offset/depth from variables: depth counts from offset
+  CHECK(matches(R"(byte_extract:1,0,o; byte_extract:1,1,d; content:"Q"; offset:o; depth:d;)", bytes({4, 2}) + "..xQ"));
+  CHECK_FALSE(matches(R"(byte_extract:1,0,o; byte_extract:1,1,d; content:"Q"; offset:o; depth:d;)", bytes({4, 1}) + "..xQ"));
+  // a byte_extract moves prev_end past the bytes it read
+  CHECK(matches(R"(byte_extract:2,1,n; content:"Z"; distance:0; within:1;)", "a" + bytes({0, 9}) + "Z"));
+}
+
+TEST_CASE("byte_extract: as byte_jump offset, byte_test value/offset and isdataat offset") {
+  // off=2: byte_jump reads the byte at 2 (1) and jumps 1 past it, to "Z" at 4
+  CHECK(matches(R"(byte_extract:1,0,off; byte_jump:1,off; content:"Z"; within:1;)", bytes({2, 'a', 1, 'b', 'Z'})));
+  CHECK_FALSE(matches(R"(byte_extract:1,0,off; byte_jump:1,off; content:"Z"; within:1;)", bytes({2, 'a', 0, 'b', 'Z'})));
+  // byte_test against the extracted value and at the extracted offset
+  CHECK(matches(R"(byte_extract:1,0,v; byte_test:1,=,v,1;)", bytes({7, 7})));
+  CHECK_FALSE(matches(R"(byte_extract:1,0,v; byte_test:1,=,v,1;)", bytes({7, 8})));
+  CHECK(matches(R"(byte_extract:1,0,at; byte_test:1,>,200,at;)", bytes({2, 0, 201})));
+  // isdataat from a variable: absolute is offset < length
+  CHECK(matches(R"(byte_extract:1,0,n; isdataat:n;)", bytes({2, 'a', 'b'})));
+  CHECK_FALSE(matches(R"(byte_extract:1,0,n; isdataat:n;)", bytes({3, 'a', 'b'})));
+  CHECK(matches(R"(byte_extract:1,0,n; isdataat:!n;)", bytes({3, 'a', 'b'})));
+}
+
+TEST_CASE("byte_extract: multiplier, align, bitmask, endianness, string bases, failures") {
+  CHECK(matches(R"(byte_extract:1,0,n,multiplier 2; content:"Q"; offset:n; depth:1;)", bytes({2}) + "abcQ"));
+  CHECK_FALSE(matches(R"(byte_extract:1,0,n,multiplier 2; content:"Q"; offset:n; depth:1;)", bytes({2}) + "abQ"));
+  CHECK(matches(R"(byte_extract:1,0,n,align 4; byte_test:1,=,n,1;)", bytes({5, 8})));
+  CHECK(matches(R"(byte_extract:1,0,n,align 2; byte_test:1,=,n,1;)", bytes({5, 6})));
+  CHECK(matches(R"(byte_extract:1,0,n,align 4; byte_test:1,=,n,1;)", bytes({8, 8})));
+  // 0x3a & 0xf0 = 0x30, shifted past the mask's zero bits: 3
+  CHECK(matches(R"(byte_extract:1,0,n,bitmask 0xf0; byte_test:1,=,n,1;)", bytes({0x3a, 3})));
+  CHECK(matches(R"(byte_extract:2,0,n,little; byte_test:2,=,n,0,little;)", bytes({1, 2})));
+  CHECK(matches(R"(byte_extract:2,0,n; byte_test:2,=,258,0;)", bytes({1, 2})));
+  CHECK(matches(R"(byte_extract:2,0,n,little; byte_test:2,=,n,2;)", bytes({1, 2, 2, 1})));
+  CHECK(matches(R"(byte_extract:2,0,n,string,hex; byte_test:1,=,n,2;)", "1F" + bytes({0x1f})));
+  CHECK(matches(R"(byte_extract:2,0,n,string,oct; byte_test:1,=,n,2;)", "17" + bytes({15})));
+  CHECK(matches(R"(byte_extract:2,0,n,string,dec; byte_test:1,=,n,2;)", "42*"));
+  CHECK(matches(R"(byte_extract:2,0,n,string; byte_test:1,=,n,2;)", "42*"));
+  // a string reads the digits there are: prev_end is after "7"
+  CHECK(matches(R"(byte_extract:3,0,n,string,dec; content:"x"; distance:0; within:1;)", "7x9"));
+  // not enough data, no digits, nothing after prev_end: no match
+  CHECK_FALSE(matches(R"(byte_extract:4,0,n;)", "abc"));
+  CHECK_FALSE(matches(R"(byte_extract:2,0,n,string,dec;)", "xyz"));
+  CHECK_FALSE(matches(R"(content:"ab"; byte_extract:1,0,n,relative;)", "ab"));
+  CHECK_FALSE(matches(R"(byte_extract:1,-1,n;)", "ab"));
+}
+
+TEST_CASE("byte_math: every operator, division by zero, bitmask, string, result reuse") {
+  auto math = [](const char* oper, int rvalue, int expected) {
+    return matches(std::string("byte_math:bytes 1,offset 0,oper ") + oper + ",rvalue " + std::to_string(rvalue) +
+                       ",result r; byte_test:1,=,r,1;",
+                   bytes({10, expected}));
+  };
+  CHECK(math("+", 3, 13));
+  CHECK_FALSE(math("+", 3, 12));
+  CHECK(math("-", 3, 7));
+  CHECK(math("*", 3, 30));
+  CHECK(math("/", 3, 3));
+  CHECK(math("<<", 3, 80));
+  CHECK(math(">>", 3, 1));
+  // division by zero is a non-match, even where the test would otherwise hold
+  CHECK_FALSE(math("/", 0, 10));
+  CHECK_FALSE(math("/", 0, 0));
+  CHECK_FALSE(matches(R"(byte_extract:1,1,z; byte_math:bytes 1,offset 0,oper /,rvalue z,result r;)", bytes({10, 0})));
+  CHECK(matches(R"(byte_extract:1,1,z; byte_math:bytes 1,offset 0,oper /,rvalue z,result r; byte_test:1,=,r,2;)",
+                bytes({10, 5, 2})));
+  // bitmask after the operation: (0x12 + 0x20) & 0xf0 = 0x30, >> 4 = 3
+  CHECK(matches(R"(byte_math:bytes 1,offset 0,oper +,rvalue 32,result r,bitmask 0xf0; byte_test:1,=,r,1;)",
+                bytes({0x12, 3})));
+  CHECK(matches(R"(byte_math:bytes 2,offset 0,oper +,rvalue 3,result r,string dec; byte_test:1,=,r,2;)", "12" + bytes({15})));
+  CHECK(matches(R"(byte_math:bytes 2,offset 0,oper -,rvalue 1,result r,endian little; byte_test:2,=,r,2;)",
+                bytes({1, 2, 2, 0})));
+  // the result as a content offset, and byte_math moving prev_end past what it read
+  CHECK(matches(R"(byte_math:bytes 1,offset 0,oper +,rvalue 1,result r; content:"K"; offset:r; depth:1;)", bytes({1}) + "aK"));
+  CHECK_FALSE(matches(R"(byte_math:bytes 1,offset 0,oper +,rvalue 1,result r; content:"K"; offset:r; depth:1;)", bytes({2}) + "aK"));
+  CHECK(matches(R"(content:"H"; byte_math:bytes 1,offset 0,oper +,rvalue 0,result r,relative; content:"T"; distance:0; within:1;)",
+                "H" + bytes({5}) + "T"));
+  CHECK_FALSE(matches(R"(byte_math:bytes 4,offset 0,oper +,rvalue 1,result r;)", "abc"));
+}
+
+TEST_CASE("bsize: each operator, with contents and a negated content") {
+  CHECK(matches("bsize:5;", "12345"));
+  CHECK_FALSE(matches("bsize:5;", "1234"));
+  CHECK_FALSE(matches("bsize:5;", "123456"));
+  CHECK(matches("bsize:<5;", "1234"));
+  CHECK_FALSE(matches("bsize:<5;", "12345"));
+  CHECK(matches("bsize:<=5;", "12345"));
+  CHECK_FALSE(matches("bsize:<=5;", "123456"));
+  CHECK(matches("bsize:>5;", "123456"));
+  CHECK_FALSE(matches("bsize:>5;", "12345"));
+  CHECK(matches("bsize:>=5;", "12345"));
+  CHECK_FALSE(matches("bsize:>=5;", "1234"));
+  CHECK(matches("bsize:3<>6;", "1234"));
+  CHECK(matches("bsize:3<>6;", "12345"));
+  CHECK_FALSE(matches("bsize:3<>6;", "123"));
+  CHECK_FALSE(matches("bsize:3<>6;", "123456"));
+  CHECK(matches(R"(content:"abc"; bsize:3;)", "abc"));
+  CHECK_FALSE(matches(R"(content:"abc"; bsize:3;)", "abcd"));
+  CHECK(matches(R"(bsize:>2; content:"abc";)", "xabc"));
+  CHECK(matches(R"(content:!"evil"; bsize:<10;)", "good"));
+  CHECK_FALSE(matches(R"(content:!"evil"; bsize:<10;)", "evil"));
+  CHECK_FALSE(matches(R"(content:!"evil"; bsize:<10;)", "goodgoodgood"));
+}

@@ -1,9 +1,11 @@
 // Packet and flow keywords against decoded packets, reasoned from Suricata's documentation.
 #include <catch2/catch.hpp>
 
+#include "sensor/decode/decoder.hpp"
 #include "sensor/detect/packet_tests.hpp"
 #include "sensor/flow/flow.hpp"
 #include "signatures/rule_parser.hpp"
+#include "tests/unit/decode/frame_builder.hpp"
 
 using namespace eastwatch;
 
@@ -126,4 +128,66 @@ TEST_CASE("TCP window, seq and ack") {
   p.tcp_ack = 0;
   CHECK(packet_tests_match(tests_of("window:55808; seq:0; ack:0;"), p));
   CHECK_FALSE(packet_tests_match(tests_of("window:!55808;"), p));
+}
+
+TEST_CASE("ipopts: each option the IPv4 decoder records, any, and malformed options") {
+  using test::Frame;
+  auto decoded = [](std::initializer_list<uint8_t> options, DecodeStats& stats) {
+    static Frame f;  // the packet points into the frame's bytes
+    f = Frame{};
+    f.ethernet(0x0800).ipv4(17, static_cast<uint16_t>(20 + options.size() + 8), options).udp(1, 2, 8);
+    Packet p = f.packet();
+    decode_packet(p, stats);
+    return p;
+  };
+  struct Case {
+    const char* name;
+    std::initializer_list<uint8_t> options;
+  };
+  const Case cases[] = {
+      {"rr", {0x07, 0x07, 0x04, 0, 0, 0, 0, 0x01}}, {"eol", {0x00, 0, 0, 0}},
+      {"nop", {0x01, 0x01, 0x01, 0x01}},            {"ts", {0x44, 0x04, 0x05, 0x00}},
+      {"sec", {0x82, 0x04, 0, 0}},                  {"esec", {0x85, 0x04, 0, 0}},
+      {"lsrr", {0x83, 0x03, 0x04, 0x01}},           {"ssrr", {0x89, 0x03, 0x04, 0x01}},
+      {"satid", {0x88, 0x04, 0, 2}},
+  };
+  const char* names[] = {"rr", "eol", "nop", "ts", "sec", "esec", "lsrr", "ssrr", "satid"};
+  for (const Case& c : cases) {
+    DecodeStats stats;
+    const Packet p = decoded(c.options, stats);
+    REQUIRE(p.decoded);
+    for (const char* name : names) {
+      INFO(c.name << " packet, ipopts:" << name);
+      // rr, lsrr and ssrr are padded to 32 bits with a NOP, which is an option too
+      const bool padded = c.options.size() % 4 == 0 && *(c.options.end() - 1) == 0x01;
+      const bool present = std::string(name) == c.name || (padded && std::string(name) == "nop");
+      CHECK(packet_tests_match(tests_of(std::string("ipopts:") + name + ";"), p) == present);
+    }
+    CHECK(packet_tests_match(tests_of("ipopts:any;"), p));
+    CHECK(stats.event.ipv4_opt_unknown == 0);
+  }
+  DecodeStats stats;
+  // several options in one header: each present, and both together
+  const Packet both = decoded({0x82, 0x04, 0, 0, 0x44, 0x04, 0x05, 0x00}, stats);
+  CHECK(packet_tests_match(tests_of("ipopts:sec; ipopts:ts;"), both));
+  CHECK_FALSE(packet_tests_match(tests_of("ipopts:sec; ipopts:rr;"), both));
+  // router alert is an option (any, as Suricata's decoder records it) but none that ipopts names
+  const Packet router_alert = decoded({0x94, 0x04, 0, 0}, stats);
+  CHECK(packet_tests_match(tests_of("ipopts:any;"), router_alert));
+  CHECK_FALSE(packet_tests_match(tests_of("ipopts:rr;"), router_alert));
+  // no options, IPv6: nothing matches, not even any
+  const Packet none = decoded({}, stats);
+  CHECK_FALSE(packet_tests_match(tests_of("ipopts:any;"), none));
+  Packet v6 = tcp(tcp_flag::Ack);
+  v6.ip_version = 6;
+  v6.ip_options = 1u << 7;
+  CHECK_FALSE(packet_tests_match(tests_of("ipopts:rr;"), v6));
+  // a malformed option list is counted and the packet not decoded (so no rule sees it)
+  DecodeStats bad;
+  const Packet malformed = decoded({0x07, 0x01, 0, 0}, bad);
+  CHECK_FALSE(malformed.decoded);
+  CHECK(bad.event.ipv4_opt_invalid_len == 1);
+  const Packet past_end = decoded({0x01, 0x07, 0x09, 0}, bad);
+  CHECK_FALSE(past_end.decoded);
+  CHECK(bad.event.ipv4_opt_malformed == 1);
 }

@@ -200,7 +200,7 @@ TEST_CASE("byte_test and byte_jump parsing") {
   CHECK(error_of("byte_test:9,>,1,0;") == "byte_test: 9 bytes is out of range (1 to 8 for a binary number)");
   CHECK(error_of("byte_test:4,~,1,0;") ==
         "byte_test: invalid operator '~' (expected < > = <= >= & ^, optionally negated with !)");
-  CHECK(error_of("byte_test:4,>,len,0;") == "byte_test: value 'len' is a byte_extract variable (not implemented yet)");
+  CHECK(error_of("byte_test:4,>,len,0;") == "byte_test: unknown byte_extract/byte_math variable 'len' as value");
   CHECK(error_of("byte_jump:4,0,sideways;") == "byte_jump: unknown modifier 'sideways'");
   CHECK(error_of("byte_jump:4,0,from_beginning,from_end;") == "byte_jump: from_beginning and from_end cannot both be set");
 }
@@ -216,4 +216,177 @@ TEST_CASE("target keyword and the tcp-pkt header protocol") {
   auto stream = parse_rule("alert tcp-stream any any -> any any (sid:1;)", RuleParseContext{&vars, nullptr, "t", 1});
   REQUIRE_FALSE(stream);
   CHECK(stream.error().message == "unsupported protocol 'tcp-stream' (not implemented yet)");
+}
+
+TEST_CASE("byte_extract parsing and its variables") {
+  auto rule = parse(R"(content:"x"; byte_extract:2,1,len,relative,multiplier 4,little,align 4; )"
+                    R"(byte_extract:3,0,n,string,hex; byte_extract:1,0,m,bitmask 0xf0; content:"y"; distance:len; )"
+                    R"(within:n; byte_test:1,=,m,len; byte_jump:1,len; isdataat:!n,relative;)");
+  REQUIRE(rule);
+  const auto& section = rule->sections[0];
+  REQUIRE(section.byte_extracts.size() == 3);
+  CHECK(section.variables == 3);
+  const auto& e = section.byte_extracts[0];
+  CHECK(e.name == "len");
+  CHECK(e.slot == 0);
+  CHECK(e.read.bytes == 2);
+  CHECK(e.read.offset == 1);
+  CHECK(e.read.relative);
+  CHECK(e.read.little_endian);
+  CHECK(e.multiplier == 4);
+  CHECK(e.align == 4);
+  CHECK(section.byte_extracts[1].read.string_base == 16);
+  CHECK(section.byte_extracts[1].slot == 1);
+  CHECK(section.byte_extracts[2].read.bitmask == 0xf0);
+  const auto& y = section.contents[1];
+  CHECK(y.is_relative());
+  CHECK(y.distance_var == 0);
+  CHECK(y.within_var == 1);
+  CHECK(section.byte_tests[0].value_var == 2);
+  CHECK(section.byte_tests[0].read.offset_var == 0);
+  CHECK(section.byte_jumps[0].read.offset_var == 0);
+  CHECK(section.isdataats[0].offset_var == 1);
+  CHECK(section.steps[1].kind == ChainStep::Kind::ByteExtract);
+  // string defaults to decimal
+  CHECK(parse("byte_extract:3,0,n,string;")->sections[0].byte_extracts[0].read.string_base == 10);
+  // a name defined twice: later uses name the first definition, as Suricata's lookup does
+  auto twice = parse(R"(byte_extract:1,0,a; byte_extract:1,1,a; content:"z"; offset:a;)");
+  REQUIRE(twice);
+  CHECK(twice->sections[0].byte_extracts[1].slot == 1);
+  CHECK(twice->sections[0].contents[0].offset_var == 0);
+
+  CHECK(error_of("byte_extract:2,0;") == "byte_extract: expected bytes, offset, name [, modifiers]");
+  CHECK(error_of("byte_extract:9,0,v;") == "byte_extract: 9 bytes is out of range (1 to 8 for a binary number)");
+  CHECK(error_of("byte_extract:21,0,v,string,dec;") ==
+        "byte_extract: 21 bytes is out of range (1 to 20 for this string base)");
+  CHECK(error_of("byte_extract:15,0,v,string,hex;") ==
+        "byte_extract: 15 bytes is out of range (1 to 14 for this string base)");
+  CHECK(parse("byte_extract:23,0,v,string,oct;"));
+  CHECK(error_of("byte_extract:2,0,1v;") == "byte_extract: invalid variable name '1v' (expected a letter or '_' first)");
+  CHECK(error_of("byte_extract:2,0,v,align 3;") == "byte_extract: invalid align '3' (expected 2 or 4)");
+  CHECK(error_of("byte_extract:2,0,v,multiplier 0;") ==
+        "byte_extract: invalid multiplier '0' (expected a number from 1 to 65535)");
+  CHECK(error_of("byte_extract:2,0,v,big,little;") == "byte_extract: endianness given twice");
+  CHECK(error_of("byte_extract:2,0,v,sideways;") == "byte_extract: unknown modifier 'sideways'");
+  CHECK(error_of("byte_extract:2,0,v,dce;") == "unsupported keyword 'byte_extract:dce' (not implemented yet: needs DCERPC)");
+  // unknown variables, wherever a variable may stand
+  CHECK(error_of(R"(content:"a"; distance:nope;)") == "distance: unknown byte_extract/byte_math variable 'nope'");
+  CHECK(error_of(R"(content:"a"; within:nope;)") == "within: unknown byte_extract/byte_math variable 'nope'");
+  CHECK(error_of(R"(content:"a"; depth:nope;)") == "depth: unknown byte_extract/byte_math variable 'nope'");
+  CHECK(error_of("byte_jump:2,nope;") == "byte_jump: unknown byte_extract/byte_math variable 'nope' as offset");
+  CHECK(error_of("byte_test:2,=,1,nope;") == "byte_test: unknown byte_extract/byte_math variable 'nope' as offset");
+  CHECK(error_of("isdataat:nope;") == "isdataat: unknown byte_extract/byte_math variable 'nope'");
+  // used before it is defined
+  CHECK(error_of(R"(content:"a"; distance:v; byte_extract:1,0,v;)") ==
+        "distance: unknown byte_extract/byte_math variable 'v'");
+  // a variable depth is not checked against the content length at load
+  CHECK(parse(R"(byte_extract:1,0,v; content:"abc"; depth:v;)"));
+  std::string many;
+  for (int i = 0; i < 17; ++i) many += "byte_extract:1,0,v" + std::to_string(i) + "; ";
+  CHECK(error_of(many) == "byte_extract: more than 16 byte_extract/byte_math variables in one buffer");
+}
+
+TEST_CASE("byte_math parsing") {
+  auto rule = parse(R"(byte_extract:1,0,k; byte_math:bytes 2, offset -1, oper <<, rvalue k, result r, relative, )"
+                    R"(endian little, bitmask 0x0ff0; byte_math:bytes 3,offset 0,oper /,rvalue 7,result q,string dec;)");
+  REQUIRE(rule);
+  const auto& section = rule->sections[0];
+  REQUIRE(section.byte_maths.size() == 2);
+  const auto& m = section.byte_maths[0];
+  CHECK(m.read.bytes == 2);
+  CHECK(m.read.offset == -1);
+  CHECK(m.op == ByteMathOption::Op::LeftShift);
+  CHECK(m.rvalue_var == 0);
+  CHECK(m.name == "r");
+  CHECK(m.slot == 1);
+  CHECK(m.read.relative);
+  CHECK(m.read.little_endian);
+  CHECK(m.bitmask == 0x0ff0);
+  CHECK(m.read.bitmask == 0);
+  CHECK(section.byte_maths[1].op == ByteMathOption::Op::Divide);
+  CHECK(section.byte_maths[1].rvalue == 7);
+  CHECK(section.byte_maths[1].read.string_base == 10);
+  CHECK(section.steps[1].kind == ChainStep::Kind::ByteMath);
+  const std::pair<const char*, ByteMathOption::Op> ops[] = {{"+", ByteMathOption::Op::Add},
+                                                            {"-", ByteMathOption::Op::Subtract},
+                                                            {"*", ByteMathOption::Op::Multiply},
+                                                            {">>", ByteMathOption::Op::RightShift}};
+  for (const auto& [text, op] : ops) {
+    auto r = parse(std::string("byte_math:bytes 1,offset 0,oper ") + text + ",rvalue 1,result x;");
+    REQUIRE(r);
+    CHECK(r->sections[0].byte_maths[0].op == op);
+  }
+  // the result is a variable like byte_extract's
+  auto reuse = parse(R"(byte_math:bytes 1,offset 0,oper +,rvalue 1,result x; content:"a"; offset:x;)");
+  REQUIRE(reuse);
+  CHECK(reuse->sections[0].contents[0].offset_var == 0);
+
+  CHECK(error_of("byte_math:bytes 4, offset 0, oper +, rvalue 1;") ==
+        "byte_math: bytes, offset, oper, rvalue and result are required");
+  CHECK(error_of("byte_math:bytes 11, offset 0, oper +, rvalue 1, result r;") ==
+        "byte_math: invalid bytes '11' (expected a number from 1 to 10)");
+  CHECK(error_of("byte_math:bytes 9, offset 0, oper +, rvalue 1, result r;") ==
+        "byte_math: 9 bytes is out of range (1 to 8 for a binary number)");
+  CHECK(error_of("byte_math:bytes 4, offset 70000, oper +, rvalue 1, result r;") ==
+        "byte_math: invalid offset '70000' (expected a number from -65535 to 65535)");
+  CHECK(error_of("byte_math:bytes 4, offset 0, oper &, rvalue 1, result r;") ==
+        "byte_math: invalid oper '&' (expected + - * / << >>)");
+  CHECK(error_of("byte_math:bytes 4, offset 0, oper +, rvalue nope, result r;") ==
+        "byte_math: unknown byte_extract/byte_math variable 'nope' as rvalue");
+  CHECK(error_of("byte_math:bytes 4, offset 0, oper +, rvalue 1, result r, endian middle;") ==
+        "byte_math: invalid endian 'middle' (expected big or little)");
+  CHECK(error_of("byte_math:bytes 4, offset 0, oper +, rvalue 1, result r, string bin;") ==
+        "byte_math: invalid string base 'bin' (expected hex, dec or oct)");
+  CHECK(error_of("byte_math:bytes 4, offset 0, oper +, rvalue 1, result r, colour red;") ==
+        "byte_math: unknown item 'colour red'");
+  CHECK(error_of("byte_math:bytes 4, offset 0, oper +, rvalue 1, result r, dce;") ==
+        "unsupported keyword 'byte_math:dce' (not implemented yet: needs DCERPC)");
+}
+
+TEST_CASE("bsize parsing and Suricata's content/bsize checks") {
+  using Op = NumericTest::Op;
+  auto rule = parse(R"(content:"abc"; bsize:3;)");
+  REQUIRE(rule);
+  REQUIRE(rule->sections[0].bsizes.size() == 1);
+  CHECK(rule->sections[0].bsizes[0].op == Op::Equal);
+  CHECK(rule->sections[0].steps[1].kind == ChainStep::Kind::Bsize);
+  CHECK(parse("bsize:<10;")->sections[0].bsizes[0].op == Op::Less);
+  CHECK(parse("bsize:>10;")->sections[0].bsizes[0].op == Op::Greater);
+  CHECK(parse("bsize:<=10;")->sections[0].bsizes[0].op == Op::LessEqual);
+  CHECK(parse("bsize:>=10;")->sections[0].bsizes[0].op == Op::GreaterEqual);
+  CHECK(parse("bsize:5<>10;")->sections[0].bsizes[0].op == Op::Between);
+  CHECK(error_of("bsize:10<>5;") == "bsize: invalid range '10<>5' (expected low<>high)");
+  CHECK(error_of("bsize:abc;") == "bsize: invalid value 'abc' (expected a number from 0 to 18446744073709551615)");
+
+  CHECK(error_of(R"(content:"abcdef"; bsize:5;)") ==
+        "bsize: required content length 6 exceeds bsize value 5 (the rule could never match)");
+  CHECK(error_of(R"(content:"abc"; content:"def"; distance:1; bsize:<6;)") ==
+        "bsize: required content length 7 exceeds bsize value 6 (the rule could never match)");
+  // Suricata takes <N's N as the maximum: 7 bytes "fit" bsize:<7 at load (and never match)
+  CHECK(parse(R"(content:"abc"; content:"def"; distance:1; bsize:<7;)"));
+  CHECK(error_of(R"(content:"abc"; offset:3; bsize:2<>5;)") ==
+        "bsize: required content length 6 (with offset 3) exceeds bsize range 2<>5 (the rule could never match)");
+  CHECK(parse(R"(content:"abc"; offset:2; bsize:2<>5;)"));
+  // only the first content and the relative ones after it must fit together
+  CHECK(parse(R"(content:"abcd"; content:"efgh"; bsize:5;)"));
+  // a negated content needs no bytes
+  CHECK(parse(R"(content:"ab"; content:!"cdefgh"; distance:0; bsize:3;)"));
+  // no upper bound: nothing to check
+  CHECK(parse(R"(content:"abcdef"; bsize:>2;)"));
+}
+
+TEST_CASE("ipopts parsing") {
+  CHECK(*parse("ipopts:rr;")->packet.ipopts == 1u << 7);
+  CHECK(*parse("ipopts:eol;")->packet.ipopts == 1u << 0);
+  CHECK(*parse("ipopts:nop;")->packet.ipopts == 1u << 1);
+  CHECK(*parse("ipopts:sec;")->packet.ipopts == 1u << 2);
+  CHECK(*parse("ipopts:lsrr;")->packet.ipopts == 1u << 3);
+  CHECK(*parse("ipopts:ts;")->packet.ipopts == 1u << 4);
+  CHECK(*parse("ipopts:esec;")->packet.ipopts == 1u << 5);
+  CHECK(*parse("ipopts:satid;")->packet.ipopts == 1u << 8);
+  CHECK(*parse("ipopts:ssrr;")->packet.ipopts == 1u << 9);
+  CHECK(*parse("ipopts:any;")->packet.ipopts == 0);
+  CHECK(*parse("ipopts:rr; ipopts:ts;")->packet.ipopts == ((1u << 7) | (1u << 4)));
+  CHECK_FALSE(parse("ttl:1;")->packet.ipopts.has_value());
+  CHECK(error_of("ipopts:qs;") == "ipopts: invalid option 'qs' (expected rr, eol, nop, ts, sec, esec, lsrr, ssrr, satid or any)");
 }

@@ -109,7 +109,7 @@ TEST_CASE("exact error texts") {
   CHECK(error_of(h + R"((content:"abc"; offset:-1; sid:1;))") ==
         "offset: invalid value '-1' (expected an integer from 0 to 65535)");
   CHECK(error_of(h + R"((content:"abc"; offset:x1; sid:1;))") ==
-        "offset: variable 'x1' (byte_extract variables are not implemented yet)");
+        "offset: unknown byte_extract/byte_math variable 'x1'");
   CHECK(error_of(h + R"((content:"ab|4"; sid:1;))") == "content: unterminated |hex| block");
   CHECK(error_of(h + R"((content:"ab|4|"; sid:1;))") == "content: odd number of hex digits in |hex| block");
   CHECK(error_of(h + R"((content:"ab|zz|"; sid:1;))") == "content: invalid character 'z' in |hex| block");
@@ -128,7 +128,7 @@ TEST_CASE("exact error texts") {
   CHECK(error_of(h + R"((sid:1; sid:2;))") == "sid: duplicate sid option");
   CHECK(error_of(h + R"((priority:0; sid:1;))") == "priority: invalid value '0' (expected an integer from 1 to 255)");
   CHECK(error_of(h + R"((reference:nocomma; sid:1;))") == "reference: expected 'system,id', got 'nocomma'");
-  CHECK(error_of(h + R"((byte_extract:4,0,len; sid:1;))") == "unsupported keyword 'byte_extract' (not implemented yet)");
+  CHECK(error_of(h + R"((flowint:count,+,1; sid:1;))") == "unsupported keyword 'flowint' (not implemented yet)");
   CHECK(error_of(h + R"((conten:"a"; sid:1;))") == "unknown rule option 'conten'");
   CHECK(error_of(h + R"((msg:"x"; sid:1))") == "option 'sid:1' is not terminated by ';'");
   CHECK(error_of(h + R"((msg:"x"; sid:1;) trailing)") == "unexpected text after the closing ')': 'trailing'");
