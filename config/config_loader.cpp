@@ -41,7 +41,7 @@ class Loader {
     }
     check_keys(root, "",
                {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "reference-config-file", "threshold-file", "flow",
-                "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy"});
+                "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream"});
     if (auto sensor = map_at(root, "sensor", "sensor")) {
       check_keys(sensor, "sensor", {"name"});
       get_string(sensor["name"], "sensor.name", settings.sensor_name);
@@ -54,6 +54,7 @@ class Loader {
     get_string(root["threshold-file"], "threshold-file", settings.threshold_file);
     get_string(root["reference-config-file"], "reference-config-file", settings.reference_file);
     load_flow(root, settings.flow);
+    load_stream(root, settings.stream);
     if (auto detect = map_at(root, "detect", "detect")) {
       check_keys(detect, "detect", {"max-alerts-per-packet", "hs-cache-dir"});
       get_string(detect["hs-cache-dir"], "detect.hs-cache-dir", settings.detect.hs_cache_dir);
@@ -256,6 +257,30 @@ class Loader {
     get_uint(node["emergency-established"], join(path, "emergency-established"), out.emergency_established_seconds,
              0, kMax);
     get_uint(node["emergency-closed"], join(path, "emergency-closed"), out.emergency_closed_seconds, 0, kMax);
+  }
+
+  void load_stream(const YAML::Node& root, StreamSettings& stream) {
+    auto node = map_at(root, "stream", "stream");
+    if (!node) return;
+    check_keys(node, "stream", {"memcap", "midstream", "async-oneside", "reassembly"});
+    get_size(node["memcap"], "stream.memcap", stream.memcap, 1 << 20);
+    get_bool(node["midstream"], "stream.midstream", stream.midstream);
+    get_bool(node["async-oneside"], "stream.async-oneside", stream.async_oneside);
+    if (auto reassembly = map_at(node, "reassembly", "stream.reassembly")) {
+      check_keys(reassembly, "stream.reassembly", {"memcap", "depth", "inspect-window", "queue-limit"});
+      get_size(reassembly["memcap"], "stream.reassembly.memcap", stream.reassembly.memcap, 1 << 20);
+      get_size(reassembly["depth"], "stream.reassembly.depth", stream.reassembly.depth, 0);
+      uint64_t window = stream.reassembly.inspect_window;
+      get_size(reassembly["inspect-window"], "stream.reassembly.inspect-window", window, 64);
+      if (window > (1u << 20)) {
+        fail(reassembly["inspect-window"], "stream.reassembly.inspect-window",
+             "'" + reassembly["inspect-window"].Scalar() + "' is too large (expected at most 1mb)");
+      } else {
+        stream.reassembly.inspect_window = static_cast<uint32_t>(window);
+      }
+      get_uint(reassembly["queue-limit"], "stream.reassembly.queue-limit", stream.reassembly.queue_limit, 1,
+               1u << 20);
+    }
   }
 
   void load_flow(const YAML::Node& root, FlowSettings& flow) {

@@ -71,6 +71,8 @@ struct Flow {
   bool synack_seen = false;
   bool fin_toserver = false;
   bool fin_toclient = false;
+  // The flow's TCP session in the worker's stream engine (index + 1; 0 = none).
+  uint32_t stream_session = 0;
 
   // Table bookkeeping (owned by FlowTable).
   bool in_use = false;

@@ -17,39 +17,43 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
       alerts_(alerts),
       flows_(settings.flow),
       defrag_(settings.defrag, settings.host_os_policy),
+      host_os_policy_(settings.host_os_policy),
+      stream_(settings.stream, &host_os_policy_),
       detect_thread_(detect.make_thread()),
       alert_buffer_(std::make_unique<AlertEvent[]>(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet))),
       alert_buffer_size_(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet)) {
-  if (settings.eve.enabled && settings.eve.flow) {
-    flows_.set_end_callback([&flow_records](const Flow& flow, FlowEndReason reason) {
-      FlowEvent event;
-      event.flow_id = flow.flow_id;
-      event.start_usec = flow.start_usec;
-      event.end_usec = flow.last_usec;
-      event.src = flow.key.client;
-      event.dst = flow.key.server;
-      event.src_port = flow.key.client_port;
-      event.dst_port = flow.key.server_port;
-      event.ip_proto = flow.key.ip_proto;
-      event.vlan_count = flow.key.vlan_id[1] ? 2 : (flow.key.vlan_id[0] ? 1 : 0);
-      event.vlan_id[0] = flow.key.vlan_id[0];
-      event.vlan_id[1] = flow.key.vlan_id[1];
-      event.pkts_toserver = flow.pkts_toserver;
-      event.pkts_toclient = flow.pkts_toclient;
-      event.bytes_toserver = flow.bytes_toserver;
-      event.bytes_toclient = flow.bytes_toclient;
-      event.tcp_flags_toserver = flow.tcp_flags_toserver;
-      event.tcp_flags_toclient = flow.tcp_flags_toclient;
-      event.state = flow.state == FlowState::New           ? FlowEvent::State::New
-                    : flow.state == FlowState::Established ? FlowEvent::State::Established
-                                                           : FlowEvent::State::Closed;
-      event.reason = reason == FlowEndReason::Timeout   ? FlowEvent::Reason::Timeout
-                     : reason == FlowEndReason::Evicted ? FlowEvent::Reason::Forced
-                                                        : FlowEvent::Reason::Shutdown;
-      event.alerted = flow.alerted;
-      flow_records.push(event);
-    });
-  }
+  // A flow's end frees its TCP session; with EVE flow records on, it also writes the record.
+  const bool write_records = settings.eve.enabled && settings.eve.flow;
+  flows_.set_end_callback([this, write_records, &flow_records](const Flow& flow, FlowEndReason reason) {
+    stream_.release(flow);
+    if (!write_records) return;
+    FlowEvent event;
+    event.flow_id = flow.flow_id;
+    event.start_usec = flow.start_usec;
+    event.end_usec = flow.last_usec;
+    event.src = flow.key.client;
+    event.dst = flow.key.server;
+    event.src_port = flow.key.client_port;
+    event.dst_port = flow.key.server_port;
+    event.ip_proto = flow.key.ip_proto;
+    event.vlan_count = flow.key.vlan_id[1] ? 2 : (flow.key.vlan_id[0] ? 1 : 0);
+    event.vlan_id[0] = flow.key.vlan_id[0];
+    event.vlan_id[1] = flow.key.vlan_id[1];
+    event.pkts_toserver = flow.pkts_toserver;
+    event.pkts_toclient = flow.pkts_toclient;
+    event.bytes_toserver = flow.bytes_toserver;
+    event.bytes_toclient = flow.bytes_toclient;
+    event.tcp_flags_toserver = flow.tcp_flags_toserver;
+    event.tcp_flags_toclient = flow.tcp_flags_toclient;
+    event.state = flow.state == FlowState::New           ? FlowEvent::State::New
+                  : flow.state == FlowState::Established ? FlowEvent::State::Established
+                                                         : FlowEvent::State::Closed;
+    event.reason = reason == FlowEndReason::Timeout   ? FlowEvent::Reason::Timeout
+                   : reason == FlowEndReason::Evicted ? FlowEvent::Reason::Forced
+                                                      : FlowEvent::Reason::Shutdown;
+    event.alerted = flow.alerted;
+    flow_records.push(event);
+  });
 }
 
 void Worker::process_burst(std::span<Packet> packets) noexcept {
@@ -89,6 +93,7 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
     packet.payload_len = 0;
   } else if (packet.ip_version != 0) {
     flows_.process(packet);
+    if (packet.is_tcp()) stream_.process(packet, stream_update_);
   }
   const size_t alert_count =
       detect_.inspect(packet, *detect_thread_, std::span<AlertEvent>(alert_buffer_.get(), alert_buffer_size_));

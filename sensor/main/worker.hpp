@@ -1,4 +1,4 @@
-// A worker runs packets to completion: decode -> flow -> detect -> alert queue.
+// A worker runs packets to completion: decode -> flow -> stream -> detect -> alert queue.
 // It owns its flow table, detection scratch and counters; nothing on this path is shared
 // with another worker, so it takes no locks. All memory is allocated in the constructor.
 #pragma once
@@ -13,7 +13,9 @@
 #include "sensor/defrag/defragmenter.hpp"
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/flow/flow_table.hpp"
+#include "sensor/flow/host_os_policy.hpp"
 #include "sensor/output/alert_queue.hpp"
+#include "sensor/stream/tcp_stream_engine.hpp"
 
 namespace eastwatch {
 
@@ -34,6 +36,7 @@ class Worker {
   const FlowCounters& flow_counters() const noexcept { return flows_.counters(); }
   const DefragCounters& defrag_counters() const noexcept { return defrag_.counters(); }
   const DetectCounters& detect_counters() const noexcept { return detect_thread_->counters(); }
+  const StreamCounters& stream_counters() const noexcept { return stream_.counters(); }
   std::span<const RuleProfile> rule_profile(size_t rule_count) const noexcept {
     return detect_thread_->profile(rule_count);
   }
@@ -47,6 +50,9 @@ class Worker {
   FlowTable flows_;
   Defragmenter defrag_;
   Packet rebuilt_{};  // the datagram defrag rebuilt from the latest fragment
+  HostOsPolicyTable host_os_policy_;
+  TcpStreamEngine stream_;
+  StreamUpdate stream_update_;  // the newly contiguous stream bytes of the latest TCP packet
   std::unique_ptr<DetectThread> detect_thread_;
   std::unique_ptr<AlertEvent[]> alert_buffer_;
   uint32_t alert_buffer_size_;

@@ -17,7 +17,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "pcaps"))
 import pcapgen  # noqa: E402
-from pcapgen import IP, TCP, Raw, Capture, TcpSession, icmp_echo, udp_packet  # noqa: E402
+from pcapgen import IP, TCP, Raw, Capture, TcpSession, ether, icmp_echo, udp_packet  # noqa: E402
 
 CASES = []
 
@@ -584,6 +584,41 @@ alert ip any any -> any any (msg:"strict source route"; ipopts:ssrr; sid:10;)
         "0 loaded, 3 failed",
     ]
     check(lines == expected_lines, f"-T output:\n  got      {lines}\n  expected {expected_lines}")
+
+
+@case
+def tcp_stream_stats(env):
+    """The stream engine's stats.tcp: sessions from handshakes, out-of-order data, an overlap
+    with different bytes, and a flow without a handshake (picked up only with stream.midstream)."""
+    cap = Capture()
+    s = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40000, 80)
+    s.handshake()
+    s.send(b"GET / HTTP/1.1\r\n\r\n")
+    s.close()
+    # A second session whose request arrives in reverse order, then a retransmission of its
+    # first segment with other bytes (an overlap with different data, Suricata's counters).
+    r = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40001, 80)
+    r.handshake()
+    base = r.cseq
+    for offset, chunk in ((8, b"CCCC"), (4, b"BBBB"), (0, b"AAAA"), (0, b"XXXX")):
+        r.cseq = base + offset
+        r.send(chunk)
+    # A flow whose handshake happened before the capture started.
+    cap.add(ether() / IP(src="10.0.0.3", dst="10.0.0.4") / TCP(sport=5555, dport=443, flags="PA", seq=7, ack=9)
+            / Raw(b"midstream"))
+    cap.write(env.path("st.pcap"))
+    rules = 'alert tcp any any -> any any (msg:"x"; content:"nothing-matches-this"; sid:1;)\n'
+    _, stats = env.replay([env.path("st.pcap")], rules)
+    tcp = stats["tcp"]
+    check(tcp["sessions"] == 2 and tcp["syn"] == 2 and tcp["synack"] == 2, f"tcp stats {tcp}")
+    check(tcp["midstream_pickups"] == 0, f"midstream is off by default: {tcp}")
+    check(tcp["overlap"] == 1 and tcp["overlap_diff_data"] == 1, f"one retransmission with other bytes: {tcp}")
+    check(tcp["reassembly_gap"] == 0 and tcp["segment_memcap_drop"] == 0, f"nothing lost: {tcp}")
+    check(tcp["active_sessions"] == 0 and tcp["memuse"] == 0, f"flows ended, sessions freed: {tcp}")
+    log = open(env.path("out/stats.log")).read()
+    check("tcp.retransmissions" in log and "tcp.sessions" in log, "stats.log has the tcp counters")
+    _, stats = env.replay([env.path("st.pcap")], rules, "--set", "stream.midstream=yes")
+    check(stats["tcp"]["sessions"] == 3 and stats["tcp"]["midstream_pickups"] == 1, f"midstream: {stats['tcp']}")
 
 
 def main():
