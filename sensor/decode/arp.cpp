@@ -6,7 +6,7 @@ namespace eastwatch::detail {
 bool decode_arp(Packet& p, DecodeStats& s, uint32_t offset) noexcept {
   ++s.arp;
   if (p.caplen < offset + 8) {
-    ++s.event.arp_pkt_too_small;
+    raise_event(p, s.event.arp_pkt_too_small, DecodeEvent::ArpPktTooSmall);
     return false;
   }
   const uint8_t* h = p.data + offset;
@@ -17,26 +17,26 @@ bool decode_arp(Packet& p, DecodeStats& s, uint32_t offset) noexcept {
   const uint16_t opcode = load_be16(h + 6);
   p.l3_offset = offset;
   if (hardware != 1) {
-    ++s.event.arp_unsupported_hardware;
+    raise_event(p, s.event.arp_unsupported_hardware, DecodeEvent::ArpUnsupportedHardware);
     return true;
   }
   if (protocol != 0x0800) {
-    ++s.event.arp_unsupported_protocol;
+    raise_event(p, s.event.arp_unsupported_protocol, DecodeEvent::ArpUnsupportedProtocol);
     return true;
   }
   if (hardware_size != 6) {
-    ++s.event.arp_invalid_hardware_size;
+    raise_event(p, s.event.arp_invalid_hardware_size, DecodeEvent::ArpInvalidHardwareSize);
     return false;
   }
   if (protocol_size != 4) {
-    ++s.event.arp_invalid_protocol_size;
+    raise_event(p, s.event.arp_invalid_protocol_size, DecodeEvent::ArpInvalidProtocolSize);
     return false;
   }
   if (p.caplen < offset + 28) {
-    ++s.event.arp_pkt_too_small;
+    raise_event(p, s.event.arp_pkt_too_small, DecodeEvent::ArpPktTooSmall);
     return false;
   }
-  if (opcode != 1 && opcode != 2) ++s.event.arp_unsupported_opcode;
+  if (opcode != 1 && opcode != 2) raise_event(p, s.event.arp_unsupported_opcode, DecodeEvent::ArpUnsupportedOpcode);
   return true;
 }
 

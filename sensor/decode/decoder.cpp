@@ -7,16 +7,17 @@ namespace eastwatch {
 namespace {
 
 using detail::load_be16;
+using detail::raise_event;
 
 bool decode_raw_ip(Packet& p, DecodeStats& s, uint32_t offset) noexcept {
   if (offset >= p.caplen) {
-    ++s.event.ipraw_invalid_ip_version;
+    raise_event(p, s.event.ipraw_invalid_ip_version, DecodeEvent::IprawInvalidIpVersion);
     return false;
   }
   const uint8_t version = p.data[offset] >> 4;
   if (version == 4) return detail::decode_ipv4(p, s, offset, 0);
   if (version == 6) return detail::decode_ipv6(p, s, offset, 0);
-  ++s.event.ipraw_invalid_ip_version;
+  raise_event(p, s.event.ipraw_invalid_ip_version, DecodeEvent::IprawInvalidIpVersion);
   return false;
 }
 
@@ -24,7 +25,7 @@ bool decode_raw_ip(Packet& p, DecodeStats& s, uint32_t offset) noexcept {
 bool decode_sll(Packet& p, DecodeStats& s) noexcept {
   ++s.sll;
   if (p.caplen < 16) {
-    ++s.event.sll_pkt_too_small;
+    raise_event(p, s.event.sll_pkt_too_small, DecodeEvent::SllPktTooSmall);
     return false;
   }
   return detail::decode_ethertype(p, s, load_be16(p.data + 14), 16, 0);
@@ -34,7 +35,7 @@ bool decode_sll(Packet& p, DecodeStats& s) noexcept {
 bool decode_null(Packet& p, DecodeStats& s) noexcept {
   ++s.null;
   if (p.caplen < 4) {
-    ++s.event.ltnull_pkt_too_small;
+    raise_event(p, s.event.ltnull_pkt_too_small, DecodeEvent::LtnullPktTooSmall);
     return false;
   }
   uint32_t family = 0;
@@ -43,27 +44,13 @@ bool decode_null(Packet& p, DecodeStats& s) noexcept {
   switch (family) {
     case 2: return detail::decode_ipv4(p, s, 4, 0);
     case 10: case 24: case 28: case 30: return detail::decode_ipv6(p, s, 4, 0);
-    default: ++s.event.ltnull_unsupported_type; return true;
-  }
-}
-
-// Raises on the packet every event whose counter the decoders incremented: the counters and
-// the events are in the same order, so the changed words name the events.
-void raise_counted_events(Packet& packet, const DecodeStats::Events& before, const DecodeStats::Events& after) noexcept {
-  static_assert(sizeof(DecodeStats::Events) == kDecodeEventCount * sizeof(uint64_t));
-  uint64_t old_counts[kDecodeEventCount];
-  uint64_t new_counts[kDecodeEventCount];
-  std::memcpy(old_counts, &before, sizeof old_counts);
-  std::memcpy(new_counts, &after, sizeof new_counts);
-  for (size_t i = 0; i < kDecodeEventCount; ++i) {
-    if (old_counts[i] != new_counts[i]) packet.events.set(static_cast<DecodeEvent>(i));
+    default: raise_event(p, s.event.ltnull_unsupported_type, DecodeEvent::LtnullUnsupportedType); return true;
   }
 }
 
 }  // namespace
 
 bool decode_packet(Packet& packet, DecodeStats& stats) noexcept {
-  const DecodeStats::Events events_before = stats.event;
   ++stats.pkts;
   stats.bytes += packet.wirelen;
   if (packet.wirelen > stats.max_pkt_size) stats.max_pkt_size = packet.wirelen;
@@ -78,7 +65,6 @@ bool decode_packet(Packet& packet, DecodeStats& stats) noexcept {
   }
   packet.decoded = ok;
   if (!ok) ++stats.invalid;
-  raise_counted_events(packet, events_before, stats.event);
   return ok;
 }
 

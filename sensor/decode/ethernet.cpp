@@ -16,7 +16,7 @@ constexpr uint32_t kEthernetHeader = 14;
 bool decode_ethernet(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept {
   ++s.ethernet;
   if (p.caplen < offset + kEthernetHeader) {
-    ++s.event.ethernet_pkt_too_small;
+    raise_event(p, s.event.ethernet_pkt_too_small, DecodeEvent::EthernetPktTooSmall);
     return false;
   }
   return decode_ethertype(p, s, load_be16(p.data + offset + 12), offset + kEthernetHeader, depth);

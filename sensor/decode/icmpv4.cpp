@@ -4,9 +4,9 @@
 namespace eastwatch::detail {
 
 bool decode_icmp_header(Packet& p, uint32_t offset, uint32_t end, uint32_t pseudo_sum, uint64_t& too_small,
-                        uint64_t& checksum_bad) noexcept {
+                        DecodeEvent too_small_event, uint64_t& checksum_bad) noexcept {
   if (offset + 8 > end) {
-    ++too_small;
+    raise_event(p, too_small, too_small_event);
     return false;
   }
   const uint8_t* h = p.data + offset;
@@ -27,11 +27,14 @@ bool decode_icmp_header(Packet& p, uint32_t offset, uint32_t end, uint32_t pseud
 
 bool decode_icmpv4(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexcept {
   ++s.icmpv4;
-  if (!decode_icmp_header(p, offset, end, 0, s.event.icmpv4_pkt_too_small, s.checksum.icmpv4_bad)) return false;
+  if (!decode_icmp_header(p, offset, end, 0, s.event.icmpv4_pkt_too_small, DecodeEvent::Icmpv4PktTooSmall,
+                          s.checksum.icmpv4_bad)) {
+    return false;
+  }
   switch (p.icmp_type) {
     case 0: case 3: case 4: case 5: case 8: case 9: case 10: case 11: case 12: case 13: case 14: case 15: case 16:
     case 17: case 18: case 30: case 40: case 42: case 43: break;
-    default: ++s.event.icmpv4_unknown_type; break;
+    default: raise_event(p, s.event.icmpv4_unknown_type, DecodeEvent::Icmpv4UnknownType); break;
   }
   return true;
 }

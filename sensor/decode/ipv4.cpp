@@ -8,7 +8,7 @@ namespace {
 
 // Validates the options and records the known ones in `present` (bit n: option number n, the
 // type's low five bits); returns false on a malformed option list. Bounded by `length` (<= 40).
-bool check_options(const uint8_t* options, uint32_t length, DecodeStats& s, uint32_t& present) noexcept {
+bool check_options(Packet& p, const uint8_t* options, uint32_t length, DecodeStats& s, uint32_t& present) noexcept {
   uint32_t seen = 0;  // bitmask of option numbers 0..31 (copied-flag stripped), for duplicates
   uint32_t i = 0;
   while (i < length) {
@@ -23,27 +23,27 @@ bool check_options(const uint8_t* options, uint32_t length, DecodeStats& s, uint
       continue;
     }
     if (i + 1 >= length) {
-      ++s.event.ipv4_opt_malformed;
+      raise_event(p, s.event.ipv4_opt_malformed, DecodeEvent::Ipv4OptMalformed);
       return false;
     }
     const uint8_t option_length = options[i + 1];
     if (option_length < 2) {
-      ++s.event.ipv4_opt_invalid_len;
+      raise_event(p, s.event.ipv4_opt_invalid_len, DecodeEvent::Ipv4OptInvalidLen);
       return false;
     }
     if (i + option_length > length) {
-      ++s.event.ipv4_opt_malformed;
+      raise_event(p, s.event.ipv4_opt_malformed, DecodeEvent::Ipv4OptMalformed);
       return false;
     }
     const uint32_t number = type & 0x1f;
-    if (seen & (1u << number)) ++s.event.ipv4_opt_duplicate;
+    if (seen & (1u << number)) raise_event(p, s.event.ipv4_opt_duplicate, DecodeEvent::Ipv4OptDuplicate);
     seen |= 1u << number;
     switch (type) {
       // rr, ts, lsrr, ssrr, sec, esec, satid (what ipopts names), router alert, CIPSO
       case 0x07: case 0x44: case 0x83: case 0x89: case 0x82: case 0x85: case 0x88: case 0x94: case 0x86:
         present |= 1u << number;
         break;
-      default: ++s.event.ipv4_opt_unknown; break;
+      default: raise_event(p, s.event.ipv4_opt_unknown, DecodeEvent::Ipv4OptUnknown); break;
     }
     i += option_length;
   }
@@ -55,38 +55,38 @@ bool check_options(const uint8_t* options, uint32_t length, DecodeStats& s, uint
 bool decode_ipv4(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept {
   ++s.ipv4;
   if (p.caplen < offset + 20) {
-    ++s.event.ipv4_pkt_too_small;
+    raise_event(p, s.event.ipv4_pkt_too_small, DecodeEvent::Ipv4PktTooSmall);
     return false;
   }
   const uint8_t* h = p.data + offset;
   if ((h[0] >> 4) != 4) {
-    ++s.event.ipv4_wrong_ip_version;
+    raise_event(p, s.event.ipv4_wrong_ip_version, DecodeEvent::Ipv4WrongIpVersion);
     return false;
   }
   const uint32_t header_length = (h[0] & 0x0f) * 4u;
   if (header_length < 20) {
-    ++s.event.ipv4_hlen_too_small;
+    raise_event(p, s.event.ipv4_hlen_too_small, DecodeEvent::Ipv4HlenTooSmall);
     return false;
   }
   if (p.caplen < offset + header_length) {
-    ++s.event.ipv4_pkt_too_small;
+    raise_event(p, s.event.ipv4_pkt_too_small, DecodeEvent::Ipv4PktTooSmall);
     return false;
   }
   const uint32_t total_length = load_be16(h + 2);
   if (total_length < header_length) {
-    ++s.event.ipv4_iplen_smaller_than_hlen;
+    raise_event(p, s.event.ipv4_iplen_smaller_than_hlen, DecodeEvent::Ipv4IplenSmallerThanHlen);
     return false;
   }
   uint32_t end = offset + total_length;  // Ethernet padding beyond this is not payload
   if (end > p.caplen) {
     if (!snaplen_cut(p)) {
-      ++s.event.ipv4_trunc_pkt;
+      raise_event(p, s.event.ipv4_trunc_pkt, DecodeEvent::Ipv4TruncPkt);
       return false;
     }
     end = p.caplen;
   }
   uint32_t options = 0;
-  if (header_length > 20 && !check_options(h + 20, header_length - 20, s, options)) return false;
+  if (header_length > 20 && !check_options(p, h + 20, header_length - 20, s, options)) return false;
 
   p.ip_version = 4;
   p.l3_offset = offset;
@@ -116,7 +116,7 @@ bool decode_ipv4(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept
     p.payload_len = end - l4;
     return true;
   }
-  if (p.ip_proto == 58) ++s.event.ipv4_icmpv6;
+  if (p.ip_proto == 58) raise_event(p, s.event.ipv4_icmpv6, DecodeEvent::Ipv4Icmpv6);
   (void)depth;
   return decode_transport(p, s, p.ip_proto, l4, end);
 }

@@ -6,17 +6,17 @@ namespace eastwatch::detail {
 bool decode_tcp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexcept {
   ++s.tcp;
   if (offset + 20 > end) {
-    ++s.event.tcp_pkt_too_small;
+    raise_event(p, s.event.tcp_pkt_too_small, DecodeEvent::TcpPktTooSmall);
     return false;
   }
   const uint8_t* h = p.data + offset;
   const uint32_t header_length = (h[12] >> 4) * 4u;
   if (header_length < 20) {
-    ++s.event.tcp_hlen_too_small;
+    raise_event(p, s.event.tcp_hlen_too_small, DecodeEvent::TcpHlenTooSmall);
     return false;
   }
   if (offset + header_length > end) {
-    ++s.event.tcp_pkt_too_small;
+    raise_event(p, s.event.tcp_pkt_too_small, DecodeEvent::TcpPktTooSmall);
     return false;
   }
   // Options: kinds 0 (end) and 1 (nop) are one byte, every other kind has a length >= 2.
@@ -29,16 +29,16 @@ bool decode_tcp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexce
       continue;
     }
     if (i + 1 >= header_length) {
-      ++s.event.tcp_invalid_optlen;
+      raise_event(p, s.event.tcp_invalid_optlen, DecodeEvent::TcpInvalidOptlen);
       return false;
     }
     const uint8_t length = h[i + 1];
     if (length < 2 || i + length > header_length) {
-      ++s.event.tcp_opt_invalid_len;
+      raise_event(p, s.event.tcp_opt_invalid_len, DecodeEvent::TcpOptInvalidLen);
       return false;
     }
     if (kind < 32) {
-      if (seen & (1u << kind)) ++s.event.tcp_opt_duplicate;
+      if (seen & (1u << kind)) raise_event(p, s.event.tcp_opt_duplicate, DecodeEvent::TcpOptDuplicate);
       seen |= 1u << kind;
     }
     i += length;

@@ -6,18 +6,18 @@ namespace eastwatch::detail {
 bool decode_udp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexcept {
   ++s.udp;
   if (offset + 8 > end) {
-    ++s.event.udp_pkt_too_small;
+    raise_event(p, s.event.udp_pkt_too_small, DecodeEvent::UdpPktTooSmall);
     return false;
   }
   const uint8_t* h = p.data + offset;
   const uint32_t length = load_be16(h + 4);
   if (length < 8) {
-    ++s.event.udp_hlen_too_small;
+    raise_event(p, s.event.udp_hlen_too_small, DecodeEvent::UdpHlenTooSmall);
     return false;
   }
   // A first fragment carries only part of the datagram the UDP length describes.
   if (offset + length > end && !snaplen_cut(p) && !p.ip_fragment) {
-    ++s.event.udp_hlen_invalid;
+    raise_event(p, s.event.udp_hlen_invalid, DecodeEvent::UdpHlenInvalid);
     return false;
   }
   const uint32_t udp_end = std::min(end, offset + length);

@@ -6,13 +6,13 @@ namespace eastwatch::detail {
 
 bool decode_vlan(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept {
   if (p.caplen < offset + 4) {
-    ++s.event.vlan_header_too_small;
+    raise_event(p, s.event.vlan_header_too_small, DecodeEvent::VlanHeaderTooSmall);
     return false;
   }
   const uint16_t layer = p.vlan_count;  // 0-based index of this tag
   if (layer >= 3) {
     ++s.too_many_layers;
-    ++s.event.vlan_too_many_layers;
+    raise_event(p, s.event.vlan_too_many_layers, DecodeEvent::VlanTooManyLayers);
     return false;
   }
   if (layer == 0) ++s.vlan;

@@ -45,6 +45,12 @@ inline uint16_t checksum_fold(uint32_t sum) noexcept {
   return static_cast<uint16_t>(~sum);
 }
 
+// Counts a decoder event and raises it on the packet, where `decode-event:` rules see it.
+inline void raise_event(Packet& p, uint64_t& counter, DecodeEvent event) noexcept {
+  ++counter;
+  p.events.set(event);
+}
+
 // The frame was cut short by the capture's snaplen: lengths in headers may legitimately
 // point past caplen, so that is not a malformation.
 inline bool snaplen_cut(const Packet& p) noexcept { return p.caplen < p.wirelen; }
@@ -67,6 +73,7 @@ bool decode_icmpv6(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noe
 // header, as Suricata uses it) and verifies the checksum over `pseudo_sum` plus the message.
 // Returns false, counting `too_small`, when the header does not fit.
 bool decode_icmp_header(Packet& p, uint32_t offset, uint32_t end, uint32_t pseudo_sum, uint64_t& too_small,
+                        DecodeEvent too_small_event,
                         uint64_t& checksum_bad) noexcept;
 // Dispatches on the IP protocol number after the IP header(s).
 bool decode_transport(Packet& p, DecodeStats& s, uint8_t protocol, uint32_t offset, uint32_t end) noexcept;
