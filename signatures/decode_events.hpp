@@ -1,7 +1,7 @@
 // Decoder events ("anomalies") with Suricata's names, as rules match them with `decode-event:`
 // (`decode-event:ipv4.frag_overlap;`) and as stats name them (stats.decoder.event.<name>). The
-// decoders and the defragmenter raise them on a packet; the order is that of the counters in
-// sensor/decode's DecodeStats::Events (checked there).
+// decoders and the defragmenter raise them on a packet where they count them; the order is that
+// of the counters in sensor/decode's DecodeStats::Events (a unit test checks names and order).
 #pragma once
 
 #include <array>
