@@ -65,6 +65,7 @@ struct Packet {
   uint16_t icmp_seq = 0;  // bytes 6-7
   bool l4_checksum_bad = false;
   DecodeEventSet events;  // decoder and defrag anomalies raised on this packet (`decode-event:`)
+  bool rebuilt_fragment = false;  // a datagram defrag rebuilt from fragments (EVE pkt_src "defrag")
 
   // --- set by flow ---
   Flow* flow = nullptr;

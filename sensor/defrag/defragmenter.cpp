@@ -679,6 +679,11 @@ const Packet* Defragmenter::reassemble(Tracker& t, Packet& completing, DecodeSta
     more = f.more_frags;
     prev_offset = f.offset;
   }
+  if (header_len == 0) {  // every offset-0 fragment was trimmed away: no header to rebuild from
+    ++counters_.invalid;
+    release(t);
+    return nullptr;
+  }
   if (v4) {
     if (header_len + fragmentable_len > 65535) return too_large();
     const uint16_t total = static_cast<uint16_t>(header_len + fragmentable_len);
@@ -698,6 +703,7 @@ const Packet* Defragmenter::reassemble(Tracker& t, Packet& completing, DecodeSta
   rebuilt_.ts_usec = completing.ts_usec;
   rebuilt_.pcap_cnt = completing.pcap_cnt;
   rebuilt_.link_type = v4 ? LinkType::Ipv4 : LinkType::Ipv6;
+  rebuilt_.rebuilt_fragment = true;
   ++(v4 ? counters_.ipv4_reassembled : counters_.ipv6_reassembled);
   release(t);
   return &rebuilt_;

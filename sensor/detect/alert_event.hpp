@@ -30,6 +30,7 @@ struct AlertEvent {
   uint8_t vlan_count = 0;
   uint16_t vlan_id[2] = {0, 0};
   bool to_server = true;
+  bool rebuilt_fragment = false;  // the packet was a datagram rebuilt by defrag
 
   // The flow, when the packet had one.
   bool has_flow = false;

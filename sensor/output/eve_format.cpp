@@ -256,7 +256,7 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
     writer.Uint(event.icmp_code);
   }
   write_key(writer, "pkt_src");
-  write_string(writer, "wire/pcap");
+  write_string(writer, event.rebuilt_fragment ? "defrag" : "wire/pcap");  // Suricata's names
   if (!sensor_name_.empty()) {
     write_key(writer, "host");
     write_string(writer, sensor_name_);

@@ -522,6 +522,9 @@ alert ip any any -> any any (msg:"a fragment"; fragbits:M; sid:5;)
     check(stats["defrag"]["ipv4"]["reassembled"] == 3, f"defrag stats: {stats['defrag']}")
     check(stats["decoder"]["event"]["ipv4"]["frag_overlap"] == 1, "frag_overlap counted")
     check(stats["decoder"]["pkts"] == 11, "decoder.pkts counts captured frames only")
+    sources = {(a["pcap_cnt"], a["alert"]["signature_id"]): a["pkt_src"] for a in alerts}
+    check(sources[(udp_done, 1)] == "defrag" and sources[(udp_done, 5)] == "wire/pcap",
+          f"pkt_src: the rebuilt datagram 'defrag', the fragment 'wire/pcap': {sources}")
     # The same capture with 10.0.0.2 as a "last" host: the X's replace the A's.
     alerts, _ = env.replay([env.path("frag.pcap")], rules, "--set", "host-os-policy.last=[10.0.0.2]")
     check((last, 4) in sids_by_packet(alerts), f"last policy: {sids_by_packet(alerts)}")
