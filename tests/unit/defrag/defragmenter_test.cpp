@@ -232,6 +232,34 @@ TEST_CASE("defrag: Suricata's BSD fragment-after-no-MF and Linux overlap cases")
   }
 }
 
+TEST_CASE("defrag: every host OS maps to Suricata's defrag policy") {
+  CHECK(defrag_policy_for(OsPolicy::Bsd) == DefragPolicy::Bsd);
+  CHECK(defrag_policy_for(OsPolicy::Hpux10) == DefragPolicy::Bsd);
+  CHECK(defrag_policy_for(OsPolicy::Irix) == DefragPolicy::Bsd);
+  CHECK(defrag_policy_for(OsPolicy::BsdRight) == DefragPolicy::BsdRight);
+  CHECK(defrag_policy_for(OsPolicy::OldLinux) == DefragPolicy::Linux);
+  CHECK(defrag_policy_for(OsPolicy::OldSolaris) == DefragPolicy::First);
+  CHECK(defrag_policy_for(OsPolicy::Hpux11) == DefragPolicy::First);
+  CHECK(defrag_policy_for(OsPolicy::Macos) == DefragPolicy::First);
+  CHECK(defrag_policy_for(OsPolicy::Solaris) == DefragPolicy::Solaris);
+  CHECK(defrag_policy_for(OsPolicy::Windows2k3) == DefragPolicy::Windows);
+  CHECK(defrag_policy_for(OsPolicy::Vista) == DefragPolicy::Windows);
+  CHECK(defrag_policy_for(OsPolicy::Last) == DefragPolicy::Last);
+}
+
+TEST_CASE("defrag: without prealloc the pools fill on use, with the same results") {
+  DefragSettings s = small_settings();
+  s.prealloc = false;
+  Defragmenter defrag(s, {});
+  Fragments f;
+  Packet a = f.ipv4(kIcmp, 1, 1, false, 'B', 8), b = f.ipv4(kIcmp, 1, 0, true, 'A', 8);
+  CHECK(defrag.process(a, f.stats) == nullptr);
+  const Packet* r = defrag.process(b, f.stats);
+  REQUIRE(r != nullptr);
+  CHECK(r->rebuilt_fragment);
+  CHECK(payload_of(*r, 20) == expand("AB"));
+}
+
 TEST_CASE("defrag: the key separates protocols, VLANs and identifications") {
   Defragmenter defrag(small_settings(), {});
   Fragments f;
