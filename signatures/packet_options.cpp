@@ -1,6 +1,6 @@
 // Packet and flow keywords, with Suricata 7's syntax and semantics:
 //  flow: to_server|from_client, to_client|from_server, established, not_established, stateless
-//        (only_stream/no_stream need stream reassembly: reported as not implemented yet)
+//        only_stream, no_stream (only_frag/no_frag: reported as not implemented yet)
 //  dsize, ttl, tos, id, ip_proto, itype, icode, icmp_id, icmp_seq, window, seq, ack, fragoffset:
 //        integer tests (N, !N, <N, <=N, >N, >=N, N<>M)
 //  flags: [+*!]FSRPAUCE012[,ignore]   fragbits: [+*!]MDR   sameip
@@ -52,9 +52,12 @@ tl::expected<FlowCondition, std::string> parse_flow(std::string_view value) {
       flow.not_established = true;
     } else if (item == "stateless") {
       flow.stateless = true;
-    } else if (item == "only_stream" || item == "no_stream" || item == "only_frag" || item == "no_frag") {
-      return tl::unexpected("unsupported keyword 'flow:" + std::string(item) +
-                            "' (not implemented yet: needs stream reassembly / defragmentation)");
+    } else if (item == "only_stream") {
+      flow.only_stream = true;
+    } else if (item == "no_stream") {
+      flow.no_stream = true;
+    } else if (item == "only_frag" || item == "no_frag") {
+      return tl::unexpected("unsupported keyword 'flow:" + std::string(item) + "' (not implemented yet)");
     } else {
       return tl::unexpected("flow: unknown option '" + std::string(item) +
                             "' (expected to_server, to_client, from_server, from_client, established, "
@@ -63,6 +66,9 @@ tl::expected<FlowCondition, std::string> parse_flow(std::string_view value) {
   }
   if (!any) return tl::unexpected(std::string("flow: missing value"));
   if (flow.to_server && flow.to_client) return tl::unexpected(std::string("flow: to_server and to_client cannot both be set"));
+  if (flow.only_stream && flow.no_stream) {
+    return tl::unexpected(std::string("flow: only_stream and no_stream cannot both be set"));
+  }
   if (flow.established && flow.not_established) {
     return tl::unexpected(std::string("flow: established and not_established cannot both be set"));
   }

@@ -86,6 +86,8 @@ struct FlowCondition {
   bool established = false;
   bool not_established = false;
   bool stateless = false;
+  bool only_stream = false;  // match the reassembled stream only (as the tcp-stream protocol)
+  bool no_stream = false;    // match packets only (as tcp-pkt)
 };
 
 // `flags:` — TCP flags. Exact (after removing `ignore`), `+` all of these and any others,
@@ -321,6 +323,11 @@ struct Rule {
   // `target:src_ip|dest_ip`: which side is the target; EVE then names alert.source/target.
   enum class Target : uint8_t { None, SrcIp, DestIp };
   Target target = Target::None;
+  // Which TCP bytes the payload sections inspect (Suricata's semantics): `tcp` rules both each
+  // packet's payload and the reassembled stream; `tcp-pkt`, `flow:no_stream` or `dsize` packets
+  // only; `tcp-stream`, `flow:only_stream` the stream only. Other protocols: packets.
+  enum class StreamMode : uint8_t { Both, PacketOnly, StreamOnly };
+  StreamMode stream = StreamMode::Both;
 
   // Where it came from, for messages and `-T`.
   std::string file;

@@ -186,9 +186,9 @@ class DatabaseBuilder {
   tl::expected<const hs_database_t*, std::string> build(std::string_view kind, const std::vector<const char*>& expressions,
                                                         const std::vector<size_t>& lengths,
                                                         const std::vector<unsigned>& flags,
-                                                        const std::vector<unsigned>& ids) {
+                                                        const std::vector<unsigned>& ids, unsigned mode = HS_MODE_BLOCK) {
     if (expressions.empty()) return nullptr;
-    const std::string key = HsCache::key(kind, expressions, lengths, flags, ids, HS_MODE_BLOCK);
+    const std::string key = HsCache::key(kind, expressions, lengths, flags, ids, mode);
     if (auto it = built_.find(key); it != built_.end()) return it->second;
     hs_database_t* database = cache_.enabled() ? cache_.load(key) : nullptr;
     if (database != nullptr) {
@@ -198,9 +198,9 @@ class DatabaseBuilder {
       const hs_error_t rc =
           kind == "literal"
               ? hs_compile_lit_multi(expressions.data(), flags.data(), ids.data(), lengths.data(),
-                                     static_cast<unsigned>(expressions.size()), HS_MODE_BLOCK, nullptr, &database, &error)
+                                     static_cast<unsigned>(expressions.size()), mode, nullptr, &database, &error)
               : hs_compile_multi(expressions.data(), flags.data(), ids.data(), static_cast<unsigned>(expressions.size()),
-                                 HS_MODE_BLOCK, nullptr, &database, &error);
+                                 mode, nullptr, &database, &error);
       if (rc != HS_SUCCESS) {
         std::string message = error && error->message ? error->message : "unknown error";
         if (error && error->expression >= 0) failed_id_ = ids[static_cast<size_t>(error->expression)];
@@ -226,9 +226,14 @@ class DatabaseBuilder {
   unsigned failed_id_ = 0;
 };
 
+bool inspects_stream(const Rule& rule) {
+  if (rule.protocol != RuleProtocol::Tcp || rule.stream == Rule::StreamMode::PacketOnly) return false;
+  return std::any_of(rule.sections.begin(), rule.sections.end(), [](const BufferSection& s) { return !s.steps.empty(); });
+}
+
 tl::expected<void, std::string> build_prefilter(const std::vector<Rule>& rules, const std::vector<Prefilter>& prefilter,
-                                                const std::vector<uint32_t>& members, DatabaseBuilder& databases,
-                                                PrefilterGroup& group) {
+                                                const std::vector<uint32_t>& members, bool streams,
+                                                DatabaseBuilder& databases, PrefilterGroup& group) {
   std::map<Literal, uint32_t> ids;
   std::vector<std::vector<uint32_t>> rules_of;
   std::vector<uint32_t> regex_rules;
@@ -265,6 +270,24 @@ tl::expected<void, std::string> build_prefilter(const std::vector<Rule>& rules, 
   }
   group.database = *literal_db;
   group.pattern_count = static_cast<uint32_t>(ids.size());
+  if (streams) {
+    const bool any_stream_rule =
+        std::any_of(members.begin(), members.end(), [&](uint32_t r) { return inspects_stream(rules[r]); });
+    if (any_stream_rule) {
+      // Not single-match: in streaming mode that would report a literal once per stream,
+      // and each later occurrence must select its rules again.
+      std::vector<unsigned> stream_flags(flags);
+      for (auto& f : stream_flags) f &= ~static_cast<unsigned>(HS_FLAG_SINGLEMATCH);
+      auto stream_db = databases.build("literal", expressions, lengths, stream_flags, hs_ids, HS_MODE_STREAM);
+      if (!stream_db) return tl::unexpected("Hyperscan refused the stream fast patterns: " + stream_db.error());
+      group.stream_database = *stream_db;
+    }
+    for (uint32_t r : members) {
+      if (inspects_stream(rules[r]) && prefilter[r].kind != Prefilter::Kind::Literal) {
+        group.stream_unprefiltered.push_back(r);
+      }
+    }
+  }
 
   // Regex prefilters, ids after the literals. Each was accepted alone; should the set still
   // be refused, those rules fall back to the header-only path (correct, only slower).
@@ -426,7 +449,8 @@ tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(
       if (rule_in_protocol(set->rules_[r], id)) members.push_back(r);
     }
     auto& protocol = set->protocols_[g];
-    auto built = build_prefilter(set->rules_, prefilter, members, databases, protocol.prefilter);
+    auto built =
+        build_prefilter(set->rules_, prefilter, members, id == PrefilterGroupId::Tcp, databases, protocol.prefilter);
     if (!built) return tl::unexpected(built.error());
     std::vector<std::vector<uint32_t>> lists;
     if (id == PrefilterGroupId::Tcp || id == PrefilterGroupId::Udp) {

@@ -22,6 +22,9 @@
 //    port list; `flow:to_server`/`to_client` rules only in that direction's groups), so the
 //    choice of group never hides a rule that could match. Past `kMaxPortGroups` distinct rule
 //    sets per direction, the ports with the smallest specific sets share one merged group.
+//  - TCP rules whose StreamMode is not PacketOnly are also matched against each direction's
+//    reassembled stream: their literals form a streaming-mode database (HS_MODE_STREAM, one
+//    small stream state per flow direction, scanned over the new bytes only).
 //  - Rules are kept in evaluation order: action (pass first), flowbit setters before readers,
 //    then priority, then load order (Suricata's default signature order).
 //  - The result is immutable and may be shared by many workers; each worker needs its own
@@ -76,6 +79,11 @@ struct PrefilterGroup {
   HeaderOnlyRules header_only;
   uint32_t pattern_count = 0;  // literals
   uint32_t regex_count = 0;
+  // TCP only: the literal database again in Hyperscan streaming mode (same pattern ids), for
+  // the reassembled streams, and the stream-inspecting rules without a literal fast pattern
+  // (verified against the stream whenever it grows).
+  const hs_database_t* stream_database = nullptr;
+  std::vector<uint32_t> stream_unprefiltered;
 };
 
 // One signature group: the rules a packet of this protocol, direction and server port can

@@ -23,7 +23,7 @@ constexpr const char* kUnsupportedProtocols[] = {
     "http", "http1", "http2", "ftp", "ftp-data", "tls", "ssl", "smb", "dcerpc", "smtp", "imap", "pop3", "dns",
     "modbus", "enip", "dnp3", "nfs", "ntp", "tftp", "ikev2", "ike", "krb5", "dhcp", "snmp", "sip", "rfb", "mqtt",
     "rdp", "ssh", "pgsql", "telnet", "quic", "bittorrent-dht", "websocket", "ldap", "doh2", "sctp", "pkthdr",
-    "icmpv4", "icmpv6", "tcp-stream", "udp-pkt", "ipv4", "ipv6", "ip4", "ip6", "ftp-data", "template",
+    "icmpv4", "icmpv6", "udp-pkt", "ipv4", "ipv6", "ip4", "ip6", "ftp-data", "template",
     "mdns", "llmnr", "pop", "arp"};
 
 tl::expected<RuleAction, std::string> parse_action(std::string_view text) {
@@ -41,9 +41,9 @@ tl::expected<RuleAction, std::string> parse_action(std::string_view text) {
 tl::expected<RuleProtocol, std::string> parse_protocol(std::string_view text) {
   std::string lower(text);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  // tcp-pkt: TCP rules that inspect packets, never the reassembled stream. Until stream
-  // reassembly exists every TCP rule inspects packets, so it is the same as tcp.
-  if (lower == "tcp" || lower == "tcp-pkt") return RuleProtocol::Tcp;
+  // tcp-pkt / tcp-stream: TCP rules that inspect only packets / only the reassembled stream
+  // (parse_header records which).
+  if (lower == "tcp" || lower == "tcp-pkt" || lower == "tcp-stream") return RuleProtocol::Tcp;
   if (lower == "udp") return RuleProtocol::Udp;
   if (lower == "icmp") return RuleProtocol::Icmp;
   if (lower == "ip") return RuleProtocol::Ip;
@@ -84,6 +84,8 @@ tl::expected<void, std::string> parse_header(std::string_view header, const Rule
   auto protocol = parse_protocol(fields[1]);
   if (!protocol) return tl::unexpected(protocol.error());
   rule.protocol = *protocol;
+  if (fields[1] == "tcp-pkt") rule.stream = Rule::StreamMode::PacketOnly;
+  if (fields[1] == "tcp-stream") rule.stream = Rule::StreamMode::StreamOnly;
   if (fields[4] == "->") {
     rule.bidirectional = false;
   } else if (fields[4] == "<>") {
@@ -129,6 +131,21 @@ tl::expected<Rule, RuleError> parse_rule(std::string_view text, const RuleParseC
   if (auto options = detail::parse_rule_options(text.substr(open + 1, close - open - 1), context.classifications, rule);
       !options) {
     return fail(options.error());
+  }
+  if (const auto& flow = rule.packet.flow) {
+    if ((flow->only_stream && rule.stream == Rule::StreamMode::PacketOnly) ||
+        (flow->no_stream && rule.stream == Rule::StreamMode::StreamOnly)) {
+      return fail("flow:" + std::string(flow->only_stream ? "only_stream" : "no_stream") +
+                  " contradicts the header protocol '" + std::string(rule.stream == Rule::StreamMode::PacketOnly ? "tcp-pkt" : "tcp-stream") + "'");
+    }
+    if (flow->only_stream) rule.stream = Rule::StreamMode::StreamOnly;
+    if (flow->no_stream) rule.stream = Rule::StreamMode::PacketOnly;
+  }
+  // dsize is a packet property: Suricata inspects such rules on packets only.
+  if (rule.packet.dsize && rule.stream == Rule::StreamMode::Both) rule.stream = Rule::StreamMode::PacketOnly;
+  if (rule.protocol != RuleProtocol::Tcp) {
+    if (rule.stream == Rule::StreamMode::StreamOnly) return fail("flow:only_stream needs a tcp rule");
+    rule.stream = Rule::StreamMode::PacketOnly;
   }
   return rule;
 }

@@ -164,22 +164,96 @@ bool suppressed(const Rule& rule, const Packet& p) noexcept {
   return false;
 }
 
+struct StreamScanContext {
+  const PrefilterGroup* group;
+  const SignatureGroup* members;
+  std::span<const Rule> rules;
+  std::vector<uint32_t>* candidates;
+  std::vector<uint32_t>* seen;
+  uint32_t stamp;
+};
+
+int on_stream_pattern(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* context) {
+  auto* scan = static_cast<StreamScanContext*>(context);
+  const PrefilterGroup& group = *scan->group;
+  for (uint32_t i = group.pattern_rule_offsets[id]; i < group.pattern_rule_offsets[id + 1]; ++i) {
+    const uint32_t rule = group.pattern_rules[i];
+    const Rule& r = scan->rules[rule];
+    if (r.protocol != RuleProtocol::Tcp || r.stream == Rule::StreamMode::PacketOnly) continue;
+    if (!scan->members->contains(rule)) continue;
+    uint32_t& seen = (*scan->seen)[rule];
+    if (seen == scan->stamp) continue;
+    seen = scan->stamp;
+    scan->candidates->push_back(rule);
+  }
+  return 0;
+}
+
 }  // namespace
 
-DetectThread::~DetectThread() = default;
+void DetectEngine::scan_stream(const Packet& p, const StreamUpdate& stream, const PrefilterGroup& group,
+                               const SignatureGroup& members, DetectThread& thread) const noexcept {
+  auto& candidates = thread.stream_candidates_;
+  const uint32_t slot = (p.flow->stream_session - 1) * 2 + (stream.to_server ? 0 : 1);
+  if (group.stream_database != nullptr && thread.scratch_ && slot < thread.streams_.size()) {
+    hs_stream_t* hs = thread.streams_[slot];
+    if (thread.stream_owner_[slot] != p.flow->flow_id) {  // the slot's previous flow ended
+      hs_reset_stream(hs, 0, nullptr, nullptr, nullptr);
+      thread.stream_owner_[slot] = p.flow->flow_id;
+    }
+    StreamScanContext context{&group, &members, rules_->rules(), &candidates, &thread.stream_seen_, thread.stamp_};
+    for (const StreamSpan& span : stream.span_list()) {
+      // Bytes were skipped before this span: nothing may match across the hole.
+      if (span.gap) hs_reset_stream(hs, 0, nullptr, nullptr, nullptr);
+      hs_scan_stream(hs, reinterpret_cast<const char*>(span.data), span.len, 0, thread.scratch_.get(),
+                     on_stream_pattern, &context);
+      ++thread.counters_.stream_scans;
+    }
+    std::sort(candidates.begin(), candidates.end());
+  } else if (slot >= thread.streams_.size()) {
+    ++thread.counters_.stream_unscanned;
+  }
+  thread.counters_.stream_candidates += candidates.size();
+  // Stream rules without a literal: verified whenever the stream grows (rare: negated-only
+  // contents, byte tests, pcres).
+  if (!group.stream_unprefiltered.empty()) {
+    const size_t literal_hits = candidates.size();
+    for (uint32_t rule : group.stream_unprefiltered) {
+      if (members.contains(rule)) candidates.push_back(rule);
+    }
+    std::inplace_merge(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(literal_hits),
+                       candidates.end());
+  }
+}
+
+DetectThread::~DetectThread() {
+  for (hs_stream_t* stream : streams_) hs_close_stream(stream, scratch_.get(), nullptr, nullptr);
+}
 
 DetectEngine::DetectEngine(std::shared_ptr<const CompiledRuleSet> rules, const DetectSettings& settings,
                            const EveSettings& eve)
     : rules_(std::move(rules)), settings_(settings), eve_(eve) {}
 
-std::unique_ptr<DetectThread> DetectEngine::make_thread() const {
+std::unique_ptr<DetectThread> DetectEngine::make_thread(uint32_t stream_sessions) const {
   std::unique_ptr<DetectThread> thread(new DetectThread());
   auto scratch = rules_->allocate_scratch();
   if (scratch) thread->scratch_ = std::move(*scratch);
   const size_t rule_count = rules_->rules().size();
   thread->candidates_.reserve(rule_count);
   thread->header_candidates_.reserve(rule_count);
+  thread->stream_candidates_.reserve(rule_count);
   thread->seen_stamp_.assign(rule_count, 0);
+  thread->stream_seen_.assign(rule_count, 0);
+  // One Hyperscan stream state per session direction, opened here and reset on reuse.
+  if (const hs_database_t* database = rules_->prefilter(PrefilterGroupId::Tcp).stream_database) {
+    thread->streams_.reserve(size_t{stream_sessions} * 2);
+    for (uint32_t i = 0; i < stream_sessions * 2; ++i) {
+      hs_stream_t* stream = nullptr;
+      if (hs_open_stream(database, 0, &stream) != HS_SUCCESS) break;
+      thread->streams_.push_back(stream);
+    }
+    thread->stream_owner_.assign(thread->streams_.size(), 0);
+  }
   thread->regex_ = std::make_unique<RegexScratch>();
   if (settings_.profile_rules) thread->profile_ = std::make_unique<RuleProfile[]>(rule_count);
   const auto rules = rules_->rules();
@@ -213,7 +287,8 @@ bool DetectEngine::rule_matches(const Rule& rule, uint32_t index, const Packet& 
   return true;
 }
 
-size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<AlertEvent> out) const noexcept {
+size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<AlertEvent> out,
+                             const StreamUpdate* stream, bool stream_only) const noexcept {
   if (p.ip_version == 0) return 0;
   if (p.flow != nullptr && p.flow->passed) {  // a pass rule matched earlier in this flow
     ++thread.counters_.passed_packets;
@@ -227,11 +302,12 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
   const auto rules = rules_->rules();
   if (++thread.stamp_ == 0) {  // the stamp wrapped: forget every old mark once
     std::fill(thread.seen_stamp_.begin(), thread.seen_stamp_.end(), 0);
+    std::fill(thread.stream_seen_.begin(), thread.stream_seen_.end(), 0);
     thread.stamp_ = 1;
   }
   auto& candidates = thread.candidates_;
   candidates.clear();
-  const std::span<const uint8_t> payload = p.payload();
+  const std::span<const uint8_t> payload = stream_only ? std::span<const uint8_t>() : p.payload();
   if (!payload.empty() && thread.scratch_) {
     ScanContext context{&group, &members, &candidates, &thread.seen_stamp_, thread.stamp_};
     for (const hs_database_t* database : {group.database, group.regex_database}) {
@@ -249,7 +325,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
   auto& header_candidates = thread.header_candidates_;
   header_candidates.clear();
   const HeaderOnlyRules& header_only = group.header_only;
-  if (!header_only.rules.empty()) {
+  if (!header_only.rules.empty() && !stream_only) {
     const uint64_t* src = header_only.by_src.lookup(p.src);
     const uint64_t* dst = header_only.by_dst.lookup(p.dst);
     const uint64_t* src_reversed = header_only.by_src.lookup(p.dst);
@@ -265,26 +341,53 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
       }
     }
   }
-  if (candidates.empty() && header_candidates.empty()) return 0;
+  // The reassembled stream of this packet's direction: the new bytes scanned in streaming
+  // mode select the stream candidates, verified against the direction's look-back window.
+  auto& stream_candidates = thread.stream_candidates_;
+  stream_candidates.clear();
+  std::span<const uint8_t> window;
+  if (stream != nullptr && stream->tracked && stream->span_count > 0 && !stream->window.empty() &&
+      p.flow != nullptr && p.flow->stream_session != 0 && protocol == PrefilterGroupId::Tcp) {
+    window = stream->window;
+    scan_stream(p, *stream, group, members, thread);
+  }
+  if (candidates.empty() && header_candidates.empty() && stream_candidates.empty()) return 0;
 
   size_t produced = 0;
   const uint32_t limit = std::min<uint32_t>(settings_.max_alerts_per_packet, static_cast<uint32_t>(out.size()));
-  // Both candidate lists are sorted: walk them merged, in rule order.
+  // The candidate lists are sorted: walk them merged, in rule order; a rule in several is
+  // checked once on the packet and once on the stream, and alerts at most once.
   size_t next_fast = 0;
   size_t next_header = 0;
-  while (next_fast < candidates.size() || next_header < header_candidates.size()) {
-    uint32_t index = 0;
-    if (next_header >= header_candidates.size() ||
-        (next_fast < candidates.size() && candidates[next_fast] < header_candidates[next_header])) {
-      index = candidates[next_fast++];
-    } else {
-      index = header_candidates[next_header++];
-    }
+  size_t next_stream = 0;
+  constexpr uint32_t kEnd = UINT32_MAX;
+  while (true) {
+    const uint32_t fast = next_fast < candidates.size() ? candidates[next_fast] : kEnd;
+    const uint32_t header = next_header < header_candidates.size() ? header_candidates[next_header] : kEnd;
+    const uint32_t on_stream = next_stream < stream_candidates.size() ? stream_candidates[next_stream] : kEnd;
+    const uint32_t index = std::min({fast, header, on_stream});
+    if (index == kEnd) break;
+    const bool packet_candidate = fast == index || header == index;
+    const bool stream_candidate = on_stream == index;
+    while (next_fast < candidates.size() && candidates[next_fast] == index) ++next_fast;
+    if (header == index) ++next_header;
+    while (next_stream < stream_candidates.size() && stream_candidates[next_stream] == index) ++next_stream;
     const Rule& rule = rules[index];
+    auto verify = [&]() noexcept {
+      if (packet_candidate && rule.stream != Rule::StreamMode::StreamOnly &&
+          rule_matches(rule, index, p, payload, thread)) {
+        return true;
+      }
+      if (stream_candidate && rule_matches(rule, index, p, window, thread)) {
+        ++thread.counters_.stream_matches;
+        return true;
+      }
+      return false;
+    };
     bool matched = false;
     if (thread.profile_) {
       const uint64_t started = __rdtsc();
-      matched = rule_matches(rule, index, p, payload, thread);
+      matched = verify();
       RuleProfile& profile = thread.profile_[index];
       const uint64_t ticks = __rdtsc() - started;
       ++profile.checks;
@@ -295,7 +398,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
         profile.match_ticks += ticks;
       }
     } else {
-      matched = rule_matches(rule, index, p, payload, thread);
+      matched = verify();
     }
     if (!matched) continue;
     if (!rule.flowbits.empty() && !apply_flowbit_actions(rule, p.flow)) ++thread.counters_.flowbits_dropped;

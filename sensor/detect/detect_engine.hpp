@@ -19,6 +19,7 @@
 #include "sensor/decode/packet.hpp"
 #include "sensor/detect/alert_event.hpp"
 #include "sensor/detect/threshold_table.hpp"
+#include "sensor/stream/tcp_stream_engine.hpp"
 #include "signatures/regex.hpp"
 #include "signatures/rule_compiler.hpp"
 
@@ -36,6 +37,10 @@ struct DetectCounters {
   uint64_t pcre_limit_hit = 0;     // regex matches stopped by PCRE2's match/depth limits
   uint64_t passed_packets = 0;     // packets of flows a pass rule matched, not inspected
   uint64_t rate_filtered = 0;      // matches while a rate_filter's new action applied
+  uint64_t stream_scans = 0;       // streaming-mode scans of reassembled bytes
+  uint64_t stream_candidates = 0;  // rules handed to verification by the stream scans
+  uint64_t stream_matches = 0;     // rules that matched on the reassembled stream
+  uint64_t stream_unscanned = 0;   // stream updates of sessions beyond the prepared stream states
 
   template <class F>
   void visit(F&& f) const {  // names in Suricata's EVE schema (stats.detect.*)
@@ -47,6 +52,8 @@ struct DetectCounters {
     f("inspection_budget_exhausted", inspection_budget_exhausted);
     f("threshold_evicted", threshold_evicted); f("flowbits_dropped", flowbits_dropped);
     f("pcre_limit_hit", pcre_limit_hit); f("passed_packets", passed_packets); f("rate_filtered", rate_filtered);
+    f("stream_scans", stream_scans); f("stream_candidates", stream_candidates);
+    f("stream_matches", stream_matches); f("stream_unscanned", stream_unscanned);
   }
 };
 
@@ -65,17 +72,25 @@ class DetectEngine {
  public:
   DetectEngine(std::shared_ptr<const CompiledRuleSet> rules, const DetectSettings& settings, const EveSettings& eve);
 
-  // Per-worker state (scratch, candidate buffers); allocated here, off the packet path.
-  std::unique_ptr<DetectThread> make_thread() const;
+  // Per-worker state (scratch, candidate buffers, one Hyperscan stream state per direction of
+  // each of `stream_sessions` TCP sessions); allocated here, off the packet path.
+  std::unique_ptr<DetectThread> make_thread(uint32_t stream_sessions = 0) const;
 
   // Inspects one decoded packet; writes up to out.size() alert events; returns how many.
-  size_t inspect(const Packet& packet, DetectThread& thread, std::span<AlertEvent> out) const noexcept;
+  // `stream`, for a TCP packet the stream engine tracked, holds the bytes that became
+  // contiguous in its direction: rules that inspect streams also match across segments there
+  // (a match completed by this packet's bytes). `stream_only` skips the packet's own payload
+  // and header-only rules (a further delivery of queued bytes for the same packet).
+  size_t inspect(const Packet& packet, DetectThread& thread, std::span<AlertEvent> out,
+                 const StreamUpdate* stream = nullptr, bool stream_only = false) const noexcept;
 
   const CompiledRuleSet& rules() const noexcept { return *rules_; }
 
  private:
   bool rule_matches(const Rule& rule, uint32_t index, const Packet& p, std::span<const uint8_t> payload,
                     DetectThread& thread) const noexcept;
+  void scan_stream(const Packet& p, const StreamUpdate& stream, const PrefilterGroup& group,
+                   const SignatureGroup& members, DetectThread& thread) const noexcept;
 
   std::shared_ptr<const CompiledRuleSet> rules_;
   DetectSettings settings_;
@@ -98,6 +113,10 @@ class DetectThread {
   std::vector<uint32_t> candidates_;   // reserved to the rule count
   std::vector<uint32_t> header_candidates_;  // rules without fast pattern that the address index kept
   std::vector<uint32_t> seen_stamp_;   // per rule: last packet stamp it was queued in
+  std::vector<uint32_t> stream_candidates_;  // rules the stream scan (or no literal) selected
+  std::vector<uint32_t> stream_seen_;        // per rule: last packet stamp of the stream scan
+  std::vector<hs_stream_t*> streams_;        // [(session - 1) * 2 + (to_server ? 0 : 1)]
+  std::vector<uint64_t> stream_owner_;       // flow_id each stream state belongs to
   std::unique_ptr<ThresholdTable> thresholds_;  // only when some rule has a threshold
   std::unique_ptr<RegexScratch> regex_;
   std::unique_ptr<RuleProfile[]> profile_;

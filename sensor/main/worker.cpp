@@ -10,6 +10,9 @@ namespace {
 // Flow expiry runs between bursts, at most every 100 ms of packet time, with bounded work.
 constexpr int64_t kExpireIntervalUsec = 100'000;
 constexpr uint32_t kExpireChecksPerRun = 256;
+// Deliveries of queued stream bytes per packet: each holds up to StreamUpdate::kMaxSpans
+// chunks; a hole filled after more than this is inspected in part (and counted by the engine).
+constexpr uint32_t kMaxDrainRounds = 64;
 }  // namespace
 
 Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue& alerts, FlowQueue& flow_records)
@@ -19,7 +22,7 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
       defrag_(settings.defrag, settings.host_os_policy),
       host_os_policy_(settings.host_os_policy),
       stream_(settings.stream, &host_os_policy_),
-      detect_thread_(detect.make_thread()),
+      detect_thread_(detect.make_thread(stream_.session_capacity())),
       alert_buffer_(std::make_unique<AlertEvent[]>(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet))),
       alert_buffer_size_(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet)) {
   // A flow's end frees its TCP session; with EVE flow records on, it also writes the record.
@@ -91,13 +94,25 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
     if (packet.ip_version == 0) return;
     packet.has_transport = false;
     packet.payload_len = 0;
-  } else if (packet.ip_version != 0) {
-    flows_.process(packet);
-    if (packet.is_tcp()) stream_.process(packet, stream_update_);
   }
-  const size_t alert_count =
-      detect_.inspect(packet, *detect_thread_, std::span<AlertEvent>(alert_buffer_.get(), alert_buffer_size_));
+  const StreamUpdate* stream = nullptr;
+  if (decoded && !packet.ip_fragment && packet.ip_version != 0) {
+    flows_.process(packet);
+    if (packet.is_tcp() && packet.flow != nullptr) {
+      stream_.process(packet, stream_update_);
+      stream = &stream_update_;
+    }
+  }
+  const std::span<AlertEvent> out(alert_buffer_.get(), alert_buffer_size_);
+  size_t alert_count = detect_.inspect(packet, *detect_thread_, out, stream);
   for (size_t i = 0; i < alert_count; ++i) alerts_.push(alert_buffer_[i]);
+  // More contiguous bytes than one update holds (a long-awaited hole filled): the rest of
+  // them, inspected as the stream of the same packet.
+  for (uint32_t round = 0; stream != nullptr && stream_update_.more && round < kMaxDrainRounds; ++round) {
+    stream_.drain(*packet.flow, stream_update_.to_server, stream_update_);
+    alert_count = detect_.inspect(packet, *detect_thread_, out, stream, true);
+    for (size_t i = 0; i < alert_count; ++i) alerts_.push(alert_buffer_[i]);
+  }
   if (rebuilt != nullptr) {
     // The rebuilt datagram runs through decode, flow and detection like a captured packet; it
     // is not a captured frame, so decoder.pkts/bytes/raw do not count it (defrag.*.reassembled does).

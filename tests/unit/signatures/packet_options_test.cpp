@@ -60,8 +60,9 @@ TEST_CASE("flow keyword") {
   CHECK(error_of("flow:sideways;") ==
         "flow: unknown option 'sideways' (expected to_server, to_client, from_server, from_client, established, "
         "not_established or stateless)");
-  CHECK(error_of("flow:established,only_stream;") ==
-        "unsupported keyword 'flow:only_stream' (not implemented yet: needs stream reassembly / defragmentation)");
+  CHECK(error_of("flow:established,only_stream;") == "flow:only_stream needs a tcp rule");
+  CHECK(error_of("flow:only_stream,no_stream;") == "flow: only_stream and no_stream cannot both be set");
+  CHECK(error_of("flow:only_frag;") == "unsupported keyword 'flow:only_frag' (not implemented yet)");
   CHECK(error_of("flow:to_server; flow:established;") == "flow: used twice in one rule");
 }
 
@@ -205,7 +206,7 @@ TEST_CASE("byte_test and byte_jump parsing") {
   CHECK(error_of("byte_jump:4,0,from_beginning,from_end;") == "byte_jump: from_beginning and from_end cannot both be set");
 }
 
-TEST_CASE("target keyword and the tcp-pkt header protocol") {
+TEST_CASE("target keyword, tcp-pkt and tcp-stream, flow:only_stream and no_stream") {
   CHECK(parse("target:dest_ip;")->target == Rule::Target::DestIp);
   CHECK(parse("target:src_ip;")->target == Rule::Target::SrcIp);
   CHECK(error_of("target:both;") == "target: invalid value 'both' (expected src_ip or dest_ip)");
@@ -213,9 +214,21 @@ TEST_CASE("target keyword and the tcp-pkt header protocol") {
   auto pkt = parse_rule("alert tcp-pkt any any -> any any (sid:1;)", RuleParseContext{&vars, nullptr, "t", 1});
   REQUIRE(pkt);
   CHECK(pkt->protocol == RuleProtocol::Tcp);
-  auto stream = parse_rule("alert tcp-stream any any -> any any (sid:1;)", RuleParseContext{&vars, nullptr, "t", 1});
-  REQUIRE_FALSE(stream);
-  CHECK(stream.error().message == "unsupported protocol 'tcp-stream' (not implemented yet)");
+  CHECK(pkt->stream == Rule::StreamMode::PacketOnly);
+  auto rule_of = [&](const char* text) { return parse_rule(text, RuleParseContext{&vars, nullptr, "t", 1}); };
+  auto stream = rule_of("alert tcp-stream any any -> any any (sid:1;)");
+  REQUIRE(stream);
+  CHECK(stream->protocol == RuleProtocol::Tcp);
+  CHECK(stream->stream == Rule::StreamMode::StreamOnly);
+  CHECK(rule_of("alert tcp any any -> any any (sid:1;)")->stream == Rule::StreamMode::Both);
+  CHECK(rule_of("alert tcp any any -> any any (flow:only_stream; sid:1;)")->stream == Rule::StreamMode::StreamOnly);
+  CHECK(rule_of("alert tcp any any -> any any (flow:no_stream; sid:1;)")->stream == Rule::StreamMode::PacketOnly);
+  CHECK(rule_of("alert tcp any any -> any any (dsize:>0; sid:1;)")->stream == Rule::StreamMode::PacketOnly);
+  CHECK(rule_of("alert udp any any -> any any (sid:1;)")->stream == Rule::StreamMode::PacketOnly);
+  CHECK(rule_of("alert tcp-pkt any any -> any any (flow:only_stream; sid:1;)").error().message ==
+        "flow:only_stream contradicts the header protocol 'tcp-pkt'");
+  CHECK(rule_of("alert tcp-stream any any -> any any (flow:no_stream; sid:1;)").error().message ==
+        "flow:no_stream contradicts the header protocol 'tcp-stream'");
 }
 
 TEST_CASE("byte_extract parsing and its variables") {
