@@ -171,6 +171,7 @@ struct StreamScanContext {
   std::vector<uint32_t>* candidates;
   std::vector<uint32_t>* seen;
   uint32_t stamp;
+  bool for_packet_too;  // the scan also stands for the packet's own block scan
 };
 
 int on_stream_pattern(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* context) {
@@ -179,7 +180,9 @@ int on_stream_pattern(unsigned int id, unsigned long long, unsigned long long, u
   for (uint32_t i = group.pattern_rule_offsets[id]; i < group.pattern_rule_offsets[id + 1]; ++i) {
     const uint32_t rule = group.pattern_rules[i];
     const Rule& r = scan->rules[rule];
-    if (r.protocol != RuleProtocol::Tcp || r.stream == Rule::StreamMode::PacketOnly) continue;
+    if (!scan->for_packet_too && (r.protocol != RuleProtocol::Tcp || r.stream == Rule::StreamMode::PacketOnly)) {
+      continue;
+    }
     if (!scan->members->contains(rule)) continue;
     uint32_t& seen = (*scan->seen)[rule];
     if (seen == scan->stamp) continue;
@@ -192,7 +195,8 @@ int on_stream_pattern(unsigned int id, unsigned long long, unsigned long long, u
 }  // namespace
 
 void DetectEngine::scan_stream(const Packet& p, const StreamUpdate& stream, const PrefilterGroup& group,
-                               const SignatureGroup& members, DetectThread& thread) const noexcept {
+                               const SignatureGroup& members, bool for_packet_too,
+                               DetectThread& thread) const noexcept {
   auto& candidates = thread.stream_candidates_;
   const uint32_t slot = (p.flow->stream_session - 1) * 2 + (stream.to_server ? 0 : 1);
   if (group.stream_database != nullptr && thread.scratch_ && slot < thread.streams_.size()) {
@@ -201,7 +205,8 @@ void DetectEngine::scan_stream(const Packet& p, const StreamUpdate& stream, cons
       hs_reset_stream(hs, 0, nullptr, nullptr, nullptr);
       thread.stream_owner_[slot] = p.flow->flow_id;
     }
-    StreamScanContext context{&group, &members, rules_->rules(), &candidates, &thread.stream_seen_, thread.stamp_};
+    StreamScanContext context{&group,           &members, rules_->rules(), &candidates, &thread.stream_seen_,
+                              thread.stamp_, for_packet_too};
     for (const StreamSpan& span : stream.span_list()) {
       // Bytes were skipped before this span: nothing may match across the hole.
       if (span.gap) hs_reset_stream(hs, 0, nullptr, nullptr, nullptr);
@@ -308,9 +313,20 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
   auto& candidates = thread.candidates_;
   candidates.clear();
   const std::span<const uint8_t> payload = stream_only ? std::span<const uint8_t>() : p.payload();
+  // The reassembled stream of this packet's direction, when the stream engine delivered bytes.
+  const bool stream_usable = stream != nullptr && stream->tracked && stream->span_count > 0 &&
+                             !stream->window.empty() && p.flow != nullptr && p.flow->stream_session != 0 &&
+                             protocol == PrefilterGroupId::Tcp;
+  // In order, the new stream bytes are exactly this packet's payload: the streaming scan finds
+  // every literal the block scan would (and those completed across the segment boundary), so
+  // one scan serves the packet and the stream.
+  const bool one_scan = stream_usable && !stream_only && group.stream_database != nullptr &&
+                        stream->span_count == 1 && !stream->spans[0].gap && !payload.empty() &&
+                        stream->spans[0].data == payload.data() && stream->spans[0].len == payload.size() &&
+                        (p.flow->stream_session - 1) * 2 + 1 < thread.streams_.size();
   if (!payload.empty() && thread.scratch_) {
     ScanContext context{&group, &members, &candidates, &thread.seen_stamp_, thread.stamp_};
-    for (const hs_database_t* database : {group.database, group.regex_database}) {
+    for (const hs_database_t* database : {one_scan ? nullptr : group.database, group.regex_database}) {
       if (database == nullptr) continue;
       hs_scan(database, reinterpret_cast<const char*>(payload.data()), static_cast<unsigned>(payload.size()), 0,
               thread.scratch_.get(), on_fast_pattern, &context);
@@ -341,15 +357,14 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
       }
     }
   }
-  // The reassembled stream of this packet's direction: the new bytes scanned in streaming
-  // mode select the stream candidates, verified against the direction's look-back window.
+  // The new stream bytes scanned in streaming mode select the stream candidates, verified
+  // against the direction's look-back window.
   auto& stream_candidates = thread.stream_candidates_;
   stream_candidates.clear();
   std::span<const uint8_t> window;
-  if (stream != nullptr && stream->tracked && stream->span_count > 0 && !stream->window.empty() &&
-      p.flow != nullptr && p.flow->stream_session != 0 && protocol == PrefilterGroupId::Tcp) {
+  if (stream_usable) {
     window = stream->window;
-    scan_stream(p, *stream, group, members, thread);
+    scan_stream(p, *stream, group, members, one_scan, thread);
   }
   if (candidates.empty() && header_candidates.empty() && stream_candidates.empty()) return 0;
 
@@ -367,12 +382,13 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     const uint32_t on_stream = next_stream < stream_candidates.size() ? stream_candidates[next_stream] : kEnd;
     const uint32_t index = std::min({fast, header, on_stream});
     if (index == kEnd) break;
-    const bool packet_candidate = fast == index || header == index;
-    const bool stream_candidate = on_stream == index;
+    const Rule& rule = rules[index];
+    const bool packet_candidate = fast == index || header == index || (one_scan && on_stream == index);
+    const bool stream_candidate = on_stream == index && rule.protocol == RuleProtocol::Tcp &&
+                                  rule.stream != Rule::StreamMode::PacketOnly;
     while (next_fast < candidates.size() && candidates[next_fast] == index) ++next_fast;
     if (header == index) ++next_header;
     while (next_stream < stream_candidates.size() && stream_candidates[next_stream] == index) ++next_stream;
-    const Rule& rule = rules[index];
     auto verify = [&]() noexcept {
       if (packet_candidate && rule.stream != Rule::StreamMode::StreamOnly &&
           rule_matches(rule, index, p, payload, thread)) {

@@ -90,7 +90,7 @@ class DetectEngine {
   bool rule_matches(const Rule& rule, uint32_t index, const Packet& p, std::span<const uint8_t> payload,
                     DetectThread& thread) const noexcept;
   void scan_stream(const Packet& p, const StreamUpdate& stream, const PrefilterGroup& group,
-                   const SignatureGroup& members, DetectThread& thread) const noexcept;
+                   const SignatureGroup& members, bool for_packet_too, DetectThread& thread) const noexcept;
 
   std::shared_ptr<const CompiledRuleSet> rules_;
   DetectSettings settings_;
