@@ -37,6 +37,7 @@ struct TcpDirection {
   bool ack_seen = false;    // last_ack is valid
   bool done = false;        // no more reassembly: depth reached or inspection stopped
   bool gap_pending = false; // a gap precedes the next delivered byte (reported once)
+  bool unknown = false;     // midstream: nothing known yet about this sender's sequence space
   OsPolicy policy = OsPolicy::Bsd;  // overlap/RST policy of the receiving host
   uint32_t queue_head = 0;  // sorted, non-overlapping out-of-order chunks (chunk index + 1)
   uint32_t queue_count = 0;

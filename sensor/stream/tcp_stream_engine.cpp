@@ -239,6 +239,7 @@ void TcpStreamEngine::process(Packet& p, StreamUpdate& update) noexcept {
     const OsPolicy other_policy = other.policy;
     init_direction(sender, synack ? p.tcp_seq : p.tcp_seq - 1, sender_policy);
     init_direction(other, p.tcp_ack - 1, other_policy);
+    other.unknown = !(flags & tcp_flag::Ack);  // no ACK: the other side starts at its first packet
     sender.wscale_ok = other.wscale_ok = true;
     sender.wscale = other.wscale = synack && options.wscale_ok ? options.wscale : kMaxWindowScale;
     if (synack) {
@@ -352,6 +353,14 @@ void TcpStreamEngine::handle(Packet& p, TcpSession& s, uint32_t index, StreamUpd
       break;
   }
 
+  if (sender.unknown) {  // midstream, first packet of this side: its sequence space starts here
+    const OsPolicy policy = sender.policy;
+    const uint32_t window = sender.window;
+    init_direction(sender, p.tcp_seq - 1, policy);
+    sender.window = window;
+    sender.wscale_ok = true;
+    sender.wscale = kMaxWindowScale;
+  }
   // Windows (the one this packet advertises is for the data going the other way) and ACKs.
   receiver.window = sender.wscale_ok ? uint32_t{p.tcp_window} << sender.wscale : p.tcp_window;
   if (flags & tcp_flag::Ack) update_ack(receiver, p.tcp_ack);

@@ -163,6 +163,15 @@ TEST_CASE("midstream on: the session is picked up ESTABLISHED and reassembled in
   CHECK(bytes_of(h.send(false, kAck, 888, 787, "200 OK")) == "200 OK");
 }
 
+TEST_CASE("midstream pickup from a packet without ACK: the other side starts at its first packet") {
+  StreamSettings settings = small_settings();
+  settings.midstream = true;
+  StreamHarness h(settings);
+  CHECK(bytes_of(h.send(true, kPsh, 777, 0, "push")) == "push");
+  CHECK(bytes_of(h.send(false, kAck, 123456, 781, "reply")) == "reply");
+  CHECK(bytes_of(h.send(false, kAck, 123461, 781, "!")) == "!");
+}
+
 TEST_CASE("in-order data is delivered once, not copied, with stream offsets") {
   StreamHarness h(small_settings());
   h.handshake(kClientIsn, kServerIsn);
