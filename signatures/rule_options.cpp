@@ -8,6 +8,7 @@
 #include <cctype>
 #include <charconv>
 #include <optional>
+#include <unordered_set>
 
 #include "signatures/detail/byte_options.hpp"
 #include "signatures/detail/option_parser.hpp"
@@ -68,8 +69,10 @@ constexpr const char* kKnownUnsupported[] = {
     "email.subject", "email.to", "email.cc", "nfs_procedure", "nfs.version", "rpc", "tftp", "ssh.proto_version"};
 
 bool known_unsupported(std::string_view name) {
-  return std::any_of(std::begin(kKnownUnsupported), std::end(kKnownUnsupported),
-                     [&](const char* keyword) { return name == keyword; });
+  // Looked up for most of the 21,000 ET Open rules that do not load yet: a set, not a scan.
+  static const std::unordered_set<std::string_view> keywords(std::begin(kKnownUnsupported),
+                                                             std::end(kKnownUnsupported));
+  return keywords.count(name) != 0;
 }
 
 // Splits at unescaped ';'. Returns the options as (name, value) with value possibly empty.
