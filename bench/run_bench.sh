@@ -3,9 +3,11 @@
 # capture with N random literal rules, beside the raw Hyperscan block scan of the same payload
 # bytes with the same literals, measured in the same run (these machines are noisy: compare
 # the ratio, not absolute numbers across runs).
-# usage: bench/run_bench.sh [BUILD_DIR] [--small] [--rules N] [--runs N] [--et]
+# usage: bench/run_bench.sh [BUILD_DIR] [--small] [--rules N] [--runs N] [--et] [--packet-only]
 #   --et: all of ../shared/rules/et-open instead of random literals (the rules Eastwatch cannot
 #         load yet are reported and skipped, as at start-up); raw_scan then scans their contents.
+#   --packet-only: the same rules as tcp-pkt (packets only, no stream matching; sessions are
+#         still tracked): the cost of stream reassembly and matching is the difference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="build"
@@ -14,12 +16,14 @@ sessions=16717
 rules=3000
 runs=3
 et=0
+packet_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --small) sessions=1700 ;;
     --rules) rules="$2"; shift ;;
     --runs) runs="$2"; shift ;;
     --et) et=1 ;;
+    --packet-only) packet_only=1 ;;
     *) echo "usage: $0 [BUILD_DIR] [--small] [--rules N] [--runs N]" >&2; exit 2 ;;
   esac
   shift
@@ -46,6 +50,14 @@ if [ "$et" = 1 ]; then
   rules_file="$out/et-open-all.rules"
   cat "$et_dir"/*.rules > "$rules_file"
   rules="ET Open, all files: $( ("$build/sensor/main/eastwatch" -T "${rule_args[@]}" || true) | tail -1)"
+fi
+
+if [ "$packet_only" = 1 ]; then
+  pkt_rules="$out/packet-only.rules"
+  if [ "$et" = 1 ]; then cat "$et_dir"/*.rules; else cat "$rules_file"; fi |
+    sed -E 's/^(alert|drop|pass|reject) tcp /\1 tcp-pkt /' > "$pkt_rules"
+  rule_args=(-S "$pkt_rules")
+  rules="$rules, as tcp-pkt (packets only)"
 fi
 
 best_wall=""
