@@ -19,27 +19,21 @@ namespace {
 ClassificationTable ClassificationTable::parse(std::string_view text, std::string_view file_name,
                                                std::vector<std::string>* errors) {
   ClassificationTable table;
-  uint32_t line_number = 0;
   constexpr std::string_view kPrefix = "config classification:";
-  while (!text.empty()) {
-    const size_t newline = text.find('\n');
-    std::string_view line = trim(text.substr(0, newline));
-    text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
-    ++line_number;
-    if (line.empty() || line.front() == '#') continue;
+  detail::for_each_config_line(text, [&](uint32_t line_number, std::string_view line) {
     auto report = [&](const std::string& what) {
       if (errors) errors->push_back(std::string(file_name) + ":" + std::to_string(line_number) + ": " + what);
     };
     if (line.substr(0, kPrefix.size()) != kPrefix) {
       report("expected 'config classification: name,description,priority'");
-      continue;
+      return;
     }
     std::string_view fields = line.substr(kPrefix.size());
     const size_t first = fields.find(',');
     const size_t last = fields.rfind(',');
     if (first == std::string_view::npos || first == last) {
       report("expected 'config classification: name,description,priority'");
-      continue;
+      return;
     }
     Classification entry;
     entry.name = std::string(trim(fields.substr(0, first)));
@@ -49,11 +43,11 @@ ClassificationTable ClassificationTable::parse(std::string_view text, std::strin
     const long value = std::strtol(priority.c_str(), &end, 10);
     if (entry.name.empty() || priority.empty() || *end != '\0' || value < 1 || value > 255) {
       report("invalid classification '" + std::string(fields) + "' (expected name,description,priority 1-255)");
-      continue;
+      return;
     }
     entry.priority = static_cast<int>(value);
     table.by_name_[entry.name] = std::move(entry);
-  }
+  });
   return table;
 }
 

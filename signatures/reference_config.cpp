@@ -26,20 +26,14 @@ std::string lower(std::string_view text) {
 ReferenceTable ReferenceTable::parse(std::string_view text, std::string_view file_name,
                                      std::vector<std::string>* errors) {
   ReferenceTable table;
-  uint32_t line_number = 0;
   constexpr std::string_view kPrefix = "config reference:";
-  while (!text.empty()) {
-    const size_t newline = text.find('\n');
-    const std::string_view line = trim(text.substr(0, newline));
-    text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
-    ++line_number;
-    if (line.empty() || line.front() == '#') continue;
+  detail::for_each_config_line(text, [&](uint32_t line_number, std::string_view line) {
     auto report = [&](const std::string& what) {
       if (errors) errors->push_back(std::string(file_name) + ":" + std::to_string(line_number) + ": " + what);
     };
     if (line.substr(0, kPrefix.size()) != kPrefix) {
       report("expected 'config reference: name url-prefix'");
-      continue;
+      return;
     }
     const std::string_view fields = trim(line.substr(kPrefix.size()));
     size_t split = 0;
@@ -48,10 +42,10 @@ ReferenceTable ReferenceTable::parse(std::string_view text, std::string_view fil
     const std::string_view prefix = trim(fields.substr(split));
     if (name.empty() || prefix.empty()) {
       report("expected 'config reference: name url-prefix', got '" + std::string(fields) + "'");
-      continue;
+      return;
     }
     table.prefix_by_name_[lower(name)] = std::string(prefix);
-  }
+  });
   return table;
 }
 

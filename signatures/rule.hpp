@@ -150,6 +150,21 @@ struct ThresholdOption {
   uint32_t seconds = 60;
 };
 
+// `tag:session[, count, packets|seconds|bytes]` and `tag:host[, count, metric[, src|dst]]`: when
+// the rule alerts, the following packets of its flow (session) or of the tagged address (host:
+// the alerting packet's source or destination) are logged as tagged packets (gid 2, sid 1)
+// until `count` runs out. Suricata's defaults: 256 packets, host by its destination; a packet
+// count is capped at 256 (DETECT_TAG_MAX_PKTS).
+struct TagOption {
+  static constexpr uint32_t kMaxPackets = 256;
+  enum class Scope : uint8_t { Session, Host };
+  enum class Metric : uint8_t { Packets, Seconds, Bytes };
+  Scope scope = Scope::Session;
+  Metric metric = Metric::Packets;
+  bool by_src = false;  // host: tag the alerting packet's source (else its destination)
+  uint32_t count = kMaxPackets;
+};
+
 // A rate_filter line of threshold.config: past `count` matches within `seconds` (tracked as
 // for threshold), the rule's action becomes `new_action` for `timeout` seconds. Eastwatch is
 // passive: only `pass` changes what is written (no alert while it applies); drop, sdrop and
@@ -319,6 +334,7 @@ struct Rule {
   std::optional<ThresholdOption> threshold;  // threshold or detection_filter
   std::optional<RateFilterOption> rate_filter;  // from threshold.config
   std::vector<FlowbitsOption> flowbits;
+  std::vector<TagOption> tags;  // `tag:` (may appear several times)
   std::vector<Suppression> suppressions;  // from threshold.config
   // `target:src_ip|dest_ip`: which side is the target; EVE then names alert.source/target.
   enum class Target : uint8_t { None, SrcIp, DestIp };

@@ -367,6 +367,11 @@ tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(
     return rules[a].priority < rules[b].priority;
   });
   auto set = std::make_shared<CompiledRuleSet>();
+  set->tag_rule_.gid = 2;
+  set->tag_rule_.sid = 1;
+  set->tag_rule_.rev = 1;
+  set->tag_rule_.msg = "Tagged Packet";
+  set->tag_rule_.priority = 2;
   set->rules_.reserve(rules.size());
   for (uint32_t i : order) set->rules_.push_back(std::move(rules[i]));
 

@@ -134,6 +134,9 @@ class CompiledRuleSet {
   const std::string& fast_pattern_bytes(uint32_t rule) const noexcept { return fast_pattern_[rule].bytes; }
   bool fast_pattern_nocase(uint32_t rule) const noexcept { return fast_pattern_[rule].nocase; }
   const CompileStats& stats() const noexcept { return stats_; }
+  // The pseudo-rule of tagged packets (`tag`): Suricata's gid 2, sid 1, rev 1, priority 2, no
+  // classtype; the events of tagged packets point to it, so it lives as long as the set.
+  const Rule& tag_rule() const noexcept { return tag_rule_; }
 
   // Scratch space large enough for every database of this set (one per worker).
   tl::expected<HsScratch, std::string> allocate_scratch() const;
@@ -159,6 +162,7 @@ class CompiledRuleSet {
   std::array<Protocol, static_cast<size_t>(PrefilterGroupId::Count)> protocols_;
   std::vector<HsDatabase> databases_;  // owned here; prefilters point into them
   CompileStats stats_;
+  Rule tag_rule_;
 };
 
 struct CompileOptions {

@@ -13,6 +13,7 @@
 #include "signatures/detail/byte_options.hpp"
 #include "signatures/detail/option_parser.hpp"
 #include "signatures/detail/packet_options.hpp"
+#include "signatures/detail/tag_option.hpp"
 #include "signatures/detail/text.hpp"
 
 namespace eastwatch::detail {
@@ -24,7 +25,7 @@ namespace {
 // unsupported (an honest "not yet"), distinct from a typo.
 constexpr const char* kKnownUnsupported[] = {
     // state and variables
-    "flowint", "flowvar", "pktvar", "xbits", "hostbits", "tag",
+    "flowint", "flowvar", "pktvar", "xbits", "hostbits",
     // HTTP (Snort 2 modifiers and Suricata sticky buffers)
     "urilen", "uricontent", "http_uri", "http_raw_uri", "http_header", "http_raw_header", "http_method", "http_cookie", "http_raw_cookie",
     "http_client_body", "http_server_body", "http_stat_code", "http_stat_msg", "http_user_agent", "http_host",
@@ -258,6 +259,12 @@ class OptionParser {
     }
     if (name == "noalert") {
       rule_.noalert = true;
+      return {};
+    }
+    if (name == "tag") {
+      auto tag = parse_tag_option(option.value);
+      if (!tag) return tl::unexpected(tag.error());
+      rule_.tags.push_back(*tag);
       return {};
     }
     if (name == "flowbits") {

@@ -43,13 +43,7 @@ std::vector<std::pair<std::string_view, std::string_view>> settings_of(std::stri
 ThresholdConfig parse_threshold_config(std::string_view text, std::string_view file_name,
                                        const RuleVariables& variables) {
   ThresholdConfig config;
-  uint32_t line_number = 0;
-  while (!text.empty()) {
-    const size_t newline = text.find('\n');
-    const std::string_view line = trim(text.substr(0, newline));
-    text = newline == std::string_view::npos ? std::string_view{} : text.substr(newline + 1);
-    ++line_number;
-    if (line.empty() || line.front() == '#') continue;
+  detail::for_each_config_line(text, [&](uint32_t line_number, std::string_view line) {
     auto fail = [&](const std::string& message) {
       config.errors.push_back(RuleError{std::string(file_name), line_number, message});
     };
@@ -57,7 +51,7 @@ ThresholdConfig parse_threshold_config(std::string_view text, std::string_view f
     const std::string_view kind = line.substr(0, space);
     if (kind != "suppress" && kind != "threshold" && kind != "event_filter" && kind != "rate_filter") {
       fail("unknown directive '" + std::string(kind) + "' (expected suppress, threshold, event_filter or rate_filter)");
-      continue;
+      return;
     }
     ThresholdConfigEntry entry;
     entry.line = line_number;
@@ -145,10 +139,10 @@ ThresholdConfig parse_threshold_config(std::string_view text, std::string_view f
     }
     if (!error.empty()) {
       fail(error);
-      continue;
+      return;
     }
     config.entries.push_back(std::move(entry));
-  }
+  });
   return config;
 }
 

@@ -232,6 +232,39 @@ void DetectEngine::scan_stream(const Packet& p, const StreamUpdate& stream, cons
 }
 
 DetectThread::~DetectThread() {
+void DetectEngine::set_tags(const Rule& rule, const Packet& p, DetectThread& thread) const noexcept {
+  for (const TagOption& tag : rule.tags) {
+    bool added = true;
+    if (tag.scope == TagOption::Scope::Host) {
+      if (!thread.host_tags_) continue;
+      added = thread.host_tags_->add(tag.by_src ? p.src : p.dst, tag, rule.sid, rule.gid, p.ts_usec);
+      thread.counters_.tag_evicted = thread.host_tags_->evicted();
+    } else if (p.flow != nullptr) {
+      added = add_tag(p.flow->tags, p.flow->tag_count, Flow::kMaxTags, tag, rule.sid, rule.gid, p.ts_usec);
+    }
+    if (!added) ++thread.counters_.tag_dropped;
+  }
+}
+
+size_t DetectEngine::tag_packet(const Packet& p, DetectThread& thread, std::span<AlertEvent> out,
+                                size_t produced) const noexcept {
+  const bool session = p.flow != nullptr && p.flow->tag_count != 0;
+  const bool host = thread.host_tags_ && thread.host_tags_->active() != 0;
+  if (!session && !host) return produced;  // the common case: two loads and out
+  // Every list counts the packet (as Suricata), even when an earlier one tagged it already.
+  bool tagged = session && advance_tags(p.flow->tags, p.flow->tag_count, p.caplen, p.ts_usec);
+  if (host && thread.host_tags_->advance(p.src, p.dst, p.caplen, p.ts_usec)) tagged = true;
+  if (!tagged) return produced;
+  if (produced >= out.size()) {
+    ++thread.counters_.alert_queue_overflow;
+    return produced;
+  }
+  fill_event(out[produced++], rules_->tag_rule(), p, eve_);
+  ++thread.counters_.alert;
+  ++thread.counters_.tagged_packets;
+  return produced;
+}
+
   for (hs_stream_t* stream : streams_) hs_close_stream(stream, scratch_.get(), nullptr, nullptr);
 }
 
@@ -267,6 +300,12 @@ std::unique_ptr<DetectThread> DetectEngine::make_thread(uint32_t stream_sessions
     thread->thresholds_ = std::make_unique<ThresholdTable>();
   }
   return thread;
+  if (std::any_of(rules.begin(), rules.end(), [](const Rule& r) {
+        return std::any_of(r.tags.begin(), r.tags.end(),
+                           [](const TagOption& t) { return t.scope == TagOption::Scope::Host; });
+      })) {
+    thread->host_tags_ = std::make_unique<TagTable>();
+  }
 }
 
 bool DetectEngine::rule_matches(const Rule& rule, uint32_t index, const Packet& p, std::span<const uint8_t> payload,
@@ -366,7 +405,9 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     window = stream->window;
     scan_stream(p, *stream, group, members, one_scan, thread);
   }
-  if (candidates.empty() && header_candidates.empty() && stream_candidates.empty()) return 0;
+  if (candidates.empty() && header_candidates.empty() && stream_candidates.empty()) {
+    return stream_only ? 0 : tag_packet(p, thread, out, 0);
+  }
 
   size_t produced = 0;
   const uint32_t limit = std::min<uint32_t>(settings_.max_alerts_per_packet, static_cast<uint32_t>(out.size()));
@@ -424,7 +465,10 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
       if (p.flow != nullptr) p.flow->passed = true;
       break;
     }
-    if (rule.noalert) continue;
+    if (rule.noalert) {
+      if (!rule.tags.empty()) set_tags(rule, p, thread);  // Suricata tags on noalert matches too
+      continue;
+    }
     if (!rule.suppressions.empty() && suppressed(rule, p)) {
       ++thread.counters_.alerts_suppressed;
       continue;
@@ -447,6 +491,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
       }
     }
     if (produced >= limit) {
+    if (!rule.tags.empty()) set_tags(rule, p, thread);
       ++thread.counters_.alert_queue_overflow;
       continue;
     }
@@ -454,7 +499,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     if (p.flow != nullptr) p.flow->alerted = true;
     ++thread.counters_.alert;
   }
-  return produced;
+  return stream_only ? produced : tag_packet(p, thread, out, produced);
 }
 
 }  // namespace eastwatch

@@ -18,6 +18,7 @@
 #include "config/settings.hpp"
 #include "sensor/decode/packet.hpp"
 #include "sensor/detect/alert_event.hpp"
+#include "sensor/detect/tag_table.hpp"
 #include "sensor/detect/threshold_table.hpp"
 #include "sensor/stream/tcp_stream_engine.hpp"
 #include "signatures/regex.hpp"
@@ -41,6 +42,9 @@ struct DetectCounters {
   uint64_t stream_candidates = 0;  // rules handed to verification by the stream scans
   uint64_t stream_matches = 0;     // rules that matched on the reassembled stream
   uint64_t stream_unscanned = 0;   // stream updates of sessions beyond the prepared stream states
+  uint64_t tagged_packets = 0;     // "Tagged Packet" events (gid 2, sid 1) of `tag` rules
+  uint64_t tag_dropped = 0;        // tags that did not fit in their flow's or host's list
+  uint64_t tag_evicted = 0;        // hosts whose tags were given up for a new host (table full)
 
   template <class F>
   void visit(F&& f) const {  // names in Suricata's EVE schema (stats.detect.*)
@@ -54,6 +58,7 @@ struct DetectCounters {
     f("pcre_limit_hit", pcre_limit_hit); f("passed_packets", passed_packets); f("rate_filtered", rate_filtered);
     f("stream_scans", stream_scans); f("stream_candidates", stream_candidates);
     f("stream_matches", stream_matches); f("stream_unscanned", stream_unscanned);
+    f("tagged_packets", tagged_packets); f("tag_dropped", tag_dropped); f("tag_evicted", tag_evicted);
   }
 };
 
@@ -91,6 +96,10 @@ class DetectEngine {
                     DetectThread& thread) const noexcept;
   void scan_stream(const Packet& p, const StreamUpdate& stream, const PrefilterGroup& group,
                    const SignatureGroup& members, bool for_packet_too, DetectThread& thread) const noexcept;
+  // `tag`: sets the tags of a rule that alerted; counts the packet against the tags in force
+  // and appends its "Tagged Packet" event at out[produced] when it is tagged.
+  void set_tags(const Rule& rule, const Packet& p, DetectThread& thread) const noexcept;
+  size_t tag_packet(const Packet& p, DetectThread& thread, std::span<AlertEvent> out, size_t produced) const noexcept;
 
   std::shared_ptr<const CompiledRuleSet> rules_;
   DetectSettings settings_;
@@ -118,6 +127,7 @@ class DetectThread {
   std::vector<hs_stream_t*> streams_;        // [(session - 1) * 2 + (to_server ? 0 : 1)]
   std::vector<uint64_t> stream_owner_;       // flow_id each stream state belongs to
   std::unique_ptr<ThresholdTable> thresholds_;  // only when some rule has a threshold
+  std::unique_ptr<TagTable> host_tags_;         // only when some rule has a host tag
   std::unique_ptr<RegexScratch> regex_;
   std::unique_ptr<RuleProfile[]> profile_;
   uint32_t stamp_ = 0;

@@ -22,6 +22,19 @@ struct FlowKey {
 
 enum class FlowState : uint8_t { New, Established, Closed };
 
+// One `tag` in force (on a flow, or on a host in detection's tag table): the rule that set it,
+// its limit and how much of it the packets since the alert have used.
+struct TagState {
+  uint32_t sid = 0;
+  uint32_t gid = 0;
+  uint32_t count = 0;         // packets, seconds or bytes (TagOption::count)
+  uint32_t used = 0;          // packets or bytes counted since the alert (saturating)
+  int64_t first_sec = 0;      // the second of the alert (or of its last renewal)
+  uint8_t metric = 0;         // TagOption::Metric
+  uint8_t renewals = 0;       // re-alerts of the rule; Suricata restarts the tag for the first 9
+  bool skipped_first = false;  // the alerting packet was counted, not tagged
+};
+
 struct Flow {
   FlowKey key;
   uint64_t flow_id = 0;  // Suricata-style: a non-zero 51-bit number, stable for the flow's life
@@ -65,6 +78,13 @@ struct Flow {
       }
     }
   }
+
+  // Session tags (`tag:session`), what is left of each; detection counts every packet of the
+  // flow against them while tag_count is non-zero. Suricata keeps a list; a flow rarely carries
+  // more than one tag, so one beyond capacity is counted and dropped by detection.
+  static constexpr uint8_t kMaxTags = 2;
+  uint8_t tag_count = 0;
+  TagState tags[kMaxTags] = {};
 
   // TCP handshake progress, for the state machine.
   bool syn_seen = false;
