@@ -231,7 +231,6 @@ void DetectEngine::scan_stream(const Packet& p, const StreamUpdate& stream, cons
   }
 }
 
-DetectThread::~DetectThread() {
 void DetectEngine::set_tags(const Rule& rule, const Packet& p, DetectThread& thread) const noexcept {
   for (const TagOption& tag : rule.tags) {
     bool added = true;
@@ -265,6 +264,7 @@ size_t DetectEngine::tag_packet(const Packet& p, DetectThread& thread, std::span
   return produced;
 }
 
+DetectThread::~DetectThread() {
   for (hs_stream_t* stream : streams_) hs_close_stream(stream, scratch_.get(), nullptr, nullptr);
 }
 
@@ -299,13 +299,13 @@ std::unique_ptr<DetectThread> DetectEngine::make_thread(uint32_t stream_sessions
                   [](const Rule& r) { return r.threshold.has_value() || r.rate_filter.has_value(); })) {
     thread->thresholds_ = std::make_unique<ThresholdTable>();
   }
-  return thread;
   if (std::any_of(rules.begin(), rules.end(), [](const Rule& r) {
         return std::any_of(r.tags.begin(), r.tags.end(),
                            [](const TagOption& t) { return t.scope == TagOption::Scope::Host; });
       })) {
     thread->host_tags_ = std::make_unique<TagTable>();
   }
+  return thread;
 }
 
 bool DetectEngine::rule_matches(const Rule& rule, uint32_t index, const Packet& p, std::span<const uint8_t> payload,
@@ -490,8 +490,8 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
         continue;
       }
     }
-    if (produced >= limit) {
     if (!rule.tags.empty()) set_tags(rule, p, thread);
+    if (produced >= limit) {
       ++thread.counters_.alert_queue_overflow;
       continue;
     }
