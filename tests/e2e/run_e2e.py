@@ -836,6 +836,51 @@ def half_open_flood_memory_bounded(env):
     env.validate(os.path.join(out, "eve.json"))
 
 
+@case
+def tag_session_tagged_packets(env):
+    """tag:session: after the alert, the next packets of the session (both directions, the ACKs
+    too) give "Tagged Packet" alerts, gid 2 sid 1 rev 1, severity 2, no category (Suricata's
+    pseudo-signature). Suricata counts the alerting packet against the tag without tagging it
+    (detect-engine-tag.c): `tag:session,3,packets` tags 2 packets, `4,packets` tags 3."""
+    cap = Capture()
+    a = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40000, 80)
+    a.handshake()
+    alert_a = a.send(b"attack-one")
+    tagged_a = [a.send(b"data1"), a.send(b"reply", to_server=False)]
+    after_a = a.send(b"data2")
+    a.close()
+    b = TcpSession(cap, "10.0.0.3", "10.0.0.4", 40001, 8080)
+    b.handshake()
+    alert_b = b.send(b"attack-two")
+    tagged_b = [b.send(b"data1"), b.send(b"reply", to_server=False), b.send(b"data2")]
+    after_b = b.send(b"data3")
+    cap.write(env.path("tag.pcap"))
+    rules = """
+alert tcp any any -> any any (msg:"one"; content:"attack-one"; tag:session,3,packets; sid:1;)
+alert tcp any any -> any any (msg:"two"; content:"attack-two"; tag:session,4,packets; sid:2;)
+"""
+    alerts, stats = env.replay([env.path("tag.pcap")], rules)
+    expected = sorted([(alert_a, 1), (alert_b, 2)] + [(n, 1) for n in tagged_a + tagged_b])
+    expect_alerts(sorted(alerts, key=lambda r: (r["pcap_cnt"], r["alert"]["signature_id"])), expected)
+    check(after_a not in [r["pcap_cnt"] for r in alerts] and after_b not in [r["pcap_cnt"] for r in alerts],
+          "the tags end after their count")
+    tagged = [r for r in alerts if r["alert"]["gid"] == 2]
+    check(len(tagged) == 5, f"five tagged packets, got {len(tagged)}")
+    for record in tagged:
+        check(record["alert"]["signature_id"] == 1 and record["alert"]["rev"] == 1, record["alert"])
+        check(record["alert"]["signature"] == "Tagged Packet", record["alert"])
+        check(record["alert"]["severity"] == 2 and record["alert"]["category"] == "", record["alert"])
+    by_cnt = {r["pcap_cnt"]: r for r in alerts}
+    check(by_cnt[tagged_a[0]]["flow_id"] == by_cnt[alert_a]["flow_id"], "a tagged packet has its session's flow_id")
+    check(by_cnt[tagged_a[1]]["src_ip"] == "10.0.0.2", "the server's reply is tagged too")
+    check(stats["detect"]["alert"] == 7, f"stats.detect.alert counts every alert record: {stats['detect']}")
+    fast = open(env.path("out/fast.log")).read()
+    check(fast.count("[2:1:1] Tagged Packet [**]") == 5, f"fast.log:\n{fast}")
+    log = open(env.path("out/stats.log")).read()
+    check(any(line.startswith("detect.tagged_packets") and line.split()[-1] == "5" for line in log.splitlines()),
+          "stats.log counts the tagged packets")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)
