@@ -8,10 +8,17 @@ namespace eastwatch {
 
 namespace {
 
+static_assert(sizeof(TagState) == 24, "a flow carries Flow::kMaxTags of these: keep it small");
+
 constexpr uint8_t kRenewalLimit = 10;  // Suricata's DETECT_TAG_MATCH_LIMIT
 
 int64_t seconds_of(int64_t ts_usec) noexcept {
   return ts_usec >= 0 ? ts_usec / 1'000'000 : -((-ts_usec + 999'999) / 1'000'000);
+}
+
+uint32_t epoch_second(int64_t sec) noexcept {
+  return sec <= 0 ? 0 : sec >= int64_t{std::numeric_limits<uint32_t>::max()} ? std::numeric_limits<uint32_t>::max()
+                                                                             : static_cast<uint32_t>(sec);
 }
 
 uint32_t saturating_add(uint32_t a, uint32_t b) noexcept {
@@ -30,7 +37,7 @@ bool add_tag(TagState* tags, uint8_t& count, uint8_t capacity, const TagOption& 
     // matches cannot keep a tag alive forever). The packet was counted already: it is tagged.
     if (t.renewals < kRenewalLimit) ++t.renewals;
     if (t.renewals < kRenewalLimit) {
-      t.first_sec = sec;
+      t.first_sec = epoch_second(sec);
       t.used = 0;
     }
     return true;
@@ -42,7 +49,7 @@ bool add_tag(TagState* tags, uint8_t& count, uint8_t capacity, const TagOption& 
   t.gid = gid;
   t.count = option.count;
   t.metric = static_cast<uint8_t>(option.metric);
-  t.first_sec = sec;
+  t.first_sec = epoch_second(sec);
   return true;
 }
 
@@ -59,7 +66,8 @@ bool advance_tags(TagState* tags, uint8_t& count, uint32_t packet_len, int64_t t
       ++i;
       continue;
     }
-    const bool expired = metric == TagOption::Metric::Seconds ? sec - t.first_sec > int64_t{t.count} : t.used > t.count;
+    const bool expired = metric == TagOption::Metric::Seconds ? sec - int64_t{t.first_sec} > int64_t{t.count}
+                                                              : t.used > t.count;
     if (expired) {
       tags[i] = tags[--count];
       continue;

@@ -29,7 +29,7 @@ struct TagState {
   uint32_t gid = 0;
   uint32_t count = 0;         // packets, seconds or bytes (TagOption::count)
   uint32_t used = 0;          // packets or bytes counted since the alert (saturating)
-  int64_t first_sec = 0;      // the second of the alert (or of its last renewal)
+  uint32_t first_sec = 0;     // the second (since the epoch) of the alert or of its last renewal
   uint8_t metric = 0;         // TagOption::Metric
   uint8_t renewals = 0;       // re-alerts of the rule; Suricata restarts the tag for the first 9
   bool skipped_first = false;  // the alerting packet was counted, not tagged
