@@ -41,7 +41,7 @@ class Loader {
     }
     check_keys(root, "",
                {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "reference-config-file", "threshold-file", "flow",
-                "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream"});
+                "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream", "app-layer"});
     if (auto sensor = map_at(root, "sensor", "sensor")) {
       check_keys(sensor, "sensor", {"name"});
       get_string(sensor["name"], "sensor.name", settings.sensor_name);
@@ -55,6 +55,7 @@ class Loader {
     get_string(root["reference-config-file"], "reference-config-file", settings.reference_file);
     load_flow(root, settings.flow);
     load_stream(root, settings.stream);
+    load_app_layer(root, settings.app_layer);
     if (auto detect = map_at(root, "detect", "detect")) {
       check_keys(detect, "detect", {"max-alerts-per-packet", "hs-cache-dir"});
       get_string(detect["hs-cache-dir"], "detect.hs-cache-dir", settings.detect.hs_cache_dir);
@@ -280,6 +281,32 @@ class Loader {
       }
       get_uint(reassembly["queue-limit"], "stream.reassembly.queue-limit", stream.reassembly.queue_limit, 1,
                1u << 20);
+    }
+  }
+
+  void load_app_layer(const YAML::Node& root, AppLayerSettings& app) {
+    auto node = map_at(root, "app-layer", "app-layer");
+    if (!node) return;
+    check_keys(node, "app-layer", {"memcap", "http"});
+    get_size(node["memcap"], "app-layer.memcap", app.memcap, 1 << 20);
+    if (auto http = map_at(node, "http", "app-layer.http")) {
+      check_keys(http, "app-layer.http", {"request-body-limit", "response-body-limit", "header-limit",
+                                          "compression-bomb-limit", "compression-bomb-ratio", "decompressors"});
+      get_size(http["request-body-limit"], "app-layer.http.request-body-limit", app.http.request_body_limit, 0);
+      get_size(http["response-body-limit"], "app-layer.http.response-body-limit", app.http.response_body_limit, 0);
+      uint64_t header_limit = app.http.header_limit;
+      get_size(http["header-limit"], "app-layer.http.header-limit", header_limit, 512);
+      if (header_limit > (1u << 20)) {
+        fail(http["header-limit"], "app-layer.http.header-limit",
+             "'" + http["header-limit"].Scalar() + "' is too large (expected at most 1mb)");
+      } else {
+        app.http.header_limit = static_cast<uint32_t>(header_limit);
+      }
+      get_size(http["compression-bomb-limit"], "app-layer.http.compression-bomb-limit",
+               app.http.compression_bomb_limit, 1024);
+      get_uint(http["compression-bomb-ratio"], "app-layer.http.compression-bomb-ratio", app.http.compression_bomb_ratio,
+               2, 1u << 20);
+      get_uint(http["decompressors"], "app-layer.http.decompressors", app.http.decompressors, 0, 1u << 16);
     }
   }
 

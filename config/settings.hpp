@@ -85,6 +85,22 @@ struct StreamSettings {
   StreamReassemblySettings reassembly;
 };
 
+// The application layer (Suricata's `app-layer:`, flattened: Suricata's
+// app-layer.protocols.http.libhtp.default-config.request-body-limit is app-layer.http.request-body-limit).
+struct AppLayerHttpSettings {
+  uint64_t request_body_limit = 100 * 1024;   // body bytes inspected per request (decompressed)
+  uint64_t response_body_limit = 100 * 1024;  // ... per response
+  uint32_t header_limit = 16 * 1024;          // request/status line + headers kept per direction
+  uint64_t compression_bomb_limit = 1ull << 20;  // decompressed bytes per body at most
+  uint32_t compression_bomb_ratio = 2048;        // decompressed : compressed at most (past 64 KiB)
+  uint32_t decompressors = 64;                   // bodies decompressed at once per worker
+};
+
+struct AppLayerSettings {
+  uint64_t memcap = 64ull << 20;  // per worker: HTTP flow states with their header buffers
+  AppLayerHttpSettings http;
+};
+
 struct Settings {
   std::string source_file;   // the YAML it came from; "<embedded>" for the built-in defaults
   std::string sensor_name;   // EVE `host`; defaults to the machine's hostname
@@ -97,6 +113,7 @@ struct Settings {
   std::string threshold_file;           // threshold.config (suppress/threshold lines); empty: none
   FlowSettings flow;
   StreamSettings stream;
+  AppLayerSettings app_layer;
   EveSettings eve;
   FileOutputSettings fast{true, "fast.log"};
   FileOutputSettings stats_log{true, "stats.log"};

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config g++ clang libclang-rt-14-dev
   libpcap-dev libhyperscan-dev libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libpcre2-dev
-  libcli11-dev libexpected-dev rapidjson-dev libxxhash-dev
+  libcli11-dev libexpected-dev rapidjson-dev libxxhash-dev zlib1g-dev
   python3 python3-jsonschema python3-scapy
 )
 

@@ -44,6 +44,7 @@ struct AlertEvent {
   IpAddress flow_dst;
   uint16_t flow_src_port = 0;
   uint16_t flow_dst_port = 0;
+  uint8_t app_proto = 0;  // the flow's AppProto (sensor/applayer/app_proto.hpp); 0: unknown
 
   // Optional evidence (filled only when the EVE settings ask for it).
   uint32_t payload_len = 0;  // bytes in `payload` (truncated to kMaxPayload)

@@ -92,6 +92,7 @@ void fill_event(AlertEvent& event, const Rule& rule, const Packet& p, const EveS
     event.flow_dst = flow->key.server;
     event.flow_src_port = flow->key.client_port;
     event.flow_dst_port = flow->key.server_port;
+    event.app_proto = flow->app_proto;
   }
   event.payload_len = 0;
   event.packet_len = 0;

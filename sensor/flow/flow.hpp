@@ -93,6 +93,11 @@ struct Flow {
   bool fin_toclient = false;
   // The flow's TCP session in the worker's stream engine (index + 1; 0 = none).
   uint32_t stream_session = 0;
+  // Application layer (sensor/applayer): the detected protocol (an AppProto), the probing
+  // progress per direction (AppLayer's bits) and the flow's parser state (index + 1; 0 = none).
+  uint8_t app_proto = 0;
+  uint8_t app_detect = 0;
+  uint32_t app_state = 0;
 
   // Table bookkeeping (owned by FlowTable).
   bool in_use = false;

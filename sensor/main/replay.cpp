@@ -113,6 +113,7 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
   stats.add("flow", worker.flow_counters());
   stats.add("defrag", worker.defrag_counters());
   stats.add("tcp", worker.stream_counters());
+  stats.add("app_layer", worker.app_layer_counters());
   stats.add("detect", worker.detect_counters());
   (*output)->write_stats(stats.snapshot(last_ts_usec, static_cast<uint64_t>(uptime)));
   (*output)->stop();

@@ -22,6 +22,7 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
       defrag_(settings.defrag, settings.host_os_policy),
       host_os_policy_(settings.host_os_policy),
       stream_(settings.stream, &host_os_policy_),
+      app_layer_(settings.app_layer),
       detect_thread_(detect.make_thread(stream_.session_capacity())),
       alert_buffer_(std::make_unique<AlertEvent[]>(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet))),
       alert_buffer_size_(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet)) {
@@ -29,6 +30,7 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
   const bool write_records = settings.eve.enabled && settings.eve.flow;
   flows_.set_end_callback([this, write_records, &flow_records](const Flow& flow, FlowEndReason reason) {
     stream_.release(flow);
+    app_layer_.release(flow);
     if (!write_records) return;
     FlowEvent event;
     event.flow_id = flow.flow_id;
@@ -55,6 +57,7 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
                    : reason == FlowEndReason::Evicted ? FlowEvent::Reason::Forced
                                                       : FlowEvent::Reason::Shutdown;
     event.alerted = flow.alerted;
+    event.app_proto = flow.app_proto;
     flow_records.push(event);
   });
 }
@@ -103,6 +106,7 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
       stream = &stream_update_;
     }
   }
+  app_layer_.process(packet, stream);  // every packet: empties the previous packet's HTTP output
   const std::span<AlertEvent> out(alert_buffer_.get(), alert_buffer_size_);
   size_t alert_count = detect_.inspect(packet, *detect_thread_, out, stream);
   for (size_t i = 0; i < alert_count; ++i) alerts_.push(alert_buffer_[i]);
@@ -110,6 +114,7 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
   // them, inspected as the stream of the same packet.
   for (uint32_t round = 0; stream != nullptr && stream_update_.more && round < kMaxDrainRounds; ++round) {
     stream_.drain(*packet.flow, stream_update_.to_server, stream_update_);
+    app_layer_.process_drained(packet, stream_update_);
     alert_count = detect_.inspect(packet, *detect_thread_, out, stream, true);
     for (size_t i = 0; i < alert_count; ++i) alerts_.push(alert_buffer_[i]);
   }

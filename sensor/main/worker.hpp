@@ -1,4 +1,4 @@
-// A worker runs packets to completion: decode -> flow -> stream -> detect -> alert queue.
+// A worker runs packets to completion: decode -> flow -> stream -> app-layer -> detect -> alert queue.
 // It owns its flow table, detection scratch and counters; nothing on this path is shared
 // with another worker, so it takes no locks. All memory is allocated in the constructor.
 #pragma once
@@ -8,6 +8,7 @@
 #include <span>
 
 #include "config/settings.hpp"
+#include "sensor/applayer/app_layer.hpp"
 #include "sensor/decode/decode_stats.hpp"
 #include "sensor/decode/packet.hpp"
 #include "sensor/defrag/defragmenter.hpp"
@@ -37,6 +38,7 @@ class Worker {
   const DefragCounters& defrag_counters() const noexcept { return defrag_.counters(); }
   const DetectCounters& detect_counters() const noexcept { return detect_thread_->counters(); }
   const StreamCounters& stream_counters() const noexcept { return stream_.counters(); }
+  const AppLayerCounters& app_layer_counters() const noexcept { return app_layer_.counters(); }
   std::span<const RuleProfile> rule_profile(size_t rule_count) const noexcept {
     return detect_thread_->profile(rule_count);
   }
@@ -53,6 +55,7 @@ class Worker {
   HostOsPolicyTable host_os_policy_;
   TcpStreamEngine stream_;
   StreamUpdate stream_update_;  // the newly contiguous stream bytes of the latest TCP packet
+  AppLayer app_layer_;          // its HTTP transactions: app_layer_.http_output(), for detection
   std::unique_ptr<DetectThread> detect_thread_;
   std::unique_ptr<AlertEvent[]> alert_buffer_;
   uint32_t alert_buffer_size_;

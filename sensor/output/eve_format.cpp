@@ -6,6 +6,8 @@
 
 #include <rapidjson/writer.h>
 
+#include "sensor/applayer/app_proto.hpp"
+
 namespace eastwatch {
 
 namespace {
@@ -182,6 +184,14 @@ struct CounterNode {
   }
 };
 
+// Suricata's `app_proto`: written once the flow's protocol is known ("failed" included).
+void write_app_proto(JsonWriter& writer, uint8_t app_proto) {
+  const std::string_view name = app_proto_name(static_cast<AppProto>(app_proto));
+  if (name.empty()) return;
+  write_key(writer, "app_proto");
+  write_string(writer, name);
+}
+
 void write_counter_node(JsonWriter& writer, const CounterNode& node) {
   for (const auto& child : node.children) {
     write_key(writer, child.name);
@@ -309,6 +319,7 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
   }
   writer.EndObject();
 
+  write_app_proto(writer, event.app_proto);
   if (event.has_flow) {
     write_key(writer, "flow");
     writer.StartObject();
@@ -407,6 +418,7 @@ std::string_view EveFormatter::flow(const FlowEvent& event) {
     write_key(writer, "host");
     write_string(writer, sensor_name_);
   }
+  write_app_proto(writer, event.app_proto);
   write_key(writer, "flow");
   writer.StartObject();
   write_flow_counters(writer, event.pkts_toserver, event.pkts_toclient, event.bytes_toserver, event.bytes_toclient,

@@ -31,6 +31,7 @@ struct FlowEvent {
   State state = State::New;
   Reason reason = Reason::Timeout;
   bool alerted = false;
+  uint8_t app_proto = 0;  // AppProto (sensor/applayer/app_proto.hpp); 0: unknown, no `app_proto` field
 };
 
 }  // namespace eastwatch

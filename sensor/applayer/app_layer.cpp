@@ -1,0 +1,163 @@
+#include "sensor/applayer/app_layer.hpp"
+
+#include <algorithm>
+
+#include "sensor/applayer/proto_detect.hpp"
+
+namespace eastwatch {
+
+namespace {
+
+// Flow::app_detect bits: a direction done probing (matched or not), and a direction that
+// matched nothing; kNoState: an HTTP flow the state pool could not take (counted once).
+constexpr uint8_t kDoneToServer = 0x01, kDoneToClient = 0x02, kNoMatchToServer = 0x04, kNoMatchToClient = 0x08,
+                  kNoState = 0x10;
+
+uint32_t output_arena_bytes(const AppLayerSettings& s) {
+  // Headers of a packet's transactions plus up to two bodies' limits, within [256 KiB, 32 MiB].
+  const uint64_t bodies = 2 * std::max(s.http.request_body_limit, s.http.response_body_limit);
+  return static_cast<uint32_t>(std::clamp<uint64_t>(bodies + 8ull * s.http.header_limit * 4, 256u << 10, 32u << 20));
+}
+
+}  // namespace
+
+AppLayer::AppLayer(const AppLayerSettings& settings)
+    : settings_(settings),
+      output_(output_arena_bytes(settings)),
+      decompressors_(settings.http.decompressors, settings.http.compression_bomb_limit,
+                     settings.http.compression_bomb_ratio),
+      context_{settings_.http, counters_, output_, decompressors_} {
+  const uint64_t per_state = sizeof(HttpState) + 2ull * settings_.http.header_limit;
+  capacity_ = static_cast<uint32_t>(std::min<uint64_t>(settings_.memcap / per_state, 1u << 24));
+  states_ = std::make_unique<HttpState[]>(capacity_);
+  buffers_.reset(static_cast<uint8_t*>(std::malloc(std::max<uint64_t>(1, 2ull * settings_.http.header_limit * capacity_))));
+  free_ = std::make_unique<uint32_t[]>(capacity_);
+  for (uint32_t i = 0; i < capacity_; ++i) free_[i] = capacity_ - 1 - i;
+  free_count_ = capacity_;
+}
+
+AppLayer::~AppLayer() = default;
+
+void AppLayer::process(Packet& packet, const StreamUpdate* stream) noexcept {
+  output_.reset();
+  Flow* flow = packet.flow;
+  if (flow == nullptr) return;
+  if (stream != nullptr) {
+    process_tcp(*flow, *stream);
+  } else if (packet.is_udp() && flow->app_proto == static_cast<uint8_t>(AppProto::Unknown)) {
+    detect_udp(*flow, packet);
+  }
+}
+
+void AppLayer::process_drained(Packet& packet, const StreamUpdate& stream) noexcept {
+  if (packet.flow != nullptr) process_tcp(*packet.flow, stream);
+}
+
+void AppLayer::set_proto(Flow& flow, AppProto proto, bool udp) noexcept {
+  flow.app_proto = static_cast<uint8_t>(proto);
+  switch (proto) {
+    case AppProto::Http: ++counters_.flow_http; break;
+    case AppProto::Tls: ++counters_.flow_tls; break;
+    case AppProto::Ssh: ++counters_.flow_ssh; break;
+    case AppProto::Smb: ++counters_.flow_smb; break;
+    case AppProto::Dns: ++(udp ? counters_.flow_dns_udp : counters_.flow_dns_tcp); break;
+    case AppProto::Ftp: ++counters_.flow_ftp; break;
+    case AppProto::Smtp: ++counters_.flow_smtp; break;
+    case AppProto::Failed: ++(udp ? counters_.failed_udp : counters_.failed_tcp); break;
+    case AppProto::Unknown: break;
+  }
+}
+
+void AppLayer::detect_udp(Flow& flow, const Packet& packet) noexcept {
+  const std::span<const uint8_t> payload(packet.data + packet.payload_offset, packet.payload_len);
+  if (payload.empty()) return;
+  const ProbeResult r = probe_udp(payload, flow.key.server_port);
+  set_proto(flow, r.verdict == ProbeVerdict::Match ? r.proto : AppProto::Failed, true);
+}
+
+void AppLayer::detect_tcp(Flow& flow, const StreamUpdate& update) noexcept {
+  const bool ts = update.to_server;
+  const uint8_t done = ts ? kDoneToServer : kDoneToClient;
+  if (flow.app_detect & done) return;
+  if (update.span_count == 0) return;
+  ProbeResult r;
+  if (update.window_offset == 0 && !update.window.empty() && !update.spans[0].gap) {
+    const size_t n = std::min<size_t>(update.window.size(), kProbeDepth);
+    r = probe_tcp(update.window.first(n), ts, flow.key.server_port);
+    if (r.verdict == ProbeVerdict::NeedMore && n >= kProbeDepth) r.verdict = ProbeVerdict::NoMatch;
+  }  // else: the direction's start is out of sight: NoMatch
+  if (r.verdict == ProbeVerdict::NeedMore) return;
+  flow.app_detect |= done;
+  if (r.verdict == ProbeVerdict::Match) {
+    if (flow.app_proto == static_cast<uint8_t>(AppProto::Unknown)) set_proto(flow, r.proto, false);
+    return;
+  }
+  flow.app_detect |= ts ? kNoMatchToServer : kNoMatchToClient;
+  if ((flow.app_detect & (kNoMatchToServer | kNoMatchToClient)) == (kNoMatchToServer | kNoMatchToClient) &&
+      flow.app_proto == static_cast<uint8_t>(AppProto::Unknown)) {
+    set_proto(flow, AppProto::Failed, false);
+  }
+}
+
+AppLayer::HttpState* AppLayer::http_state(Flow& flow) noexcept {
+  if (flow.app_state != 0) return &states_[flow.app_state - 1];
+  if (flow.app_detect & kNoState) return nullptr;
+  if (free_count_ == 0) {
+    flow.app_detect |= kNoState;
+    ++counters_.error_http_alloc;
+    return nullptr;
+  }
+  const uint32_t index = free_[--free_count_];
+  HttpState& state = states_[index];
+  state.parser.init(buffers_.get() + 2ull * settings_.http.header_limit * index, settings_.http.header_limit);
+  state.consumed[0] = state.consumed[1] = 0;
+  flow.app_state = index + 1;
+  ++counters_.http_states_in_use;
+  return &state;
+}
+
+void AppLayer::process_tcp(Flow& flow, const StreamUpdate& update) noexcept {
+  if (!update.tracked) return;
+  if (flow.app_proto == static_cast<uint8_t>(AppProto::Unknown)) detect_tcp(flow, update);
+  if (flow.app_proto != static_cast<uint8_t>(AppProto::Http)) return;
+  HttpState* state = http_state(flow);
+  if (state == nullptr) return;
+  const bool ts = update.to_server;
+  uint64_t& consumed = state->consumed[ts ? 0 : 1];
+  const auto spans = update.span_list();
+  // Bytes delivered before the flow was detected (or before this direction's parser saw any):
+  // from the look-back view, when it still holds them.
+  if (!spans.empty() && consumed < spans[0].offset) {
+    const uint64_t w_begin = update.window_offset, w_end = w_begin + update.window.size();
+    if (!update.window.empty() && w_begin <= consumed && w_end >= spans[0].offset) {
+      const uint64_t n = spans[0].offset - consumed;
+      state->parser.feed(ts, update.window.subspan(consumed - w_begin, n), context_);
+      consumed += n;
+    }
+  }
+  for (const StreamSpan& span : spans) {
+    if (span.offset + span.len <= consumed) continue;
+    if (span.offset > consumed) {
+      state->parser.gap(ts, span.offset - consumed, context_);
+      consumed = span.offset;
+    }
+    const uint64_t skip = consumed - span.offset;
+    state->parser.feed(ts, std::span<const uint8_t>(span.data + skip, span.len - skip), context_);
+    consumed = span.offset + span.len;
+  }
+  if (update.done) state->parser.end(ts, context_);
+}
+
+void AppLayer::release(const Flow& flow) noexcept {
+  if (flow.app_state == 0) return;
+  const uint32_t index = flow.app_state - 1;
+  states_[index].parser.release(context_);
+  free_[free_count_++] = index;  // the flow's fields are reset when the table reuses it
+  --counters_.http_states_in_use;
+}
+
+const HttpEveData* AppLayer::http_eve(const Flow& flow) const noexcept {
+  return flow.app_state != 0 ? &states_[flow.app_state - 1].parser.eve() : nullptr;
+}
+
+}  // namespace eastwatch

@@ -1,0 +1,84 @@
+// The application layer, one per worker (`AppLayer`): protocol detection by content on each
+// flow's first bytes, and the HTTP/1.x parser over each HTTP flow's reassembled streams.
+//
+// Contract:
+//  - All memory is allocated in the constructor: a pool of HTTP flow states (parser state,
+//    EVE facts and 2 x app-layer.http.header-limit bytes of header buffers each) sized by
+//    app-layer.memcap, the decompressor pool, and the per-packet output (transactions and an
+//    arena). `process`, `process_drained` and `release` never allocate, lock, throw or log.
+//  - `process` runs once per packet after the stream engine (stream: its update for a TCP
+//    packet, else null) and first empties the HTTP output; `process_drained` runs for each
+//    further update of the same packet (StreamUpdate::more). Detection then reads
+//    `http_output()`: every view in it stays valid until the next `process` call.
+//  - TCP detection reads the stream's look-back view while it still starts at offset 0 (up to
+//    kProbeDepth bytes per direction); a direction that matches nothing within that, or whose
+//    start was lost (gap), is done. The first match sets Flow::app_proto; both directions done
+//    without one set AppProto::Failed (counted). UDP: each packet of a flow until decided; DNS
+//    only (a UDP flow whose first packet in a direction is not DNS is failed).
+//  - An HTTP flow gets a parser state when it is detected; a full pool is counted
+//    (error.http.alloc) and the flow is then only detected, not parsed. `release` must be
+//    called when the flow ends (the flow table's end callback): it frees the state.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+#include "config/settings.hpp"
+#include "sensor/applayer/app_layer_counters.hpp"
+#include "sensor/applayer/app_proto.hpp"
+#include "sensor/applayer/http_decompress.hpp"
+#include "sensor/applayer/http_parser.hpp"
+#include "sensor/decode/packet.hpp"
+#include "sensor/flow/flow.hpp"
+#include "sensor/stream/tcp_stream_engine.hpp"
+
+namespace eastwatch {
+
+class AppLayer {
+ public:
+  explicit AppLayer(const AppLayerSettings& settings);
+  ~AppLayer();
+  AppLayer(const AppLayer&) = delete;
+  AppLayer& operator=(const AppLayer&) = delete;
+
+  void process(Packet& packet, const StreamUpdate* stream) noexcept;
+  void process_drained(Packet& packet, const StreamUpdate& stream) noexcept;
+  void release(const Flow& flow) noexcept;
+
+  // The HTTP transactions that progressed in the current packet.
+  const HttpOutput& http_output() const noexcept { return output_; }
+  // The EVE `http` facts of the flow's latest transaction; null when the flow has no parser.
+  const HttpEveData* http_eve(const Flow& flow) const noexcept;
+
+  const AppLayerCounters& counters() const noexcept { return counters_; }
+  uint32_t http_capacity() const noexcept { return capacity_; }
+
+ private:
+  struct HttpState {
+    HttpFlowParser parser;
+    uint64_t consumed[2] = {0, 0};  // stream offset parsed up to, per direction
+  };
+  struct FreeDeleter {
+    void operator()(void* p) const noexcept { std::free(p); }
+  };
+
+  void process_tcp(Flow& flow, const StreamUpdate& update) noexcept;
+  void detect_tcp(Flow& flow, const StreamUpdate& update) noexcept;
+  void detect_udp(Flow& flow, const Packet& packet) noexcept;
+  void set_proto(Flow& flow, AppProto proto, bool udp) noexcept;
+  HttpState* http_state(Flow& flow) noexcept;
+
+  AppLayerSettings settings_;
+  AppLayerCounters counters_;
+  HttpOutput output_;
+  HttpDecompressorPool decompressors_;
+  HttpContext context_;
+  uint32_t capacity_ = 0;
+  std::unique_ptr<HttpState[]> states_;
+  std::unique_ptr<uint8_t, FreeDeleter> buffers_;  // capacity_ x 2 x header-limit, touched when used
+  std::unique_ptr<uint32_t[]> free_;               // free state indexes
+  uint32_t free_count_ = 0;
+};
+
+}  // namespace eastwatch
