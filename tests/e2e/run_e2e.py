@@ -881,6 +881,58 @@ alert tcp any any -> any any (msg:"two"; content:"attack-two"; tag:session,4,pac
           "stats.log counts the tagged packets")
 
 
+@case
+def app_layer_protocol_detection(env):
+    """Protocols detected by content, not port (Suricata's probing parsers): HTTP on 8080, TLS on
+    4443, SSH on 2222, DNS on UDP 53, and a TCP flow of neither side's known protocol ("failed").
+    app_proto is in the alert records (set before detection, as Suricata's app-layer runs first)
+    and the flow records; stats.app_layer counts flows per protocol and HTTP transactions."""
+    cap = Capture()
+    http = TcpSession(cap, "10.0.1.1", "10.0.1.2", 40000, 8080)
+    http.handshake()
+    http.send(b"GET /secret-path HTTP/1.1\r\nHost: Example.COM\r\nUser-Agent: e2e\r\n\r\n")
+    http.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", to_server=False)
+    http.close()
+    tls = TcpSession(cap, "10.0.1.1", "10.0.1.3", 40001, 4443)
+    tls.handshake()
+    # A TLS 1.2 record (0x16 0x03 0x01), handshake type 1 (ClientHello), then type 2 back.
+    tls.send(bytes([0x16, 0x03, 0x01, 0x00, 0x2a, 0x01, 0x00, 0x00, 0x26, 0x03, 0x03]) + bytes(38))
+    tls.send(bytes([0x16, 0x03, 0x03, 0x00, 0x2a, 0x02, 0x00, 0x00, 0x26, 0x03, 0x03]) + bytes(38), to_server=False)
+    tls.close()
+    ssh = TcpSession(cap, "10.0.1.1", "10.0.1.4", 40002, 2222)
+    ssh.handshake()
+    ssh.send(b"SSH-2.0-OpenSSH_9.2p1 Debian\r\n", to_server=False)
+    ssh.send(b"SSH-2.0-PuTTY_Release_0.78\r\n")
+    ssh.close()
+    odd = TcpSession(cap, "10.0.1.1", "10.0.1.5", 40003, 7000)
+    odd.handshake()
+    odd.send(b"\x01\x02 nothing anyone knows " * 60)
+    odd.send(b"\x03\x04 and nothing back either " * 60, to_server=False)
+    odd.close()
+    dns_query = bytes([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 7]) + b"example" + bytes([3]) + b"com" \
+        + bytes([0, 0, 1, 0, 1])
+    udp_packet(cap, "10.0.1.1", "10.0.1.53", 5353, 53, dns_query)
+    cap.write(env.path("al.pcap"))
+    rules = ('alert tcp any any -> any any (msg:"http"; content:"secret-path"; sid:1;)\n'
+             'alert tcp any any -> any any (msg:"ssh"; content:"SSH-2.0-OpenSSH"; sid:2;)\n')
+    alerts, stats = env.replay([env.path("al.pcap")], rules, "--set", "outputs.eve.flow=yes")
+    by_sid = {a["alert"]["signature_id"]: a for a in alerts}
+    check(sorted(by_sid) == [1, 2], f"alerts {sorted(by_sid)}")
+    check(by_sid[1].get("app_proto") == "http", by_sid[1])
+    check(by_sid[2].get("app_proto") == "ssh", by_sid[2])
+    records = [json.loads(line) for line in open(env.path("out/eve.json"))]
+    protos = {r["dest_port"]: r.get("app_proto") for r in records if r["event_type"] == "flow"}
+    expected = {8080: "http", 4443: "tls", 2222: "ssh", 7000: "failed", 53: "dns"}
+    check(protos == expected, f"flow app_proto by port:\n  got      {protos}\n  expected {expected}")
+    app = stats["app_layer"]
+    check(app["flow"]["http"] == 1 and app["flow"]["tls"] == 1 and app["flow"]["ssh"] == 1, app)
+    check(app["flow"]["dns_udp"] == 1 and app["flow"]["dns_tcp"] == 0, app)
+    check(app["tx"]["http"] == 1, app)
+    check(app["error"]["http"]["gap"] == 0 and app["error"]["http"]["alloc"] == 0, app)
+    stats_log = open(env.path("out/stats.log")).read()
+    check("app_layer.flow.failed_tcp" in stats_log, "Eastwatch-only app-layer counters in stats.log")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)
