@@ -933,6 +933,26 @@ def app_layer_protocol_detection(env):
     check("app_layer.flow.failed_tcp" in stats_log, "Eastwatch-only app-layer counters in stats.log")
 
 
+@case
+def tag_host_other_flows(env):
+    """tag:host,3,packets,src: the alerting packet's source is tagged in every flow, either
+    direction; the alert counts as the first of the 3 packets (Suricata), so 2 are tagged."""
+    cap = Capture()
+    a = TcpSession(cap, "10.0.0.5", "10.0.0.1", 40000, 80)
+    a.handshake()
+    alert = a.send(b"attack")
+    from_host = udp_packet(cap, "10.0.0.5", "10.0.0.9", 5000, 53, b"q1")
+    udp_packet(cap, "10.0.0.7", "10.0.0.8", 5000, 53, b"q2")  # neither side is the tagged host
+    udp_packet(cap, "10.0.0.1", "10.0.0.9", 5001, 53, b"q3")  # the alert's destination: not tagged
+    to_host = udp_packet(cap, "10.0.0.8", "10.0.0.5", 53, 5000, b"r1")
+    udp_packet(cap, "10.0.0.5", "10.0.0.9", 5000, 53, b"q4")  # the 4th packet of the host: ended
+    cap.write(env.path("host.pcap"))
+    rules = 'alert tcp any any -> any any (msg:"x"; content:"attack"; tag:host,3,packets,src; sid:7;)\n'
+    alerts, _ = env.replay([env.path("host.pcap")], rules)
+    got = [(r["pcap_cnt"], r["alert"]["gid"], r["alert"]["signature_id"]) for r in alerts]
+    check(got == [(alert, 1, 7), (from_host, 2, 1), (to_host, 2, 1)], f"alerts (pcap_cnt, gid, sid): {got}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)
