@@ -5,7 +5,8 @@
 // each candidate is checked against its header (addresses, ports, direction) and its full
 // option chain with Suricata's semantics. A rule alerts at most once per packet; alerts
 // come out in rule evaluation order, at most `max_alerts_per_packet`. A matching pass rule
-// silences the rest of the packet and the rest of its flow, as in Suricata.
+// silences the rest of the packet and the rest of its flow, as in Suricata. A packet that a
+// `tag` holds (tag_table.hpp) gets one more event after them, of CompiledRuleSet::tag_rule().
 //
 // Contract: `inspect` never allocates, locks or throws. A DetectThread belongs to one worker.
 #pragma once
