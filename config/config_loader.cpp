@@ -41,7 +41,7 @@ class Loader {
     }
     check_keys(root, "",
                {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "reference-config-file", "threshold-file", "flow",
-                "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream", "app-layer"});
+                "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream", "app-layer", "capture"});
     if (auto sensor = map_at(root, "sensor", "sensor")) {
       check_keys(sensor, "sensor", {"name"});
       get_string(sensor["name"], "sensor.name", settings.sensor_name);
@@ -64,6 +64,7 @@ class Loader {
     }
     load_outputs(root["outputs"], settings);
     load_defrag(root, settings.defrag);
+    load_capture(root, settings.capture);
     load_host_os_policy(root, settings.host_os_policy);
   }
 
@@ -325,6 +326,21 @@ class Loader {
       load_timeouts(node["udp"], "flow-timeouts.udp", flow.udp);
       load_timeouts(node["icmp"], "flow-timeouts.icmp", flow.icmp);
     }
+  }
+
+  void load_capture(const YAML::Node& root, CaptureSettings& capture) {
+    auto node = map_at(root, "capture", "capture");
+    if (!node) return;
+    check_keys(node, "capture", {"interfaces", "buffer-size", "snaplen", "promisc", "bpf-filter", "workers"});
+    get_string_list(node["interfaces"], "capture.interfaces", capture.interfaces);
+    get_size(node["buffer-size"], "capture.buffer-size", capture.buffer_size, 1 << 20);
+    if (capture.buffer_size > (1ull << 30)) {
+      fail(node["buffer-size"], "capture.buffer-size", "'" + node["buffer-size"].Scalar() + "' is too large (expected at most 1gb)");
+    }
+    get_uint(node["snaplen"], "capture.snaplen", capture.snaplen, 64, 262144);
+    get_bool(node["promisc"], "capture.promisc", capture.promisc);
+    get_string(node["bpf-filter"], "capture.bpf-filter", capture.bpf_filter);
+    get_uint(node["workers"], "capture.workers", capture.workers, 1, 64);
   }
 
   void load_defrag(const YAML::Node& root, DefragSettings& defrag) {

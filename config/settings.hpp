@@ -101,6 +101,16 @@ struct AppLayerSettings {
   AppLayerHttpSettings http;
 };
 
+// Where frames come from and how they are spread over workers (Suricata's af-packet: and threading:).
+struct CaptureSettings {
+  std::vector<std::string> interfaces;  // live capture; -i replaces the list
+  uint64_t buffer_size = 64ull << 20;   // kernel ring per interface (TPACKET_V3), bytes
+  uint32_t snaplen = 65535;             // bytes kept of each frame
+  bool promisc = true;
+  std::string bpf_filter;               // empty: every frame
+  uint32_t workers = 1;                 // worker threads; --workers overrides
+};
+
 struct Settings {
   std::string source_file;   // the YAML it came from; "<embedded>" for the built-in defaults
   std::string sensor_name;   // EVE `host`; defaults to the machine's hostname
@@ -119,6 +129,7 @@ struct Settings {
   FileOutputSettings stats_log{true, "stats.log"};
   DetectSettings detect;
   DefragSettings defrag;
+  CaptureSettings capture;
   std::vector<HostOsPolicyEntry> host_os_policy;  // in config order; empty: every host bsd
 };
 

@@ -8,16 +8,21 @@ namespace {
 
 constexpr const char* kDescription =
     "Eastwatch: intrusion detection for traffic between virtual machines.\n"
-    "Replays captures (or, later, live mirrored traffic) through Suricata/Snort rules and\n"
+    "Replays captures or captures live mirrored traffic through Suricata/Snort rules and\n"
     "writes Suricata-compatible EVE JSON alerts.";
 
 constexpr const char* kExamples =
     "Examples:\n"
     "  eastwatch -r attack.pcap -S signatures/rules/eastwatch.rules -l out/\n"
+    "  eastwatch -i ens4 --workers 4 -l /var/log/eastwatch\n"
     "  eastwatch -T -S emerging-exploit.rules\n"
     "  eastwatch -r a.pcap -r b.pcapng -S my.rules -l out/ -c eastwatch.yaml --set flow.memcap=256mb";
 
 }  // namespace
+
+const char* const kNothingToDoMessage =
+    "eastwatch: nothing to do: give -r FILE to replay a capture, -i IFACE (or capture.interfaces) to capture "
+    "live, or -T to check rules (see --help)\n";
 
 tl::expected<CliOptions, CliExit> parse_cli(int argc, const char* const* argv) {
   CliOptions options;
@@ -25,6 +30,10 @@ tl::expected<CliOptions, CliExit> parse_cli(int argc, const char* const* argv) {
   app.footer(kExamples);
   app.set_version_flag("-V,--version", std::string("eastwatch ") + EASTWATCH_VERSION);
   app.add_option("-r", options.read_files, "Replay a pcap or pcapng file (repeatable)")->type_name("FILE");
+  app.add_option("-i", options.interfaces, "Capture live from a network interface (repeatable)")->type_name("IFACE");
+  app.add_option("--workers", options.workers, "Worker threads (default: the config's capture.workers)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 64));
   app.add_option("-S", options.rule_files, "Load rules from FILE instead of the config's rule-files (repeatable)")
       ->type_name("FILE");
   app.add_option("-c", options.config_file, "YAML config file (default: the embedded defaults)")->type_name("FILE");
@@ -51,9 +60,8 @@ tl::expected<CliOptions, CliExit> parse_cli(int argc, const char* const* argv) {
       return tl::unexpected(CliExit{2, "eastwatch: --set " + override_text + ": expected KEY=VALUE\n"});
     }
   }
-  if (!options.test_mode && options.read_files.empty()) {
-    return tl::unexpected(
-        CliExit{2, "eastwatch: nothing to do: give -r FILE to replay a capture, or -T to check rules (see --help)\n"});
+  if (!options.read_files.empty() && !options.interfaces.empty()) {
+    return tl::unexpected(CliExit{2, "eastwatch: give either -r FILE (replay) or -i IFACE (live capture), not both\n"});
   }
   return options;
 }

@@ -1,9 +1,11 @@
 // Command-line parsing for the eastwatch binary. Suricata-familiar flags:
 //   eastwatch -r FILE [-r FILE...] -S RULES [-S RULES...] -l OUTDIR [-c FILE] [--set k=v...]
+//   eastwatch -i IFACE [-i IFACE...] [--workers N] -l OUTDIR [-c FILE] [--set k=v...]
 //   eastwatch -T [-S RULES...] [-c FILE]
 // Contract: parse_cli never exits the process; it returns either the options, or an exit
 // request (for --help/--version: text to print and code 0; for bad arguments: a one-line
-// message and code 2).
+// message and code 2). Whether there is anything to do (-r, -i or capture.interfaces) is
+// decided once the config is loaded (`nothing_to_do_message`).
 #pragma once
 
 #include <optional>
@@ -17,6 +19,8 @@ namespace eastwatch {
 struct CliOptions {
   std::vector<std::string> read_files;   // -r
   std::vector<std::string> rule_files;   // -S (replace the config's rule-files)
+  std::vector<std::string> interfaces;   // -i (replace the config's capture.interfaces)
+  std::optional<uint32_t> workers;       // --workers (replaces capture.workers)
   std::optional<std::string> config_file;  // -c
   std::optional<std::string> log_dir;      // -l
   std::vector<std::string> overrides;      // --set key=value
@@ -32,5 +36,8 @@ struct CliExit {
 };
 
 tl::expected<CliOptions, CliExit> parse_cli(int argc, const char* const* argv);
+
+// The message for a run with neither captures nor interfaces to read.
+extern const char* const kNothingToDoMessage;
 
 }  // namespace eastwatch

@@ -1,5 +1,5 @@
 // eastwatch: the sensor's entry point. Parses the command line, loads the config and the
-// rules (the control plane), then runs a replay or a rule check.
+// rules (the control plane), then runs a replay, a live capture or a rule check.
 #include <cstdio>
 #include <string>
 
@@ -30,6 +30,13 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
   if (options->log_dir) settings->log_dir = *options->log_dir;
+  if (!options->interfaces.empty()) settings->capture.interfaces = options->interfaces;
+  if (!options->read_files.empty()) settings->capture.interfaces.clear();  // -r replays, even with interfaces configured
+  if (options->workers) settings->capture.workers = *options->workers;
+  if (!options->test_mode && options->read_files.empty() && settings->capture.interfaces.empty()) {
+    std::fputs(kNothingToDoMessage, stderr);
+    return kExitBadInput;
+  }
   if (options->profile_rules) settings->detect.profile_rules = true;
 
   auto rules = load_rules(*settings, options->rule_files);

@@ -1,4 +1,5 @@
 #include "sensor/main/replay.hpp"
+#include "sensor/main/replay_workers.hpp"
 
 #include <unistd.h>
 
@@ -60,6 +61,9 @@ class ProgressLine {
 }  // namespace
 
 int run_replay(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules) {
+  if (!settings.capture.interfaces.empty() || settings.capture.workers > 1) {
+    return run_with_workers(options, settings, std::move(rules));
+  }
   const auto started = Clock::now();
   const uint64_t started_ticks = __rdtsc();
   OutputOptions output_options;

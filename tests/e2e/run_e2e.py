@@ -953,6 +953,100 @@ def tag_host_other_flows(env):
     check(got == [(alert, 1, 7), (from_host, 2, 1), (to_host, 2, 1)], f"alerts (pcap_cnt, gid, sid): {got}")
 
 
+@case
+def workers_same_alerts(env):
+    """--workers N spreads frames over N worker threads by a symmetric flow hash (fragments by
+    src, dst and IP id): offline, 1, 2 and 4 workers give the same (pcap_cnt, sid) set on the
+    demo capture and on a generated capture of many TCP sessions, fragmented UDP datagrams sent
+    out of order and ICMP echoes; stats are the sum over the workers."""
+    from scapy.all import UDP, fragment  # noqa: E402
+
+    def run(pcap, rules_text, workers):
+        shutil.rmtree(env.path("out"), ignore_errors=True)  # eve.json is appended to
+        alerts, stats = env.replay([pcap], rules_text, "--workers", str(workers))
+        return sorted(sids_by_packet(alerts)), stats
+
+    demo = os.path.join(env.source, "tests", "pcaps", "guest-to-guest-attack.pcap")
+    bundled = open(os.path.join(env.source, "signatures", "rules", "eastwatch.rules")).read()
+    base, _ = run(demo, bundled, 1)
+    check(len(base) == 18, f"the demo's 18 alerts with one worker: {base}")
+    for workers in (2, 4):
+        got, stats = run(demo, bundled, workers)
+        check(got == base, f"demo, {workers} workers:\n  got      {got}\n  expected {base}")
+        check(stats["decoder"]["pkts"] == 107 and stats["detect"]["alert"] == 18, f"summed stats {stats['decoder']}")
+
+    cap = Capture()
+    expected = []
+    sessions = [pcapgen.TcpSession(cap, f"10.30.{i // 8}.{10 + i % 8}", f"10.31.0.{1 + i % 5}", 40000 + i, 8000 + i % 3)
+                for i in range(24)]
+    for s in sessions:  # interleaved: every handshake, then every request, then every close
+        s.handshake()
+    datagrams = []
+    for i, s in enumerate(sessions):
+        expected.append((s.send(b"GET /x HTTP/1.0\r\nX-Marker: WORKER-MARK-%02d\r\n\r\n" % i), 1))
+        if i % 4 == 0:  # a fragmented UDP datagram between the same hosts, last fragment first
+            udp = IP(src=s.client, dst=s.server, id=1000 + i) / UDP(sport=5000 + i, dport=6000) / Raw(
+                b"A" * 30 + b"FRAGMENTED-SIGNATURE" + b"B" * 30)
+            frames = [pcapgen.ether() / f for f in fragment(udp, fragsize=24)]
+            for frame in reversed(frames):
+                n = cap.add(frame)
+                if frame[IP].flags.MF:
+                    expected.append((n, 3))
+            expected.append((n, 2))  # the first fragment, added last, completes the datagram
+        if i % 6 == 0:
+            expected.append((pcapgen.icmp_echo(cap, s.client, s.server, i, 1), 4))
+            expected.append((len(cap.packets), 4))  # the reply
+        expected.append((s.send(b"HTTP/1.0 200 OK\r\n\r\nreply-to-the-marker", to_server=False), 5))
+    for s in sessions:
+        s.close()
+    cap.write(env.path("workers.pcap"))
+    rules = """
+alert tcp any any -> any any (msg:"marker to server"; flow:established,to_server; content:"WORKER-MARK-"; sid:1;)
+alert udp any any -> any 6000 (msg:"signature across fragments"; content:"FRAGMENTED-SIGNATURE"; sid:2;)
+alert ip any any -> any any (msg:"a fragment with MF"; fragbits:M; sid:3;)
+alert icmp any any -> any any (msg:"echo payload"; content:"abcdefghijklmnop"; sid:4;)
+alert tcp any any -> any any (msg:"reply to client"; flow:established,to_client; content:"reply-to-the-marker"; sid:5;)
+"""
+    expected.sort()
+    for workers in (1, 2, 4):
+        got, stats = run(env.path("workers.pcap"), rules, workers)
+        check(got == expected, f"generated capture, {workers} workers:\n  got      {got}\n  expected {expected}")
+        check(stats["decoder"]["pkts"] == len(cap.packets), f"decoder.pkts summed over workers: {stats['decoder']}")
+        check(stats["defrag"]["ipv4"]["reassembled"] == 6, f"defrag stats summed: {stats['defrag']}")
+        check(stats["tcp"]["sessions"] == 24, f"tcp.sessions summed: {stats['tcp']}")
+    stats_log = open(env.path("out/stats.log")).read()
+    check("capture.ring-drops" in stats_log, "the dispatch counters are in stats.log")
+
+    # Nothing to read, an interface that does not exist: exit 2 with libpcap's reason.
+    result = env.run("-S", env.path("test.rules"), "-l", env.path("out"), expect_rc=2)
+    check("nothing to do" in result.stderr, result.stderr)
+    result = env.run("-q", "-i", "ew-missing0", "-S", env.path("test.rules"), "-l", env.path("out"), expect_rc=2)
+    check(result.stderr.startswith("eastwatch: cannot open interface 'ew-missing0': ") and
+          len(result.stderr.strip()) > len("eastwatch: cannot open interface 'ew-missing0': "), result.stderr)
+    result = env.run("-r", env.path("workers.pcap"), "-i", "lo", "-l", env.path("out"), expect_rc=2)
+    check("not both" in result.stderr, result.stderr)
+
+
+@case
+def tag_host_other_flows(env):
+    """tag:host,3,packets,src: the alerting packet's source is tagged in every flow, either
+    direction; the alert counts as the first of the 3 packets (Suricata), so 2 are tagged."""
+    cap = Capture()
+    a = TcpSession(cap, "10.0.0.5", "10.0.0.1", 40000, 80)
+    a.handshake()
+    alert = a.send(b"attack")
+    from_host = udp_packet(cap, "10.0.0.5", "10.0.0.9", 5000, 53, b"q1")
+    udp_packet(cap, "10.0.0.7", "10.0.0.8", 5000, 53, b"q2")  # neither side is the tagged host
+    udp_packet(cap, "10.0.0.1", "10.0.0.9", 5001, 53, b"q3")  # the alert's destination: not tagged
+    to_host = udp_packet(cap, "10.0.0.8", "10.0.0.5", 53, 5000, b"r1")
+    udp_packet(cap, "10.0.0.5", "10.0.0.9", 5000, 53, b"q4")  # the 4th packet of the host: ended
+    cap.write(env.path("host.pcap"))
+    rules = 'alert tcp any any -> any any (msg:"x"; content:"attack"; tag:host,3,packets,src; sid:7;)\n'
+    alerts, _ = env.replay([env.path("host.pcap")], rules)
+    got = [(r["pcap_cnt"], r["alert"]["gid"], r["alert"]["signature_id"]) for r in alerts]
+    check(got == [(alert, 1, 7), (from_host, 2, 1), (to_host, 2, 1)], f"alerts (pcap_cnt, gid, sid): {got}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)

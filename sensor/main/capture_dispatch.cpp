@@ -1,0 +1,262 @@
+#include "sensor/main/capture_dispatch.hpp"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <chrono>
+#include <cstring>
+
+#include <x86intrin.h>
+
+namespace eastwatch {
+
+namespace {
+
+uint16_t be16(const uint8_t* p) noexcept { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+uint32_t be32(const uint8_t* p) noexcept {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+// Both endpoints in a canonical order, so the two directions of a flow hash alike.
+struct HashKey {
+  uint8_t low_addr[16];
+  uint8_t high_addr[16];
+  uint32_t fragment_id;
+  uint16_t low_port;
+  uint16_t high_port;
+  uint8_t kind;  // 4 or 6; | 0x80 for a fragment
+  uint8_t pad[3];
+};
+
+uint32_t hash_endpoints(const uint8_t* a, const uint8_t* b, size_t addr_len, uint16_t port_a, uint16_t port_b,
+                        uint32_t fragment_id, uint8_t kind) noexcept {
+  HashKey key;
+  std::memset(&key, 0, sizeof key);
+  const int order = std::memcmp(a, b, addr_len);
+  const bool a_low = order < 0 || (order == 0 && port_a <= port_b);
+  std::memcpy(key.low_addr, a_low ? a : b, addr_len);
+  std::memcpy(key.high_addr, a_low ? b : a, addr_len);
+  key.low_port = a_low ? port_a : port_b;
+  key.high_port = a_low ? port_b : port_a;
+  key.fragment_id = fragment_id;
+  key.kind = kind;
+  return static_cast<uint32_t>(XXH3_64bits(&key, sizeof key));
+}
+
+bool has_ports(uint8_t proto) noexcept { return proto == 6 || proto == 17 || proto == 132; }
+
+uint32_t hash_ipv4(const uint8_t* ip, size_t len) noexcept {
+  if (len < 20) return 0;
+  const size_t ihl = size_t{ip[0] & 0x0fu} * 4;
+  if (ihl < 20 || ihl > len) return 0;
+  const uint8_t proto = ip[9];
+  if ((be16(ip + 6) & 0x3fff) != 0) {  // MF set or a non-zero offset: every fragment alike
+    return hash_endpoints(ip + 12, ip + 16, 4, 0, 0, be16(ip + 4), 0x84);
+  }
+  uint16_t sport = 0, dport = 0;
+  if (has_ports(proto) && ihl + 4 <= len) {
+    sport = be16(ip + ihl);
+    dport = be16(ip + ihl + 2);
+  }
+  return hash_endpoints(ip + 12, ip + 16, 4, sport, dport, proto, 4);
+}
+
+uint32_t hash_ipv6(const uint8_t* ip, size_t len) noexcept {
+  if (len < 40) return 0;
+  uint8_t next = ip[6];
+  size_t offset = 40;
+  for (int headers = 0; headers < 8; ++headers) {  // extension headers, bounded
+    if (next == 44) {                              // fragment header
+      if (offset + 8 > len) return hash_endpoints(ip + 8, ip + 24, 16, 0, 0, 0, 0x86);
+      return hash_endpoints(ip + 8, ip + 24, 16, 0, 0, be32(ip + offset + 4), 0x86);
+    }
+    if (next != 0 && next != 43 && next != 60 && next != 51) break;
+    if (offset + 2 > len) break;
+    const size_t header_len = next == 51 ? (size_t{ip[offset + 1]} + 2) * 4 : (size_t{ip[offset + 1]} + 1) * 8;
+    next = ip[offset];
+    offset += header_len;
+  }
+  uint16_t sport = 0, dport = 0;
+  if (has_ports(next) && offset + 4 <= len) {
+    sport = be16(ip + offset);
+    dport = be16(ip + offset + 2);
+  }
+  return hash_endpoints(ip + 8, ip + 24, 16, sport, dport, next, 6);
+}
+
+void backoff(uint32_t& idle) noexcept {
+  ++idle;
+  if (idle < 64) {
+    _mm_pause();
+  } else if (idle < 256) {
+    std::this_thread::yield();
+  } else {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+}  // namespace
+
+uint32_t flow_hash(const Packet& frame) noexcept {
+  const uint8_t* data = frame.data;
+  const size_t len = frame.caplen;
+  if (data == nullptr) return 0;
+  size_t offset = 0;
+  uint16_t ether_type = 0;
+  switch (frame.link_type) {
+    case LinkType::Ethernet: {
+      if (len < 14) return 0;
+      ether_type = be16(data + 12);
+      offset = 14;
+      for (int tags = 0; tags < 2 && (ether_type == 0x8100 || ether_type == 0x88a8); ++tags) {
+        if (offset + 4 > len) return 0;
+        ether_type = be16(data + offset + 2);
+        offset += 4;
+      }
+      break;
+    }
+    case LinkType::LinuxSll:
+      if (len < 16) return 0;
+      ether_type = be16(data + 14);
+      offset = 16;
+      break;
+    case LinkType::Null: {
+      if (len < 4) return 0;
+      uint32_t family = 0;
+      std::memcpy(&family, data, 4);
+      if (family > 0xffff) family = be32(data);  // written in the other byte order
+      ether_type = family == 2 ? 0x0800 : (family == 24 || family == 28 || family == 30) ? 0x86dd : 0;
+      offset = 4;
+      break;
+    }
+    case LinkType::Raw:
+    case LinkType::Ipv4:
+    case LinkType::Ipv6:
+      if (len < 1) return 0;
+      ether_type = (data[0] >> 4) == 4 ? 0x0800 : (data[0] >> 4) == 6 ? 0x86dd : 0;
+      break;
+  }
+  if (ether_type == 0x0800) return hash_ipv4(data + offset, len - offset);
+  if (ether_type == 0x86dd) return hash_ipv6(data + offset, len - offset);
+  return 0;
+}
+
+FrameRing::FrameRing(uint32_t slots, uint32_t slot_bytes)
+    : mask_(std::bit_ceil(std::max<uint32_t>(slots, 2)) - 1),
+      slot_bytes_(slot_bytes),
+      frames_(std::make_unique<Packet[]>(size_t{mask_} + 1)),
+      bytes_(std::make_unique<uint8_t[]>((size_t{mask_} + 1) * slot_bytes)) {}
+
+bool FrameRing::try_push(const Packet& frame, bool& truncated) noexcept {
+  const uint64_t head = head_.load(std::memory_order_relaxed);
+  if (head - cached_tail_ > mask_) {
+    cached_tail_ = tail_.load(std::memory_order_acquire);
+    if (head - cached_tail_ > mask_) return false;
+  }
+  const size_t index = head & mask_;
+  uint8_t* slot = bytes_.get() + index * slot_bytes_;
+  const uint32_t caplen = std::min(frame.caplen, slot_bytes_);
+  truncated = caplen < frame.caplen;
+  if (caplen > 0) std::memcpy(slot, frame.data, caplen);
+  Packet& out = frames_[index];
+  out = Packet{};
+  out.data = slot;
+  out.caplen = caplen;
+  out.wirelen = frame.wirelen;
+  out.ts_usec = frame.ts_usec;
+  out.pcap_cnt = frame.pcap_cnt;
+  out.link_type = frame.link_type;
+  head_.store(head + 1, std::memory_order_release);
+  return true;
+}
+
+size_t FrameRing::peek(std::span<Packet> out) noexcept {
+  const uint64_t tail = tail_.load(std::memory_order_relaxed);
+  if (cached_head_ - tail < out.size()) cached_head_ = head_.load(std::memory_order_acquire);
+  const size_t count = std::min<size_t>(cached_head_ - tail, out.size());
+  for (size_t i = 0; i < count; ++i) out[i] = frames_[(tail + i) & mask_];
+  return count;
+}
+
+WorkerPool::WorkerPool(const Settings& settings, const DetectEngine& detect, OutputThread& output, uint32_t workers,
+                       uint32_t producers, uint32_t slot_bytes)
+    : producers_(std::max<uint32_t>(1, producers)), counters_(producers_) {
+  workers = std::max<uint32_t>(1, workers);
+  for (uint32_t w = 0; w < workers; ++w) {
+    workers_.push_back(std::make_unique<Worker>(settings, detect, output.queue(w), output.flow_queue(w)));
+  }
+  for (uint32_t i = 0; i < producers_ * workers; ++i) rings_.push_back(std::make_unique<FrameRing>(kRingSlots, slot_bytes));
+  for (uint32_t w = 0; w < workers; ++w) threads_.emplace_back([this, w] { run(w); });
+}
+
+WorkerPool::~WorkerPool() { finish(); }
+
+void WorkerPool::dispatch(uint32_t producer, std::span<const Packet> frames, bool wait_when_full,
+                          const std::atomic<bool>* stop) noexcept {
+  const uint32_t workers = size();
+  DispatchCounters& counters = counters_[producer];
+  for (const Packet& frame : frames) {
+    const uint32_t target =
+        workers == 1 ? 0 : static_cast<uint32_t>((uint64_t{flow_hash(frame)} * workers) >> 32);
+    FrameRing& target_ring = ring(producer, target);
+    bool truncated = false;
+    uint32_t idle = 0;
+    bool pushed = true;
+    while (!target_ring.try_push(frame, truncated)) {
+      if (!wait_when_full || (stop != nullptr && stop->load(std::memory_order_relaxed))) {
+        pushed = false;
+        break;
+      }
+      backoff(idle);
+    }
+    if (!pushed) {
+      ++counters.ring_drops;
+    } else if (truncated) {
+      ++counters.ring_truncated;
+    }
+  }
+}
+
+void WorkerPool::close(uint32_t producer) noexcept {
+  for (uint32_t w = 0; w < size(); ++w) ring(producer, w).close();
+}
+
+void WorkerPool::finish() {
+  if (finished_) return;
+  finished_ = true;
+  for (uint32_t p = 0; p < producers_; ++p) close(p);
+  for (auto& thread : threads_) thread.join();
+}
+
+void WorkerPool::run(uint32_t index) noexcept {
+  std::array<Packet, Worker::kBurstSize> burst{};
+  Worker& worker = *workers_[index];
+  uint32_t idle = 0;
+  for (;;) {
+    bool any = false;
+    bool drained = true;
+    for (uint32_t p = 0; p < producers_; ++p) {
+      FrameRing& source = ring(p, index);
+      const bool closed = source.closed();  // read before peeking: closed and empty means drained
+      const size_t count = source.peek(burst);
+      if (count > 0) {
+        worker.process_burst(std::span<Packet>(burst.data(), count));
+        source.release(count);
+        any = true;
+      }
+      if (!closed || count > 0) drained = false;
+    }
+    if (any) {
+      idle = 0;
+    } else if (drained) {
+      break;
+    } else {
+      backoff(idle);
+    }
+  }
+  worker.finish();
+}
+
+}  // namespace eastwatch

@@ -1,0 +1,216 @@
+#include "sensor/main/replay_workers.hpp"
+
+#include <signal.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <x86intrin.h>
+
+#include "sensor/capture/pcap_file_source.hpp"
+#include "sensor/capture/pcap_live_source.hpp"
+#include "sensor/detect/detect_engine.hpp"
+#include "sensor/detect/rule_profile_report.hpp"
+#include "sensor/main/capture_dispatch.hpp"
+#include "sensor/main/stats_collector.hpp"
+#include "sensor/output/output_thread.hpp"
+#include "sensor/stats_visitor.hpp"
+
+namespace eastwatch {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Set by SIGINT/SIGTERM during a live run; capture threads poll it between bursts.
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+extern "C" void on_stop_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: a blocking call returns, the loop sees the flag
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+int64_t wall_clock_usec() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+PcapLiveSource::Options live_options(const CaptureSettings& capture, const std::string& interface) {
+  PcapLiveSource::Options options;
+  options.interface = interface;
+  options.buffer_size = capture.buffer_size;
+  options.snaplen = capture.snaplen;
+  options.promisc = capture.promisc;
+  options.bpf_filter = capture.bpf_filter;
+  return options;
+}
+
+// Reads one interface until the stop flag (or a capture error), handing frames to the pool.
+void capture_loop(PcapLiveSource& source, WorkerPool& pool, uint32_t producer, std::atomic<uint32_t>& running) {
+  std::array<Packet, PcapLiveSource::kMaxBurst> burst{};
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    const size_t count = source.next_burst(burst, 100);
+    if (count > 0) {
+      pool.dispatch(producer, std::span<const Packet>(burst.data(), count), false);
+    } else if (!source.error().empty()) {
+      std::fprintf(stderr, "eastwatch: interface '%s': %s\n", source.interface().c_str(), source.error().c_str());
+      break;
+    }
+  }
+  pool.close(producer);
+  running.fetch_sub(1, std::memory_order_release);
+}
+
+}  // namespace
+
+int run_with_workers(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules) {
+  const auto started = Clock::now();
+  const uint64_t started_ticks = __rdtsc();
+  const bool live = !settings.capture.interfaces.empty();
+  const uint32_t workers = std::max<uint32_t>(1, settings.capture.workers);
+
+  // Open every interface first: one that cannot be opened ends the run before any output.
+  std::vector<std::unique_ptr<PcapLiveSource>> sources;
+  uint32_t slot_bytes = WorkerPool::kSlotBytes;
+  if (live) {
+    for (const auto& interface : settings.capture.interfaces) {
+      auto source = PcapLiveSource::open(live_options(settings.capture, interface));
+      if (!source) {
+        std::fprintf(stderr, "eastwatch: %s\n", source.error().c_str());
+        return 2;
+      }
+      sources.push_back(std::move(*source));
+    }
+    slot_bytes = settings.capture.snaplen;
+  }
+
+  OutputOptions output_options;
+  output_options.log_dir = settings.log_dir;
+  output_options.sensor_name = settings.sensor_name;
+  output_options.print_alerts = options.print_alerts;
+  auto output = OutputThread::start(settings, output_options, workers);
+  if (!output) {
+    std::fprintf(stderr, "eastwatch: %s\n", output.error().c_str());
+    return 2;
+  }
+
+  DetectEngine detect(rules, settings.detect, settings.eve);
+  const uint32_t producers = live ? static_cast<uint32_t>(sources.size()) : 1;
+  WorkerPool pool(settings, detect, **output, workers, producers, slot_bytes);
+  CaptureCounters capture_counters{};
+  uint64_t packets = 0;
+  int64_t last_ts_usec = 0;
+  int exit_code = 0;
+
+  if (live) {
+    g_stop.store(false);
+    install_stop_handlers();
+    std::atomic<uint32_t> running{producers};
+    std::vector<std::thread> captures;
+    for (uint32_t p = 0; p < producers; ++p) {
+      captures.emplace_back([&, p] { capture_loop(*sources[p], pool, p, running); });
+    }
+    if (!options.quiet) {
+      std::fprintf(stderr, "eastwatch: capturing on %zu interface%s with %u worker%s (SIGINT/SIGTERM to stop)\n",
+                   sources.size(), sources.size() == 1 ? "" : "s", workers, workers == 1 ? "" : "s");
+    }
+    while (!g_stop.load(std::memory_order_relaxed) && running.load(std::memory_order_acquire) > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    g_stop.store(true);
+    for (auto& thread : captures) thread.join();
+    for (auto& source : sources) {
+      source->update_stats();
+      accumulate(capture_counters, source->counters());
+      packets += source->frames_read();
+    }
+    last_ts_usec = wall_clock_usec();
+  } else {
+    std::array<Packet, PcapFileSource::kMaxBurst> burst{};
+    uint64_t pcap_cnt = 0;
+    for (const auto& path : options.read_files) {
+      auto source = PcapFileSource::open(path, pcap_cnt);
+      if (!source) {
+        std::fprintf(stderr, "eastwatch: %s\n", source.error().c_str());
+        exit_code = 2;
+        break;
+      }
+      while (size_t count = (*source)->next_burst(burst)) {
+        pool.dispatch(0, std::span<const Packet>(burst.data(), count), true);
+        packets += count;
+        last_ts_usec = burst[count - 1].ts_usec;
+      }
+      if (!(*source)->error().empty()) {
+        std::fprintf(stderr, "eastwatch: %s: %s\n", path.c_str(), (*source)->error().c_str());
+      }
+      pcap_cnt = (*source)->packets_read() + pcap_cnt;
+      accumulate(capture_counters, (*source)->counters());
+    }
+  }
+  pool.finish();
+
+  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count();
+  StatsCollector stats;
+  stats.add("capture", capture_counters);
+  for (uint32_t p = 0; p < producers; ++p) stats.add("capture", pool.counters(p));
+  uint64_t alerts = 0;
+  for (uint32_t w = 0; w < pool.size(); ++w) {
+    const Worker& worker = pool.worker(w);
+    stats.add("decoder", worker.decode_stats());
+    stats.add("flow", worker.flow_counters());
+    stats.add("defrag", worker.defrag_counters());
+    stats.add("tcp", worker.stream_counters());
+    stats.add("app_layer", worker.app_layer_counters());
+    stats.add("detect", worker.detect_counters());
+    alerts += worker.detect_counters().alert;
+  }
+  (*output)->write_stats(stats.snapshot(last_ts_usec, static_cast<uint64_t>(uptime)));
+  (*output)->stop();
+
+  const size_t rule_count = detect.rules().rules().size();
+  std::vector<RuleProfile> profile;
+  for (uint32_t w = 0; w < pool.size(); ++w) {
+    const auto part = pool.worker(w).rule_profile(rule_count);
+    if (part.empty()) continue;
+    profile.resize(rule_count);
+    for (size_t r = 0; r < rule_count; ++r) {
+      profile[r].checks += part[r].checks;
+      profile[r].matches += part[r].matches;
+      profile[r].ticks += part[r].ticks;
+      profile[r].match_ticks += part[r].match_ticks;
+      profile[r].max_ticks = std::max(profile[r].max_ticks, part[r].max_ticks);
+    }
+  }
+  if (!profile.empty()) {
+    const double elapsed_ns = std::chrono::duration<double, std::nano>(Clock::now() - started).count();
+    const double ns_per_tick = elapsed_ns / static_cast<double>(std::max<uint64_t>(1, __rdtsc() - started_ticks));
+    const RuleProfileReport report = format_rule_profile(detect.rules(), profile, ns_per_tick);
+    const std::string base = settings.log_dir + "/rule_perf";
+    std::ofstream(base + ".log") << report.table;
+    std::ofstream(base + ".json") << report.json;
+    if (!options.quiet) std::fprintf(stderr, "eastwatch: rule profile in %s.log and %s.json\n", base.c_str(), base.c_str());
+  }
+
+  if (!options.quiet) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    std::fprintf(stderr, "eastwatch: %llu packets, %llu alerts, %u workers, %.3f s; eve.json in %s\n",
+                 static_cast<unsigned long long>(packets), static_cast<unsigned long long>(alerts), workers, seconds,
+                 settings.log_dir.c_str());
+  }
+  return exit_code;
+}
+
+}  // namespace eastwatch
