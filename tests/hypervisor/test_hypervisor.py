@@ -3,8 +3,9 @@ sensor namespace on the mirror port with the default rule pack; guest 1 attacks 
 request with a Log4Shell `${jndi:` User-Agent to a listener on 8080, and SYNs to closed ports);
 SIGTERM ends the run cleanly. Asserts the Log4Shell alert (sid 9000001, the only default rule
 this traffic matches: the SYNs to closed ports match none) between the guests in eve.json, a
-final stats record with stats.capture.kernel_packets > 0, and exit code 0. Needs root; exits 77
-(ctest: skipped) otherwise. The namespaces are removed even when the test fails.
+final stats record with stats.capture.kernel_packets > 0, and exit code 0. Needs root (and the
+right to create network namespaces); exits 77 (ctest: skipped) otherwise. The namespaces are
+removed even when the test fails.
 
 usage: test_hypervisor.py --eastwatch BIN --source REPO [--work DIR]
 """
@@ -63,6 +64,11 @@ def main():
     if shutil.which("ip") is None or shutil.which("tc") is None:
         print("SKIP test_hypervisor: needs iproute2 (ip, tc)")
         return 77
+    probe = subprocess.run(["ip", "netns", "add", f"{PREFIX}-probe"], capture_output=True, text=True)
+    if probe.returncode != 0:  # root without CAP_SYS_ADMIN (e.g. an unprivileged container)
+        print(f"SKIP test_hypervisor: cannot create network namespaces: {probe.stderr.strip()}")
+        return 77
+    subprocess.run(["ip", "netns", "del", f"{PREFIX}-probe"], capture_output=True)
     script = os.path.join(args.source, "tests", "hypervisor", "hypervisor.sh")
     rules = os.path.join(args.source, "signatures", "rules", "eastwatch.rules")
     out = os.path.join(args.work, "out")

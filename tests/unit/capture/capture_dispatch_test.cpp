@@ -1,5 +1,6 @@
 // The capture -> worker hand-off: the symmetric flow hash (both directions, every fragment of a
-// datagram, VLAN and IPv6 alike), the SPSC frame ring, and the capture config keys.
+// datagram, VLAN and IPv6 alike), the SPSC frame ring, the capture config keys, and the sum
+// of stats over workers.
 #include <cstring>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 
 #include "config/config_loader.hpp"
 #include "sensor/main/capture_dispatch.hpp"
+#include "sensor/main/stats_collector.hpp"
 
 using namespace eastwatch;
 
@@ -181,4 +183,37 @@ TEST_CASE("capture config keys: defaults, values, and errors") {
   auto unknown = load_settings(std::nullopt, {"capture.threads=2"});
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error()[0].message.find("unknown key") != std::string::npos);
+}
+
+namespace {
+struct FakeCounters {
+  uint64_t pkts = 0, bytes = 0, max_pkt_size = 0, drops = 0;
+  template <class F>
+  void visit(F&& f) const {
+    f("pkts", pkts); f("bytes", bytes); f("avg_pkt_size", pkts ? bytes / pkts : 0); f("max_pkt_size", max_pkt_size);
+  }
+  template <class F>
+  void visit_extra(F&& f) const { f("drops", drops); }
+};
+
+uint64_t value_of(const std::vector<std::pair<std::string, uint64_t>>& list, const std::string& name) {
+  for (const auto& entry : list) {
+    if (entry.first == name) return entry.second;
+  }
+  FAIL("no counter " << name);
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("StatsCollector sums a stage added once per worker (maxima kept, averages recomputed)") {
+  StatsCollector stats;
+  stats.add("decoder", FakeCounters{10, 1000, 300, 1});
+  stats.add("decoder", FakeCounters{30, 1000, 200, 2});
+  const StatsSnapshot snapshot = stats.snapshot(0, 0);
+  CHECK(snapshot.eve.size() == 4);  // one entry per name, not one per worker
+  CHECK(value_of(snapshot.eve, "decoder.pkts") == 40);
+  CHECK(value_of(snapshot.eve, "decoder.bytes") == 2000);
+  CHECK(value_of(snapshot.eve, "decoder.max_pkt_size") == 300);
+  CHECK(value_of(snapshot.eve, "decoder.avg_pkt_size") == 50);
+  CHECK(value_of(snapshot.extra, "decoder.drops") == 3);
 }
