@@ -120,12 +120,6 @@ constexpr NamedHeader kNamed[] = {
 
 }  // namespace
 
-template <uint32_t N>
-void HttpEveData::Text<N>::set(ByteView v) noexcept {
-  len = static_cast<uint16_t>(std::min<uint32_t>(v.len, N));
-  if (len) std::memcpy(data, v.data, len);
-}
-
 HttpOutput::HttpOutput(uint32_t arena_bytes)
     : txs_(std::make_unique<HttpTransaction[]>(kMaxTx)),
       arena_(std::make_unique<uint8_t[]>(arena_bytes)),

@@ -30,15 +30,9 @@
 #include "config/settings.hpp"
 #include "sensor/applayer/app_layer_counters.hpp"
 #include "sensor/applayer/http_decompress.hpp"
+#include "sensor/applayer/http_eve_data.hpp"
 
 namespace eastwatch {
-
-struct ByteView {
-  const uint8_t* data = nullptr;
-  uint32_t len = 0;
-  bool empty() const noexcept { return len == 0; }
-  std::string_view text() const noexcept { return {reinterpret_cast<const char*>(data), len}; }
-};
 
 enum class HttpBuffer : uint8_t {
   Method, Uri, UriRaw, Protocol, RequestLine, RequestHeaders, RequestHeadersRaw, RequestHeaderNames, Host, HostRaw,
@@ -73,28 +67,6 @@ struct HttpTransaction {
   ByteView get(HttpBuffer b) const noexcept { return buffers[static_cast<uint32_t>(b)]; }
   std::span<const HttpHeader> header_list() const noexcept { return {headers, header_count}; }
 };
-
-struct HttpEveData {
-  template <uint32_t N>
-  struct Text {
-    char data[N] = {};
-    uint16_t len = 0;
-    void set(ByteView v) noexcept;
-    std::string_view view() const noexcept { return {data, len}; }
-  };
-  uint64_t tx_id = 0;
-  Text<256> hostname;
-  Text<512> url;  // the raw request URI
-  Text<256> http_user_agent;
-  Text<32> http_method;
-  Text<16> protocol;
-  Text<128> http_content_type;  // the response's, without parameters
-  Text<256> http_refer;
-  Text<256> redirect;
-  uint16_t status = 0;
-  uint64_t length = 0;  // response body bytes seen
-};
-
 
 // What a packet's parsing produced, and the per-worker space for it.
 class HttpOutput {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "sensor/applayer/http_eve_data.hpp"
 #include "signatures/address.hpp"
 #include "signatures/rule.hpp"
 
@@ -45,6 +46,8 @@ struct AlertEvent {
   uint16_t flow_src_port = 0;
   uint16_t flow_dst_port = 0;
   uint8_t app_proto = 0;  // the flow's AppProto (sensor/applayer/app_proto.hpp); 0: unknown
+  bool has_http = false;  // `http` holds the flow's latest HTTP transaction (EVE `http` object)
+  HttpEveData http;
 
   // Optional evidence (filled only when the EVE settings ask for it).
   uint32_t payload_len = 0;  // bytes in `payload` (truncated to kMaxPayload)

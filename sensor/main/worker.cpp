@@ -109,14 +109,14 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
   app_layer_.process(packet, stream);  // every packet: empties the previous packet's HTTP output
   const std::span<AlertEvent> out(alert_buffer_.get(), alert_buffer_size_);
   size_t alert_count = detect_.inspect(packet, *detect_thread_, out, stream);
-  for (size_t i = 0; i < alert_count; ++i) alerts_.push(alert_buffer_[i]);
+  push_alerts(packet, alert_count);
   // More contiguous bytes than one update holds (a long-awaited hole filled): the rest of
   // them, inspected as the stream of the same packet.
   for (uint32_t round = 0; stream != nullptr && stream_update_.more && round < kMaxDrainRounds; ++round) {
     stream_.drain(*packet.flow, stream_update_.to_server, stream_update_);
     app_layer_.process_drained(packet, stream_update_);
     alert_count = detect_.inspect(packet, *detect_thread_, out, stream, true);
-    for (size_t i = 0; i < alert_count; ++i) alerts_.push(alert_buffer_[i]);
+    push_alerts(packet, alert_count);
   }
   if (rebuilt != nullptr) {
     // The rebuilt datagram runs through decode, flow and detection like a captured packet; it
@@ -133,6 +133,17 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
     rebuilt_.vlan_id[0] = packet.vlan_id[0];
     rebuilt_.vlan_id[1] = packet.vlan_id[1];
     process_decoded(rebuilt_, ok, false);  // once: a datagram rebuilt from a rebuilt one is not tried
+  }
+}
+
+// Queues the packet's alerts, each with the EVE `http` facts of its flow's latest transaction.
+void Worker::push_alerts(const Packet& packet, size_t count) noexcept {
+  const HttpEveData* http = packet.flow != nullptr ? app_layer_.http_eve(*packet.flow) : nullptr;
+  for (size_t i = 0; i < count; ++i) {
+    AlertEvent& event = alert_buffer_[i];
+    event.has_http = http != nullptr && http->http_method.len > 0;
+    if (event.has_http) event.http = *http;
+    alerts_.push(event);
   }
 }
 

@@ -46,6 +46,7 @@ class Worker {
  private:
   void process_packet(Packet& packet) noexcept;
   void process_decoded(Packet& packet, bool decoded, bool may_defragment) noexcept;
+  void push_alerts(const Packet& packet, size_t count) noexcept;
 
   const DetectEngine& detect_;
   AlertQueue& alerts_;

@@ -184,6 +184,50 @@ struct CounterNode {
   }
 };
 
+// A string of bytes off the wire: bytes above 0x7f are taken as Latin-1 (so the record stays
+// valid UTF-8); RapidJSON escapes the control characters.
+void write_wire_string(JsonWriter& writer, std::string_view bytes) {
+  char text[1024];
+  size_t n = 0;
+  for (const char ch : bytes) {
+    const auto c = static_cast<uint8_t>(ch);
+    if (n + 2 > sizeof text) break;
+    if (c < 0x80) {
+      text[n++] = static_cast<char>(c);
+    } else {
+      text[n++] = static_cast<char>(0xc0 | (c >> 6));
+      text[n++] = static_cast<char>(0x80 | (c & 0x3f));
+    }
+  }
+  write_string(writer, std::string_view(text, n));
+}
+
+// Suricata's alert `http` object (the flow's latest transaction), fields in Suricata's order.
+void write_http(JsonWriter& writer, const HttpEveData& http) {
+  write_key(writer, "http");
+  writer.StartObject();
+  auto text = [&](const char* key, std::string_view value) {
+    if (value.empty()) return;
+    write_key(writer, key);
+    write_wire_string(writer, value);
+  };
+  text("hostname", http.hostname.view());
+  text("url", http.url.view());
+  text("http_user_agent", http.http_user_agent.view());
+  text("http_content_type", http.http_content_type.view());
+  text("http_refer", http.http_refer.view());
+  text("http_method", http.http_method.view());
+  text("protocol", http.protocol.view());
+  if (http.status != 0) {
+    write_key(writer, "status");
+    writer.Uint(http.status);
+  }
+  text("redirect", http.redirect.view());
+  write_key(writer, "length");
+  writer.Uint64(http.length);
+  writer.EndObject();
+}
+
 // Suricata's `app_proto`: written once the flow's protocol is known ("failed" included).
 void write_app_proto(JsonWriter& writer, uint8_t app_proto) {
   const std::string_view name = app_proto_name(static_cast<AppProto>(app_proto));
@@ -319,6 +363,7 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
   }
   writer.EndObject();
 
+  if (event.has_http) write_http(writer, event.http);
   write_app_proto(writer, event.app_proto);
   if (event.has_flow) {
     write_key(writer, "flow");

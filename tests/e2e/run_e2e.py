@@ -920,6 +920,13 @@ def app_layer_protocol_detection(env):
     check(sorted(by_sid) == [1, 2], f"alerts {sorted(by_sid)}")
     check(by_sid[1].get("app_proto") == "http", by_sid[1])
     check(by_sid[2].get("app_proto") == "ssh", by_sid[2])
+    # Suricata's alert `http` object: the transaction's request facts (no response yet at that
+    # packet), the host normalized (lower case).
+    http_facts = by_sid[1].get("http", {})
+    check(http_facts.get("hostname") == "example.com" and http_facts.get("url") == "/secret-path", http_facts)
+    check(http_facts.get("http_method") == "GET" and http_facts.get("protocol") == "HTTP/1.1", http_facts)
+    check(http_facts.get("http_user_agent") == "e2e" and "status" not in http_facts, http_facts)
+    check("http" not in by_sid[2], "no http object on an SSH flow")
     records = [json.loads(line) for line in open(env.path("out/eve.json"))]
     protos = {r["dest_port"]: r.get("app_proto") for r in records if r["event_type"] == "flow"}
     expected = {8080: "http", 4443: "tls", 2222: "ssh", 7000: "failed", 53: "dns"}
