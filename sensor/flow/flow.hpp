@@ -81,8 +81,9 @@ struct Flow {
 
   // Session tags (`tag:session`), what is left of each; detection counts every packet of the
   // flow against them while tag_count is non-zero. Suricata keeps a list; a flow rarely carries
-  // more than one tag, so one beyond capacity is counted and dropped by detection.
-  static constexpr uint8_t kMaxTags = 2;
+  // more than one tag (ET Open has 7 rules with `tag`), and each slot costs every flow 24 bytes,
+  // so a second rule's tag is counted and dropped by detection (`detect.tag_dropped`).
+  static constexpr uint8_t kMaxTags = 1;
   uint8_t tag_count = 0;
   TagState tags[kMaxTags] = {};
 

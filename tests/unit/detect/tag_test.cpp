@@ -256,7 +256,10 @@ alert tcp any any -> any any (content:"a3"; tag:session,5,packets; sid:3;))");
   TestPacket all("10.0.0.1", "10.0.0.2", "a1 a2 a3", 0, &flow);
   CHECK(e.events(all.packet) == Events{"1:1", "1:2", "1:3"});
   CHECK(flow.tag_count == Flow::kMaxTags);
-  CHECK(e.thread->counters().tag_dropped == 1);
+  CHECK(e.thread->counters().tag_dropped == 3 - Flow::kMaxTags);
+  // The tag that fitted (the first rule's, in evaluation order) still tags the flow.
+  TestPacket data("10.0.0.1", "10.0.0.2", "data", 0, &flow);
+  CHECK(e.events(data.packet) == kTagged);
 }
 
 TEST_CASE("no tag rules: no host table and nothing tagged") {
