@@ -5,6 +5,7 @@
 //        integer tests (N, !N, <N, <=N, >N, >=N, N<>M)
 //  flags: [+*!]FSRPAUCE012[,ignore]   fragbits: [+*!]MDR   sameip
 //  ipopts: rr|eol|nop|ts|sec|esec|lsrr|ssrr|satid|any (several ipopts: all must be present)
+//  stream_size: <server|client|both|either>,<modifier>,<number> (modifiers < > = != <= >=)
 #include <cctype>
 #include <charconv>
 #include <utility>
@@ -242,6 +243,50 @@ tl::expected<FlowbitsOption, std::string> parse_flowbits(std::string_view value)
   return option;
 }
 
+
+// `stream_size:<side>,<modifier>,<number>` (Suricata 7's DetectStreamSizeParse).
+tl::expected<StreamSizeTest, std::string> parse_stream_size(std::string_view value) {
+  const size_t first = value.find(',');
+  const size_t second = first == std::string_view::npos ? first : value.find(',', first + 1);
+  if (second == std::string_view::npos || value.find(',', second + 1) != std::string_view::npos) {
+    return tl::unexpected("stream_size: invalid value '" + std::string(trim(value)) +
+                          "' (expected <server|client|both|either>,<modifier>,<number>)");
+  }
+  StreamSizeTest test;
+  const std::string_view side = trim(value.substr(0, first));
+  if (side == "server") {
+    test.side = StreamSizeTest::Side::Server;
+  } else if (side == "client") {
+    test.side = StreamSizeTest::Side::Client;
+  } else if (side == "both") {
+    test.side = StreamSizeTest::Side::Both;
+  } else if (side == "either") {
+    test.side = StreamSizeTest::Side::Either;
+  } else {
+    return tl::unexpected("stream_size: invalid side '" + std::string(side) +
+                          "' (expected server, client, both or either)");
+  }
+  using Op = NumericTest::Op;
+  static constexpr std::pair<std::string_view, Op> kModifiers[] = {
+      {"<", Op::Less}, {">", Op::Greater}, {"=", Op::Equal}, {"!=", Op::NotEqual}, {"<=", Op::LessEqual},
+      {">=", Op::GreaterEqual}};
+  const std::string_view modifier = trim(value.substr(first + 1, second - first - 1));
+  bool known = false;
+  for (const auto& [text, op] : kModifiers) {
+    if (modifier == text) {
+      test.size.op = op;
+      known = true;
+    }
+  }
+  if (!known) {
+    return tl::unexpected("stream_size: invalid modifier '" + std::string(modifier) +
+                          "' (expected <, >, =, !=, <= or >=)");
+  }
+  auto number = parse_number("stream_size", value.substr(second + 1), 4294967295ull);
+  if (!number) return tl::unexpected(number.error());
+  test.size.a = *number;
+  return test;
+}
 }  // namespace
 
 tl::expected<NumericTest, std::string> parse_numeric_test(std::string_view keyword, std::string_view value,
@@ -374,6 +419,13 @@ tl::expected<bool, std::string> parse_packet_option(std::string_view name, std::
       return true;
     }
     return false;
+  }
+  if (name == "stream_size") {
+    if (!has_value) return tl::unexpected(std::string("stream_size: missing value"));
+    auto test = parse_stream_size(value);
+    if (!test) return tl::unexpected(test.error());
+    tests.stream_size.push_back(*test);
+    return true;
   }
   if (name == "sameip") {
     tests.sameip = true;

@@ -106,6 +106,16 @@ struct FragBitsTest {
   uint8_t bits = 0;  // 0x01 reserved, 0x02 DF, 0x04 MF (as in the header's top three bits >> 5)
 };
 
+// `stream_size:<server|client|both|either>,<modifier>,<number>` (modifiers < > = != <= >=):
+// Suricata's count of what a side sent, next_seq - ISN (the SYN counts as one byte), compared
+// with the number; `both`: both sides hold, `either`: at least one. Only packets of a tracked
+// TCP session can match. A rule may have several: all must hold.
+struct StreamSizeTest {
+  enum class Side : uint8_t { Server, Client, Both, Either };
+  Side side = Side::Client;
+  NumericTest size;  // never Between
+};
+
 // Keywords that test packet and flow fields rather than payload bytes. All that are set
 // must hold; the detection engine checks them before any content.
 struct PacketTests {
@@ -125,6 +135,7 @@ struct PacketTests {
   std::optional<NumericTest> fragoffset;
   std::optional<TcpFlagsTest> flags;
   std::optional<FragBitsTest> fragbits;
+  std::vector<StreamSizeTest> stream_size;  // all must hold
   // `ipopts:` — IPv4 options that must be present: bit n is option number n (the type's low five
   // bits: eol 0, nop 1, sec 2, lsrr 3, ts 4, esec 5, rr 7, satid 8, ssrr 9); 0 is `any`.
   std::optional<uint32_t> ipopts;
@@ -135,7 +146,8 @@ struct PacketTests {
   bool empty() const noexcept {
     if (decode_events.any()) return false;
     return !flow && !dsize && !ttl && !tos && !ip_id && !ip_proto && !itype && !icode && !icmp_id && !icmp_seq &&
-           !tcp_window && !tcp_seq && !tcp_ack && !fragoffset && !flags && !fragbits && !ipopts && !sameip;
+           !tcp_window && !tcp_seq && !tcp_ack && !fragoffset && !flags && !fragbits && !ipopts && !sameip &&
+           stream_size.empty();
   }
 };
 

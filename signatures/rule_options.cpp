@@ -52,7 +52,7 @@ constexpr const char* kKnownUnsupported[] = {
     "snmp.version", "sip.method", "sip.uri", "sip.request_line", "sip.stat_code", "sip.stat_msg",
     "sip.response_line", "sip.protocol", "ftpbounce", "ftpdata_command", "ftp.command", "ftp.command_data",
     "modbus", "dnp3_func", "dnp3_ind", "dnp3_obj", "dnp3_data", "enip_command", "cip_service",
-    "lua", "luajit", "replace", "stream_size", "stream_reassemble", "prefilter", "bypass", "iprep", "geoip",
+    "lua", "luajit", "replace", "stream_reassemble", "prefilter", "bypass", "iprep", "geoip",
     "datarep", "dataset", "xor", "pkt_data", "raw_data", "js_data", "vba_data", "sip_header", "sip_method", "sip_stat_code", "sip_body", "app-layer-state", "transform", "to_md5", "to_sha1", "to_sha256",
     "to_lowercase", "to_uppercase", "strip_whitespace", "compress_whitespace", "dotprefix", "url_decode",
     "pcrexform", "header_lowercase", "strip_pseudo_headers", "quic.version", "quic.sni", "quic.ua",

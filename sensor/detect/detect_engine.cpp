@@ -432,6 +432,10 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
     if (header == index) ++next_header;
     while (next_stream < stream_candidates.size() && stream_candidates[next_stream] == index) ++next_stream;
     auto verify = [&]() noexcept {
+      if (!rule.packet.stream_size.empty() &&
+          !stream_size_matches(rule.packet.stream_size, stream != nullptr ? stream->session : nullptr)) {
+        return false;
+      }
       if (packet_candidate && rule.stream != Rule::StreamMode::StreamOnly &&
           rule_matches(rule, index, p, payload, thread)) {
         return true;

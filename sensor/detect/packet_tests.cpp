@@ -79,4 +79,24 @@ bool packet_tests_match(const PacketTests& t, const Packet& p) noexcept {
   return true;
 }
 
+bool stream_size_matches(const StreamSizeTest& test, const TcpSession* session) noexcept {
+  if (session == nullptr) return false;
+  const bool server = test.size.matches(session->server.next_seq - session->server.isn);
+  const bool client = test.size.matches(session->client.next_seq - session->client.isn);
+  switch (test.side) {
+    case StreamSizeTest::Side::Server: return server;
+    case StreamSizeTest::Side::Client: return client;
+    case StreamSizeTest::Side::Both: return server && client;
+    case StreamSizeTest::Side::Either: return server || client;
+  }
+  return false;
+}
+
+bool stream_size_matches(std::span<const StreamSizeTest> tests, const TcpSession* session) noexcept {
+  for (const StreamSizeTest& test : tests) {
+    if (!stream_size_matches(test, session)) return false;
+  }
+  return true;
+}
+
 }  // namespace eastwatch

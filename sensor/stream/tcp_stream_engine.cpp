@@ -153,6 +153,7 @@ void TcpStreamEngine::drain(const Flow& flow, bool to_server, StreamUpdate& upda
   TcpSession* s = session_of(flow);
   if (s == nullptr) return;
   update.tracked = true;
+  update.session = s;
   TcpDirection& d = to_server ? s->client : s->server;
   uint8_t* window = window_of(flow.stream_session - 1, to_server);
   if (!d.done) deliver_queue(d, window, update);
@@ -218,6 +219,7 @@ void TcpStreamEngine::process(Packet& p, StreamUpdate& update) noexcept {
       ++counters_.not_reassembled;
       return;
     }
+    update.session = s;
     const TcpOptions options = parse_options(p);
     const bool synack = has(flags, tcp_flag::Syn | tcp_flag::Ack);
     if (syn && p.to_server) {
@@ -253,6 +255,7 @@ void TcpStreamEngine::process(Packet& p, StreamUpdate& update) noexcept {
     s->state = TcpState::Established;
   }
   update.tracked = true;
+  update.session = s;
   handle(p, *s, flow.stream_session - 1, update);
 }
 

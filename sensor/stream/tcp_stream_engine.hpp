@@ -22,6 +22,7 @@
 //    policy. Overlaps among queued (not yet delivered) segments follow the receiving host's
 //    policy (host-os-policy, Suricata's stream-tcp-list.c rules).
 //  - Spans and the look-back view stay valid until the next call into the engine.
+//  - `session` is set for every packet (and drain) of a flow with a session, the SYN included.
 //  - With Hyperscan streaming mode: scan spans[0..span_count) in order with one stream per
 //    direction; a span with `gap` set follows skipped bytes (restart the stream there); `done`
 //    says nothing more comes in this direction (close the stream). Match offsets are
@@ -59,6 +60,9 @@ struct StreamUpdate {
   bool gap = false;      // some span follows a gap
   bool done = false;     // this direction delivers nothing more (depth reached or stopped)
   bool more = false;     // more contiguous bytes are queued than fit: call drain()
+  // The flow's session after this packet (null when the flow has none), for keywords such as
+  // stream_size; valid until the flow ends.
+  const TcpSession* session = nullptr;
   // The look-back view after this update: the most recent delivered bytes of this direction,
   // ending at the last delivered byte; at least min(inspect-window, bytes since the last gap),
   // at most twice that. Empty when nothing was delivered in this update, or when a gap was
@@ -72,6 +76,7 @@ struct StreamUpdate {
     span_count = 0;
     to_server = direction_to_server;
     tracked = gap = done = more = false;
+    session = nullptr;
     window = {};
     window_offset = 0;
   }

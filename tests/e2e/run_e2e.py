@@ -756,6 +756,44 @@ def stream_evasions(env):
 
 
 @case
+def stream_size_keyword(env):
+    """stream_size (Suricata's DetectStreamSizeMatch): next_seq - ISN of a side's stream, so the
+    SYN counts as one byte; checked on every packet of the session (rules without content take
+    the header-only path), never on a packet without a session."""
+    cap = Capture()
+    s = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40000, 80)
+    s.handshake()                                       # 1-3: client 1, server 0 then 1
+    s.send(b"secret" + b"a" * 54)                       # 4: client 61
+    s.send(b"b" * 10, to_server=False)                  # 5: server 11
+    over = s.send(b"c" * 60)                            # 6: client 121, the first past 100
+    s.send(b"d" * 100, to_server=False)                 # 7: server 111
+    s.send(b"secret" + b"e" * 4)                        # 8: client 131
+    s.close()                                           # 9-11
+    # Midstream is off: a flow whose handshake is not in the capture has no session.
+    cap.add(ether() / IP(src="10.0.0.3", dst="10.0.0.4") / TCP(sport=5555, dport=80, flags="PA", seq=7, ack=9)
+            / Raw(b"secret"))                           # 12
+    cap.write(env.path("ss.pcap"))
+    rules = "\n".join([
+        'alert tcp any any -> any any (msg:"client sent over 100"; flow:to_server; stream_size:client,>,100; sid:1;)',
+        'alert tcp any any -> any any (msg:"both over 50"; stream_size:both,>,50; sid:2;)',
+        'alert tcp any any -> any any (msg:"either 111"; flow:to_client; stream_size:either,>=,111; sid:3;)',
+        'alert tcp any any -> any any (msg:"server quiet"; flow:to_server; stream_size:server,<,5; sid:4;)',
+        'alert tcp any any -> any any (msg:"secret early"; content:"secret"; stream_size:client,<,100; sid:5;)',
+        'alert tcp any any -> any any (msg:"any session"; stream_size:either,<,100000; sid:6;)',
+    ]) + "\n"
+    alerts, _ = env.replay([env.path("ss.pcap")], rules)
+    # Sid 1 at the client packets from 6 on (121, 131; the FINs do not lower it). Sid 2 once the
+    # server passed 50 too (7 on). Sid 3 on server packets once either side reached 111 (the
+    # client at 6): 7 and 10. Sid 4 while the server stream is below 5: the SYN (server ISN
+    # unknown: 0), the ACK and the first data packet. Sid 5: "secret" at 4 (61) but not at 8
+    # (131). Sid 6 on the session's eleven packets, not on packet 12 (no session).
+    check(over == 6, "packet numbers")
+    expected = sorted([(n, 1) for n in (6, 8, 9, 11)] + [(n, 2) for n in (7, 8, 9, 10, 11)] +
+                      [(7, 3), (10, 3), (1, 4), (3, 4), (4, 4), (4, 5)] + [(n, 6) for n in range(1, 12)])
+    expect_alerts(sorted(alerts, key=lambda a: (a["pcap_cnt"], a["alert"]["signature_id"])), expected)
+
+
+@case
 def ipv6_fragments_every_order(env):
     """An IPv6 TCP segment cut into three fragments alerts once whatever order the fragments come
     in (all six), at the fragment that completes the datagram; so does an IPv4 one in tiny
