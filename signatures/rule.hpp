@@ -16,6 +16,7 @@
 
 #include "signatures/address.hpp"
 #include "signatures/decode_events.hpp"
+#include "signatures/app_proto.hpp"
 #include "signatures/regex.hpp"
 
 namespace eastwatch {
@@ -356,6 +357,20 @@ struct Rule {
   // only; `tcp-stream`, `flow:only_stream` the stream only. Other protocols: packets.
   enum class StreamMode : uint8_t { Both, PacketOnly, StreamOnly };
   StreamMode stream = StreamMode::Both;
+
+  // Application layer. A header protocol such as `http` or `dns` (Suricata): the rule applies
+  // to flows detected as that protocol (Unknown: no such condition). `app-layer-protocol:[!]P`:
+  // the flow's detected protocol is (not) P. Snort 3's `service:a,b`: once a flow's protocol
+  // is identified it must be one of these; before that (or when it is never identified) the
+  // header's ports decide, as Snort 3 does with its port and service groups.
+  AppProto app_proto = AppProto::Unknown;
+  struct AppLayerProtocolTest {
+    AppProto proto = AppProto::Unknown;  // Unknown: not detected (yet); Failed: detection gave up
+    bool negated = false;
+  };
+  std::optional<AppLayerProtocolTest> app_layer_protocol;
+  static constexpr uint8_t kUnidentifiedService = 0xff;  // a service Eastwatch never identifies
+  std::vector<uint8_t> services;  // AppProto values, or kUnidentifiedService
 
   // Where it came from, for messages and `-T`.
   std::string file;

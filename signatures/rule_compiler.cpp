@@ -93,6 +93,8 @@ bool hyperscan_accepts(const std::string& expression, unsigned flags) {
 // The ports of a rule that matter to a group keyed by server port in one direction; nullopt
 // means every port. to_server groups are keyed by destination port, to_client by source port.
 std::optional<PortSet> server_ports(const Rule& rule, bool to_server) {
+  // A Snort 3 rule with `service:` also meets flows identified as its service on any port.
+  if (!rule.services.empty()) return std::nullopt;
   if (rule.bidirectional) {
     if (rule.src_ports.is_any() || rule.dst_ports.is_any()) return std::nullopt;
     return rule.src_ports.unite(rule.dst_ports);

@@ -45,7 +45,7 @@ constexpr const char* kKnownUnsupported[] = {
     "tls_cert_notbefore", "tls_cert_notafter", "tls_cert_expired", "tls_cert_valid", "ssl_version", "ssl_state",
     "ja3.hash", "ja3.string", "ja3s.hash", "ja3s.string", "ja3_hash", "ja3_string", "ja3s_hash", "ja3s_string",
     "ssh.proto", "ssh.software", "ssh_proto", "ssh_software", "ssh.protoversion", "ssh.softwareversion",
-    "ssh.hassh", "ssh.hassh.server", "ssh.hassh.string", "ssh.hassh.server.string", "app-layer-protocol",
+    "ssh.hassh", "ssh.hassh.server", "ssh.hassh.string", "ssh.hassh.server.string",
     "app-layer-event", "stream-event", "engine-event", "base64_decode", "base64_data",
     "asn1", "dce_iface", "dce_opnum", "dce_stub_data", "smb.named_pipe", "smb.share", "krb5_msg_type",
     "krb5_cipher", "krb5.cname", "krb5.sname", "krb5_err_code", "snmp.community", "snmp.pdu_type",
@@ -86,15 +86,15 @@ struct RawOption {
 tl::expected<std::vector<RawOption>, std::string> split_options(std::string_view text) {
   std::vector<RawOption> options;
   size_t start = 0;
-  bool in_quotes = false;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (c == '\\') {
       ++i;  // the next character is escaped
       continue;
     }
-    if (c == '"') in_quotes = !in_quotes;
-    if (c != ';' || in_quotes) continue;
+    // As Suricata: quotes do not protect a ';' (a literal one is written \; or |3B|), so a quote
+    // inside a pcre (/^["']?post/) cannot swallow the rest of the rule.
+    if (c != ';') continue;
     std::string_view option = trim(text.substr(start, i - start));
     start = i + 1;
     if (option.empty()) continue;
@@ -241,12 +241,8 @@ class OptionParser {
       return {};
     }
     if (name == "byte_extract" || name == "byte_math" || name == "bsize") return apply_byte_variable(option);
-    if (name == "service") {
-      // Snort 3: the rule applies to flows of these application services. Ignoring it would
-      // widen the rule, so it waits for application-layer protocol detection.
-      return tl::unexpected(std::string("unsupported keyword 'service' (not implemented yet: needs application-layer "
-                                        "protocol detection)"));
-    }
+    if (name == "service") return apply_service(option.value);
+    if (name == "app-layer-protocol") return apply_app_layer_protocol(option.value);
     if (name == "target") {
       if (option.value == "src_ip") {
         rule_.target = Rule::Target::SrcIp;
@@ -311,6 +307,45 @@ class OptionParser {
       section.byte_maths.push_back(std::move(*math));
     }
     ++section.variables;
+    return {};
+  }
+
+  // Snort 3 `service:http,ssl,...`: services Eastwatch identifies map to their protocol; the
+  // others (imap, sunrpc, ...) are kept as never identified (the header's ports decide).
+  Result apply_service(std::string_view value) {
+    if (value.empty()) return tl::unexpected(std::string("service: missing value"));
+    while (!value.empty()) {
+      const size_t comma = value.find(',');
+      const std::string_view name = trim(value.substr(0, comma));
+      if (name.empty()) return tl::unexpected(std::string("service: empty service name"));
+      const auto proto = app_proto_from_rule_name(name);
+      rule_.services.push_back(proto ? static_cast<uint8_t>(*proto) : Rule::kUnidentifiedService);
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+    return {};
+  }
+
+  // Suricata `app-layer-protocol:[!]name`; `failed` and `unknown` as in Suricata.
+  Result apply_app_layer_protocol(std::string_view value) {
+    Rule::AppLayerProtocolTest test;
+    if (!value.empty() && value.front() == '!') {
+      test.negated = true;
+      value = trim(value.substr(1));
+    }
+    const std::string_view name = trim(value.substr(0, value.find(',')));
+    if (name == "failed") {
+      test.proto = AppProto::Failed;
+    } else if (name == "unknown") {
+      test.proto = AppProto::Unknown;
+    } else if (auto proto = app_proto_from_rule_name(name)) {
+      test.proto = *proto;
+    } else {
+      return tl::unexpected("unsupported keyword 'app-layer-protocol:" + std::string(name) +
+                            "' (not implemented yet: Eastwatch detects http, tls, ssh, smb, dns, ftp and smtp)");
+    }
+    if (rule_.app_layer_protocol) return tl::unexpected(std::string("app-layer-protocol: used twice in one rule"));
+    rule_.app_layer_protocol = test;
     return {};
   }
 

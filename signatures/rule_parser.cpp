@@ -1,6 +1,7 @@
 #include "signatures/rule_parser.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <fstream>
 #include <sstream>
@@ -20,9 +21,9 @@ namespace {
 
 // Application-layer and other header protocols Suricata knows that Eastwatch does not yet.
 constexpr const char* kUnsupportedProtocols[] = {
-    "http", "http1", "http2", "ftp", "ftp-data", "tls", "ssl", "smb", "dcerpc", "smtp", "imap", "pop3", "dns",
+    "http2", "ftp-data", "ssl", "dcerpc", "imap", "pop3",
     "modbus", "enip", "dnp3", "nfs", "ntp", "tftp", "ikev2", "ike", "krb5", "dhcp", "snmp", "sip", "rfb", "mqtt",
-    "rdp", "ssh", "pgsql", "telnet", "quic", "bittorrent-dht", "websocket", "ldap", "doh2", "sctp", "pkthdr",
+    "rdp", "pgsql", "telnet", "quic", "bittorrent-dht", "websocket", "ldap", "doh2", "sctp", "pkthdr",
     "icmpv4", "icmpv6", "udp-pkt", "ipv4", "ipv6", "ip4", "ip6", "ftp-data", "template",
     "mdns", "llmnr", "pop", "arp"};
 
@@ -81,9 +82,19 @@ tl::expected<void, std::string> parse_header(std::string_view header, const Rule
   auto action = parse_action(fields[0]);
   if (!action) return tl::unexpected(action.error());
   rule.action = *action;
-  auto protocol = parse_protocol(fields[1]);
-  if (!protocol) return tl::unexpected(protocol.error());
-  rule.protocol = *protocol;
+  std::string protocol_name(fields[1]);
+  for (auto& c : protocol_name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // An application-layer protocol in the header: TCP (DNS: UDP and TCP) flows detected as it.
+  static constexpr std::string_view kHeaderAppProtocols[] = {"http", "http1", "tls", "ssh", "smb", "dns", "ftp", "smtp"};
+  if (std::find(std::begin(kHeaderAppProtocols), std::end(kHeaderAppProtocols), protocol_name) !=
+      std::end(kHeaderAppProtocols)) {
+    rule.app_proto = *app_proto_from_rule_name(protocol_name);
+    rule.protocol = rule.app_proto == AppProto::Dns ? RuleProtocol::Ip : RuleProtocol::Tcp;
+  } else {
+    auto protocol = parse_protocol(fields[1]);
+    if (!protocol) return tl::unexpected(protocol.error());
+    rule.protocol = *protocol;
+  }
   if (fields[1] == "tcp-pkt") rule.stream = Rule::StreamMode::PacketOnly;
   if (fields[1] == "tcp-stream") rule.stream = Rule::StreamMode::StreamOnly;
   if (fields[4] == "->") {

@@ -31,9 +31,39 @@ bool endpoints_match(const Rule& rule, const IpAddress& src, uint16_t src_port, 
   return rule.src_ports.contains(src_port) && rule.dst_ports.contains(dst_port);
 }
 
+AppProto flow_app_proto(const Packet& p) noexcept {
+  return p.flow != nullptr ? static_cast<AppProto>(p.flow->app_proto) : AppProto::Unknown;
+}
+
+// Snort 3 `service:`: the flow was identified as one of the rule's services.
+bool service_identified(const Rule& rule, AppProto proto) noexcept {
+  if (rule.services.empty() || proto == AppProto::Unknown || proto == AppProto::Failed) return false;
+  return std::find(rule.services.begin(), rule.services.end(), static_cast<uint8_t>(proto)) != rule.services.end();
+}
+
+// The header's application-layer protocol, app-layer-protocol and service conditions.
+bool app_layer_matches(const Rule& rule, const Packet& p) noexcept {
+  const AppProto proto = flow_app_proto(p);
+  if (rule.app_proto != AppProto::Unknown && proto != rule.app_proto) return false;
+  if (rule.app_layer_protocol && (proto == rule.app_layer_protocol->proto) == rule.app_layer_protocol->negated) {
+    return false;
+  }
+  // Identified as a service not in the list: no match. Not identified: the ports decide.
+  if (!rule.services.empty() && proto != AppProto::Unknown && proto != AppProto::Failed &&
+      !service_identified(rule, proto)) {
+    return false;
+  }
+  return true;
+}
+
 bool header_matches(const Rule& rule, const Packet& p) noexcept {
   // Only `ip` rules apply to a packet whose transport header is absent (a non-first fragment).
   if (rule.protocol != RuleProtocol::Ip && !p.has_transport) return false;
+  // A flow identified as one of a Snort 3 rule's services meets it whatever its ports.
+  if (service_identified(rule, flow_app_proto(p))) {
+    if (rule.src_addresses.contains(p.src) && rule.dst_addresses.contains(p.dst)) return true;
+    return rule.bidirectional && rule.src_addresses.contains(p.dst) && rule.dst_addresses.contains(p.src);
+  }
   const bool has_ports = p.has_transport && (p.ip_proto == 6 || p.ip_proto == 17);
   if (endpoints_match(rule, p.src, p.src_port, p.dst, p.dst_port, has_ports)) return true;
   return rule.bidirectional && endpoints_match(rule, p.dst, p.dst_port, p.src, p.src_port, has_ports);
@@ -312,6 +342,10 @@ std::unique_ptr<DetectThread> DetectEngine::make_thread(uint32_t stream_sessions
 bool DetectEngine::rule_matches(const Rule& rule, uint32_t index, const Packet& p, std::span<const uint8_t> payload,
                                 DetectThread& thread) const noexcept {
   if (!header_matches(rule, p)) return false;
+  if ((rule.app_proto != AppProto::Unknown || rule.app_layer_protocol || !rule.services.empty()) &&
+      !app_layer_matches(rule, p)) {
+    return false;
+  }
   if (!packet_tests_match(rule.packet, p)) return false;
   if (!rule.flowbits.empty() && !flowbit_conditions_hold(rule, p.flow)) return false;
   for (size_t s = 0; s < rule.sections.size(); ++s) {

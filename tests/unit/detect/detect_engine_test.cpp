@@ -442,3 +442,32 @@ alert tcp any any -> any any (pcre:!"/nothing/"; sid:3;)
   TestPacket not_start("10.0.0.1", 1, "10.0.0.2", 2, "xGET /abc123");
   CHECK(e.sids(not_start.packet) == std::vector<uint32_t>{3});
 }
+
+TEST_CASE("application-layer conditions: header protocol, app-layer-protocol, Snort 3 service") {
+  Engine e(R"(alert http any any -> any any (content:"evil"; sid:1;)
+alert tcp any any -> any any (app-layer-protocol:!http; content:"evil"; sid:2;)
+alert tcp any any -> any 80 (service:http; content:"evil"; sid:3;)
+alert tcp any any -> any 80 (service:imap; content:"evil"; sid:4;)
+alert dns any any -> any any (content:"evil"; sid:5;)
+)");
+  Flow flow;
+  auto sids_with = [&](AppProto proto, uint16_t port, uint8_t ip_proto = 6) {
+    flow.app_proto = static_cast<uint8_t>(proto);
+    TestPacket p("10.0.0.1", 40000, "10.0.0.2", port, "an evil payload", ip_proto);
+    p.packet.flow = &flow;
+    return e.sids(p.packet);
+  };
+  // Not identified yet: header protocols do not match; service rules go by their ports.
+  CHECK(sids_with(AppProto::Unknown, 80) == std::vector<uint32_t>{2, 3, 4});
+  CHECK(sids_with(AppProto::Unknown, 8080) == std::vector<uint32_t>{2});
+  // HTTP on port 8080: the http rule, and the service:http rule whatever its port.
+  CHECK(sids_with(AppProto::Http, 8080) == std::vector<uint32_t>{1, 3});
+  CHECK(sids_with(AppProto::Http, 80) == std::vector<uint32_t>{1, 3});
+  // TLS on port 80: identified, and neither http nor imap.
+  CHECK(sids_with(AppProto::Tls, 80) == std::vector<uint32_t>{2});
+  // Detection gave up: service rules fall back to their ports.
+  CHECK(sids_with(AppProto::Failed, 80) == std::vector<uint32_t>{2, 3, 4});
+  // DNS over UDP and TCP.
+  CHECK(sids_with(AppProto::Dns, 53, 17) == std::vector<uint32_t>{5});
+  CHECK(sids_with(AppProto::Dns, 53, 6) == std::vector<uint32_t>{2, 5});
+}

@@ -138,7 +138,7 @@ TEST_CASE("exact error texts") {
   CHECK(error_of(R"(alert tcp any any <- any any (sid:1;))") == "invalid direction '<-' (expected -> or <>)");
   CHECK(error_of(R"(warn tcp any any -> any any (sid:1;))") ==
         "unknown action 'warn' (expected alert, pass, drop, reject, rejectsrc, rejectdst or rejectboth)");
-  CHECK(error_of(R"(alert http any any -> any any (sid:1;))") == "unsupported protocol 'http' (not implemented yet)");
+  CHECK(error_of(R"(alert http2 any any -> any any (sid:1;))") == "unsupported protocol 'http2' (not implemented yet)");
   CHECK(error_of(R"(alert foo any any -> any any (sid:1;))") ==
         "unknown protocol 'foo' (expected tcp, udp, icmp or ip)");
   CHECK(error_of(R"(alert tcp $NOPE any -> any any (sid:1;))") == "source address: undefined variable $NOPE");
@@ -209,8 +209,41 @@ TEST_CASE("Snort 3 content sub-options map to the Snort 2 / Suricata modifiers")
   CHECK(error_of(h + R"((content:"abc",sideways; sid:1;))") ==
         "content: unknown sub-option 'sideways' (expected nocase, offset, depth, distance, within, fast_pattern, "
         "fast_pattern_offset, fast_pattern_length)");
-  CHECK(error_of(h + R"((service:http; content:"a"; sid:1;))") ==
-        "unsupported keyword 'service' (not implemented yet: needs application-layer protocol detection)");
+  auto service = parse(h + R"((service:http, imap ,ssl; content:"a"; sid:1;))");
+  REQUIRE(service);
+  CHECK(service->services == std::vector<uint8_t>{static_cast<uint8_t>(AppProto::Http), Rule::kUnidentifiedService,
+                                                  static_cast<uint8_t>(AppProto::Tls)});
+  CHECK(error_of(h + R"((service:; sid:1;))") == "service: missing value");
+  CHECK(error_of(h + R"((service:http,,dns; sid:1;))") == "service: empty service name");
+}
+
+TEST_CASE("application-layer protocols: header protocols and app-layer-protocol") {
+  auto http = parse(R"(alert http any any -> any any (content:"x"; sid:1;))");
+  REQUIRE(http);
+  CHECK(http->protocol == RuleProtocol::Tcp);
+  CHECK(http->app_proto == AppProto::Http);
+  CHECK(http->stream == Rule::StreamMode::Both);
+  CHECK(parse(R"(alert HTTP1 any any -> any any (sid:1;))")->app_proto == AppProto::Http);
+  CHECK(parse(R"(alert tls any any -> any any (sid:1;))")->app_proto == AppProto::Tls);
+  auto dns = parse(R"(alert dns any any -> any any (sid:1;))");
+  CHECK(dns->protocol == RuleProtocol::Ip);  // DNS over UDP and TCP
+  CHECK(dns->app_proto == AppProto::Dns);
+  CHECK(error_of(R"(alert dcerpc any any -> any any (sid:1;))") == "unsupported protocol 'dcerpc' (not implemented yet)");
+  const std::string h = "alert tcp any any -> any any ";
+  auto alp = parse(h + "(app-layer-protocol:!tls; sid:1;)");
+  REQUIRE(alp);
+  REQUIRE(alp->app_layer_protocol);
+  CHECK(alp->app_layer_protocol->proto == AppProto::Tls);
+  CHECK(alp->app_layer_protocol->negated);
+  CHECK(parse(h + "(app-layer-protocol:failed; sid:1;)")->app_layer_protocol->proto == AppProto::Failed);
+  CHECK(error_of(h + "(app-layer-protocol:krb5; sid:1;)") ==
+        "unsupported keyword 'app-layer-protocol:krb5' (not implemented yet: Eastwatch detects http, tls, ssh, smb, "
+        "dns, ftp and smtp)");
+  CHECK(error_of(h + "(app-layer-protocol:http; app-layer-protocol:dns; sid:1;)") ==
+        "app-layer-protocol: used twice in one rule");
+  // Quotes do not protect a ';' (Suricata splits at unescaped ';' only): a quote inside a pcre
+  // does not swallow the options after it.
+  CHECK(error_of(h + R"((pcre:"/^["']?post/Ri"; sid:1;))") == "(parsed)");
 }
 
 TEST_CASE("include: Snort's include lines, relative to the including file, with errors at the line") {
