@@ -1092,6 +1092,32 @@ def tag_host_other_flows(env):
     check(got == [(alert, 1, 7), (from_host, 2, 1), (to_host, 2, 1)], f"alerts (pcap_cnt, gid, sid): {got}")
 
 
+@case
+def app_layer_rule_conditions(env):
+    """Rules on application-layer protocols: `alert http` matches a flow detected as HTTP on
+    any port (here 8081) and not the same bytes in a flow that is not HTTP; `alert tls` does
+    not match HTTP; Snort 3 `service:http` with a port-80 header matches the HTTP flow on 8081;
+    app-layer-protocol:!http matches only the other flow."""
+    cap = Capture()
+    h = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40000, 8081)
+    h.handshake()
+    http_packet = h.send(b"GET /a?x=evil-marker HTTP/1.1\r\nHost: db-01\r\n\r\n")
+    o = TcpSession(cap, "10.0.0.1", "10.0.0.3", 40001, 9000)
+    o.handshake()
+    other_packet = o.send(b"\x00\x01binary evil-marker\x02")
+    cap.write(env.path("app.pcap"))
+    rules = "\n".join([
+        'alert http any any -> any any (msg:"http flow"; flow:to_server; content:"evil-marker"; sid:1;)',
+        'alert tls any any -> any any (msg:"tls flow"; content:"evil-marker"; sid:2;)',
+        'alert tcp any any -> any 80 (msg:"snort3 service http"; service:http; content:"evil-marker"; sid:3;)',
+        'alert tcp any any -> any any (msg:"not http"; app-layer-protocol:!http; content:"evil-marker"; sid:4;)',
+    ]) + "\n"
+    alerts, _ = env.replay([env.path("app.pcap")], rules)
+    expect_alerts(sorted(alerts, key=lambda a: (a["pcap_cnt"], a["alert"]["signature_id"])),
+                  [(http_packet, 1), (http_packet, 3), (other_packet, 4)])
+    check(all(a.get("app_proto") == "http" for a in alerts if a["pcap_cnt"] == http_packet), "app_proto http")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)
