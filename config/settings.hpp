@@ -30,6 +30,9 @@ struct FlowSettings {
   FlowTimeouts udp{30, 300, 0, 10, 100, 0};
   FlowTimeouts icmp{30, 300, 0, 10, 100, 0};
   FlowTimeouts other{30, 300, 0, 10, 100, 0};
+  // Not a config key: the worker thread's index, set by the worker pool, so that flow ids are
+  // unique across workers (each worker numbers its flows from index << 40).
+  uint32_t worker_index = 0;
 };
 
 struct EveSettings {

@@ -84,7 +84,8 @@ T* zeroed_array(size_t count) {
 
 void FlowTable::FreeDeleter::operator()(void* p) const noexcept { std::free(p); }
 
-FlowTable::FlowTable(const FlowSettings& settings) : settings_(settings) {
+FlowTable::FlowTable(const FlowSettings& settings)
+    : settings_(settings), sequence_(uint64_t{settings.worker_index} << 40) {
   const uint64_t per_flow = sizeof(Flow) + 2 * sizeof(Slot) + sizeof(uint32_t);
   const uint64_t by_memcap = settings.memcap / per_flow;
   capacity_ = static_cast<uint32_t>(std::clamp<uint64_t>(by_memcap, 16, uint64_t{1} << 28));

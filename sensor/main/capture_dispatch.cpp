@@ -185,7 +185,9 @@ WorkerPool::WorkerPool(const Settings& settings, const DetectEngine& detect, Out
     : producers_(std::max<uint32_t>(1, producers)), counters_(producers_) {
   workers = std::max<uint32_t>(1, workers);
   for (uint32_t w = 0; w < workers; ++w) {
-    workers_.push_back(std::make_unique<Worker>(settings, detect, output.queue(w), output.flow_queue(w)));
+    settings_.push_back(std::make_unique<Settings>(settings));
+    settings_.back()->flow.worker_index = w;  // flow ids unique across workers
+    workers_.push_back(std::make_unique<Worker>(*settings_.back(), detect, output.queue(w), output.flow_queue(w)));
   }
   for (uint32_t i = 0; i < producers_ * workers; ++i) rings_.push_back(std::make_unique<FrameRing>(kRingSlots, slot_bytes));
   for (uint32_t w = 0; w < workers; ++w) threads_.emplace_back([this, w] { run(w); });

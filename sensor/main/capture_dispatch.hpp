@@ -101,6 +101,7 @@ class WorkerPool {
   FrameRing& ring(uint32_t producer, uint32_t worker) noexcept { return *rings_[producer * size() + worker]; }
 
   uint32_t producers_;
+  std::vector<std::unique_ptr<Settings>> settings_;  // per worker: flow.worker_index set
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<FrameRing>> rings_;  // [producer][worker]
   std::vector<DispatchCounters> counters_;         // per producer, written by that producer only
