@@ -756,6 +756,44 @@ def stream_evasions(env):
 
 
 @case
+def stream_size_keyword(env):
+    """stream_size (Suricata's DetectStreamSizeMatch): next_seq - ISN of a side's stream, so the
+    SYN counts as one byte; checked on every packet of the session (rules without content take
+    the header-only path), never on a packet without a session."""
+    cap = Capture()
+    s = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40000, 80)
+    s.handshake()                                       # 1-3: client 1, server 0 then 1
+    s.send(b"secret" + b"a" * 54)                       # 4: client 61
+    s.send(b"b" * 10, to_server=False)                  # 5: server 11
+    over = s.send(b"c" * 60)                            # 6: client 121, the first past 100
+    s.send(b"d" * 100, to_server=False)                 # 7: server 111
+    s.send(b"secret" + b"e" * 4)                        # 8: client 131
+    s.close()                                           # 9-11
+    # Midstream is off: a flow whose handshake is not in the capture has no session.
+    cap.add(ether() / IP(src="10.0.0.3", dst="10.0.0.4") / TCP(sport=5555, dport=80, flags="PA", seq=7, ack=9)
+            / Raw(b"secret"))                           # 12
+    cap.write(env.path("ss.pcap"))
+    rules = "\n".join([
+        'alert tcp any any -> any any (msg:"client sent over 100"; flow:to_server; stream_size:client,>,100; sid:1;)',
+        'alert tcp any any -> any any (msg:"both over 50"; stream_size:both,>,50; sid:2;)',
+        'alert tcp any any -> any any (msg:"either 111"; flow:to_client; stream_size:either,>=,111; sid:3;)',
+        'alert tcp any any -> any any (msg:"server quiet"; flow:to_server; stream_size:server,<,5; sid:4;)',
+        'alert tcp any any -> any any (msg:"secret early"; content:"secret"; stream_size:client,<,100; sid:5;)',
+        'alert tcp any any -> any any (msg:"any session"; stream_size:either,<,100000; sid:6;)',
+    ]) + "\n"
+    alerts, _ = env.replay([env.path("ss.pcap")], rules)
+    # Sid 1 at the client packets from 6 on (121, 131; the FINs do not lower it). Sid 2 once the
+    # server passed 50 too (7 on). Sid 3 on server packets once either side reached 111 (the
+    # client at 6): 7 and 10. Sid 4 while the server stream is below 5: the SYN (server ISN
+    # unknown: 0), the ACK and the first data packet. Sid 5: "secret" at 4 (61) but not at 8
+    # (131). Sid 6 on the session's eleven packets, not on packet 12 (no session).
+    check(over == 6, "packet numbers")
+    expected = sorted([(n, 1) for n in (6, 8, 9, 11)] + [(n, 2) for n in (7, 8, 9, 10, 11)] +
+                      [(7, 3), (10, 3), (1, 4), (3, 4), (4, 4), (4, 5)] + [(n, 6) for n in range(1, 12)])
+    expect_alerts(sorted(alerts, key=lambda a: (a["pcap_cnt"], a["alert"]["signature_id"])), expected)
+
+
+@case
 def ipv6_fragments_every_order(env):
     """An IPv6 TCP segment cut into three fragments alerts once whatever order the fragments come
     in (all six), at the fragment that completes the datagram; so does an IPv4 one in tiny
@@ -920,6 +958,13 @@ def app_layer_protocol_detection(env):
     check(sorted(by_sid) == [1, 2], f"alerts {sorted(by_sid)}")
     check(by_sid[1].get("app_proto") == "http", by_sid[1])
     check(by_sid[2].get("app_proto") == "ssh", by_sid[2])
+    # Suricata's alert `http` object: the transaction's request facts (no response yet at that
+    # packet), the host normalized (lower case).
+    http_facts = by_sid[1].get("http", {})
+    check(http_facts.get("hostname") == "example.com" and http_facts.get("url") == "/secret-path", http_facts)
+    check(http_facts.get("http_method") == "GET" and http_facts.get("protocol") == "HTTP/1.1", http_facts)
+    check(http_facts.get("http_user_agent") == "e2e" and "status" not in http_facts, http_facts)
+    check("http" not in by_sid[2], "no http object on an SSH flow")
     records = [json.loads(line) for line in open(env.path("out/eve.json"))]
     protos = {r["dest_port"]: r.get("app_proto") for r in records if r["event_type"] == "flow"}
     expected = {8080: "http", 4443: "tls", 2222: "ssh", 7000: "failed", 53: "dns"}
@@ -1051,6 +1096,32 @@ def tag_host_other_flows(env):
     alerts, _ = env.replay([env.path("host.pcap")], rules)
     got = [(r["pcap_cnt"], r["alert"]["gid"], r["alert"]["signature_id"]) for r in alerts]
     check(got == [(alert, 1, 7), (from_host, 2, 1), (to_host, 2, 1)], f"alerts (pcap_cnt, gid, sid): {got}")
+
+
+@case
+def app_layer_rule_conditions(env):
+    """Rules on application-layer protocols: `alert http` matches a flow detected as HTTP on
+    any port (here 8081) and not the same bytes in a flow that is not HTTP; `alert tls` does
+    not match HTTP; Snort 3 `service:http` with a port-80 header matches the HTTP flow on 8081;
+    app-layer-protocol:!http matches only the other flow."""
+    cap = Capture()
+    h = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40000, 8081)
+    h.handshake()
+    http_packet = h.send(b"GET /a?x=evil-marker HTTP/1.1\r\nHost: db-01\r\n\r\n")
+    o = TcpSession(cap, "10.0.0.1", "10.0.0.3", 40001, 9000)
+    o.handshake()
+    other_packet = o.send(b"\x00\x01binary evil-marker\x02")
+    cap.write(env.path("app.pcap"))
+    rules = "\n".join([
+        'alert http any any -> any any (msg:"http flow"; flow:to_server; content:"evil-marker"; sid:1;)',
+        'alert tls any any -> any any (msg:"tls flow"; content:"evil-marker"; sid:2;)',
+        'alert tcp any any -> any 80 (msg:"snort3 service http"; service:http; content:"evil-marker"; sid:3;)',
+        'alert tcp any any -> any any (msg:"not http"; app-layer-protocol:!http; content:"evil-marker"; sid:4;)',
+    ]) + "\n"
+    alerts, _ = env.replay([env.path("app.pcap")], rules)
+    expect_alerts(sorted(alerts, key=lambda a: (a["pcap_cnt"], a["alert"]["signature_id"])),
+                  [(http_packet, 1), (http_packet, 3), (other_packet, 4)])
+    check(all(a.get("app_proto") == "http" for a in alerts if a["pcap_cnt"] == http_packet), "app_proto http")
 
 
 def main():
