@@ -355,3 +355,55 @@ TEST_CASE("the HTTP state pool is bounded by the memcap") {
   for (auto& flow : f) shared.release(flow);
   CHECK(shared.counters().http_states_in_use == 0);
 }
+
+TEST_CASE("a response without a length runs until the direction ends") {
+  AppLayerHarness h;
+  h.request("GET / HTTP/1.0\r\n\r\n");
+  BodyCollector body;
+  body.add(h.response("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nfirst "), 0, false);
+  CHECK_FALSE(body.complete);
+  body.add(h.response("last", true), 0, false);
+  CHECK(body.body == "first last");
+  CHECK(body.complete);
+}
+
+TEST_CASE("101 Switching Protocols ends HTTP parsing on the flow") {
+  AppLayerHarness h;
+  h.request("GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+  const auto& out = h.response("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello");
+  REQUIRE(find_tx(out, 0, false) != nullptr);
+  CHECK(find_tx(out, 0, false)->status == 101);
+  CHECK(h.request("GET /not-http-any-more HTTP/1.1\r\n\r\n").transactions().empty());
+  CHECK(h.counters().tx_http == 1);
+}
+
+TEST_CASE("Content-Length anomalies") {
+  AppLayerHarness dup;
+  dup.request("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabc");
+  CHECK(dup.counters().http.duplicate_content_length_field_in_request == 1);
+  AppLayerHarness bad;
+  bad.request("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\nabc");
+  CHECK(bad.counters().http.invalid_content_length_field_in_request == 1);
+  CHECK(bad.counters().error_http_parser == 1);
+}
+
+TEST_CASE("a response with no request queued is counted and still parsed") {
+  AppLayerHarness h;
+  const auto& out = h.response("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx");
+  CHECK(h.counters().http.unable_to_match_response_to_request == 1);
+  REQUIRE(out.transactions().size() == 1);
+  CHECK(text(out.transactions()[0], HttpBuffer::ResponseBody) == "x");
+}
+
+TEST_CASE("more than kMaxTx transactions in one packet are counted, the parser keeps step") {
+  AppLayerHarness h;
+  std::string many;
+  for (int i = 0; i < 20; ++i) many += "GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  const auto& out = h.request(many);
+  CHECK(out.transactions().size() == HttpOutput::kMaxTx);
+  CHECK(h.counters().tx_overflow == 20 - HttpOutput::kMaxTx);
+  CHECK(h.counters().tx_http == 20);
+  const auto& next = h.request("GET /20 HTTP/1.1\r\n\r\n");
+  REQUIRE(find_tx(next, 20, true) != nullptr);
+  CHECK(text(*find_tx(next, 20, true), HttpBuffer::Uri) == "/20");
+}
