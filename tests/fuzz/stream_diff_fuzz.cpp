@@ -1,8 +1,9 @@
 // libFuzzer target: the reassembler against the reference model (tests/unit/stream/stream_diff.hpp).
 // The input decodes into one direction's segments after a handshake (policy, direction, FIN
 // and ISN from byte 0; 4-byte records with offsets in a 3000-byte window, lengths 0 to past a
-// chunk, shared or distinct data); the delivered bytes must equal the model's up to any
-// reported gap or drop, the spans must be contiguous, and the flush must free everything.
+// chunk, shared or distinct data; receiver ACKs that may turn holes into gaps); the delivered
+// bytes must equal the model's up to any gap or drop, the spans must be contiguous, and the
+// flush must free everything.
 #include <cstddef>
 #include <cstdint>
 

@@ -1,7 +1,8 @@
 // Differential test of the reassembler: a byte string decodes into one direction's segments
-// (a handshake first, up to kMaxSegments data segments, an optional FIN), which go through a
-// real FlowTable and TcpStreamEngine, and through a reference model of the engine's documented
-// semantics. Shared by tests/fuzz/stream_diff_fuzz.cpp and the fixed-seed unit test.
+// (a handshake first, up to kDiffMaxSegments data segments or receiver ACKs, an optional FIN),
+// which go through a real FlowTable and TcpStreamEngine, and through a reference model of the
+// engine's documented semantics. Shared by tests/fuzz/stream_diff_fuzz.cpp and the fixed-seed
+// unit test.
 //
 // The model: a byte delivered (contiguous from the stream start when its segment came) is
 // final. A byte not yet delivered is queued by the first segment carrying it (its "owner",
@@ -10,6 +11,8 @@
 //   first: never; last: always;
 //   bsd, windows: the new segment starts before the owner;
 //   linux: it starts before the owner, or at the same place and ends after it.
+// A receiver ACK past a hole makes the engine skip it (a gap): from the first gap on, the
+// bytes are not comparable (the model knows no gaps), so only what came before is compared.
 #pragma once
 
 #include <cstdint>
@@ -29,8 +32,9 @@ inline constexpr OsPolicy kDiffPolicies[] = {OsPolicy::First, OsPolicy::Last, Os
                                              OsPolicy::Windows};
 
 struct DiffSegment {
-  uint32_t offset = 0;  // relative to ISN + 1
+  uint32_t offset = 0;  // relative to ISN + 1 (an ACK: the offset acknowledged)
   std::string bytes;
+  bool ack = false;     // not data: the receiver acknowledges up to `offset`
 };
 
 struct DiffCase {
@@ -42,10 +46,13 @@ struct DiffCase {
 };
 
 // The same bytes at the same offset in different segments are equal when both use the pattern.
-inline uint8_t diff_pattern(uint32_t offset) noexcept { return static_cast<uint8_t>('A' + (offset * 7 + offset / 26) % 26); }
+inline uint8_t diff_pattern(uint32_t offset) noexcept {
+  return static_cast<uint8_t>('A' + (offset * 7 + offset / 26) % 26);
+}
 
 // Byte 0: policy (bits 0-2), direction (bit 3), FIN (bit 4), ISN near the 2^32 wrap (bit 5).
-// Then 4-byte records: b0 bit 7: start right after the previous segment (b1 % 16 - 8 from it),
+// Then 4-byte records: b0 = 0xff: a receiver ACK of offset (b1 << 8 | b2) % (kDiffWindow + 256);
+// else b0 bit 7: start right after the previous segment (b1 % 16 - 8 from it),
 // else bit 6: end where the previous one starts (reverse order), else ((b0 & 0x3f) << 8 | b1)
 // mod kDiffWindow; b2: length (< 64: 0..7, < 192: itself, else 64 x (b2 - 192), past a chunk);
 // b3: bit 7 the shared pattern (retransmissions of equal data), else data seeded by b3.
@@ -59,6 +66,12 @@ inline DiffCase decode_diff_case(const uint8_t* data, size_t size) {
   uint32_t prev_offset = 0, prev_end = 0;
   for (size_t pos = 1; pos + 4 <= size && c.segments.size() < kDiffMaxSegments; pos += 4) {
     const uint8_t b0 = data[pos], b1 = data[pos + 1], b2 = data[pos + 2], b3 = data[pos + 3];
+    if (b0 == 0xff) {
+      DiffSegment& a = c.segments.emplace_back();
+      a.ack = true;
+      a.offset = (uint32_t{b1} << 8 | b2) % (kDiffWindow + 256);
+      continue;
+    }
     const uint32_t len = b2 < 64 ? b2 % 8 : b2 < 192 ? b2 : 64u * (b2 - 192);
     uint32_t offset = 0;
     if (b0 & 0x80) {
@@ -92,7 +105,7 @@ inline std::string diff_model(const DiffCase& c) {
   std::string delivered;
   for (const DiffSegment& s : c.segments) {
     const uint32_t end = s.offset + static_cast<uint32_t>(s.bytes.size());
-    if (end <= delivered.size()) continue;
+    if (s.ack || end <= delivered.size()) continue;
     const uint32_t start = std::max<uint32_t>(s.offset, static_cast<uint32_t>(delivered.size()));  // trimmed
     if (bytes.size() < end) bytes.resize(end);
     for (uint32_t i = start; i < end; ++i) {
@@ -187,7 +200,10 @@ inline DiffResult diff_engine(const DiffCase& c) {
     p.payload_len = static_cast<uint32_t>(payload.size());
     p.ts_usec = ts += 1000;
     flows.process(p);
-    const uint64_t drops_before = r.counters.segment_memcap_drop + r.counters.queue_limit_drop + r.counters.outside_window;
+    const auto lost = [](const StreamCounters& k) {
+      return k.segment_memcap_drop + k.queue_limit_drop + k.outside_window + k.reassembly_gap;
+    };
+    const uint64_t lost_before = lost(r.counters);
     const uint64_t delivered_before = r.delivered.size();
     engine.process(p, update);
     collect(update);
@@ -196,8 +212,7 @@ inline DiffResult diff_engine(const DiffCase& c) {
       collect(update);
     }
     r.counters = engine.counters();
-    const uint64_t drops = r.counters.segment_memcap_drop + r.counters.queue_limit_drop + r.counters.outside_window;
-    if (drops != drops_before && !r.cut) {
+    if (lost(r.counters) != lost_before && !r.cut) {  // a gap may be skipped with no span after it
       r.cut = true;
       r.cut_at = delivered_before;
     }
@@ -208,6 +223,10 @@ inline DiffResult diff_engine(const DiffCase& c) {
   const uint32_t base = c.isn + 1, peer_next = (c.to_server ? server_isn : client_isn) + 1;
   uint32_t max_end = 0;
   for (const DiffSegment& s : c.segments) {
+    if (s.ack) {
+      send(!c.to_server, tcp_flag::Ack, peer_next, base + s.offset, "");
+      continue;
+    }
     send(c.to_server, tcp_flag::Ack | tcp_flag::Psh, base + s.offset, peer_next, s.bytes);
     max_end = std::max<uint32_t>(max_end, s.offset + static_cast<uint32_t>(s.bytes.size()));
   }
