@@ -8,6 +8,7 @@ PACKAGES=(
   libpcap-dev libhyperscan-dev libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libpcre2-dev
   libcli11-dev libexpected-dev rapidjson-dev libxxhash-dev zlib1g-dev
   python3 python3-jsonschema python3-scapy
+  iproute2  # ip netns, veth, bridge, tc mirred: the test hypervisor (tests/hypervisor)
 )
 
 missing=()
