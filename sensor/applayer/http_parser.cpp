@@ -211,6 +211,7 @@ void HttpFlowParser::feed(bool to_server, std::span<const uint8_t> data, HttpCon
         p = end;
         break;
       case State::Lost:
+      case State::Tunnel:
         p = end;
         break;
     }
@@ -321,21 +322,24 @@ void HttpFlowParser::headers_done(bool to_server, Direction& d, HttpContext& ctx
 
   // The transaction: requests numbered in order, responses matched to them in order.
   uint64_t tx_id = 0;
-  bool head_request = false;
+  bool head_request = false, connect_request = false;
   if (to_server) {
     tx_id = next_request_tx_++;
     ++ctx.counters.tx_http;
     head_request = iequals(fields[0], "head");
+    connect_request = iequals(fields[0], "connect");
     if (pending_count_ < kMaxPending) {
       const uint32_t slot = (pending_first_ + pending_count_++) % kMaxPending;
       pending_tx_[slot] = tx_id;
       pending_head_[slot] = head_request;
+      pending_connect_[slot] = connect_request;
     } else {
       ++ctx.counters.pending_overflow;
     }
   } else if (pending_count_ > 0) {
     tx_id = pending_tx_[pending_first_];
     head_request = pending_head_[pending_first_];
+    connect_request = pending_connect_[pending_first_];
     pending_first_ = (pending_first_ + 1) % kMaxPending;
     --pending_count_;
   } else {
@@ -569,8 +573,13 @@ void HttpFlowParser::headers_done(bool to_server, Direction& d, HttpContext& ctx
     body_bytes(to_server, d, raw_block.data(), static_cast<uint32_t>(raw_block.size()), ctx);
     return;
   }
-  if (!to_server && status == 101) {  // switching protocols: no more HTTP on this flow
-    dir_[0].state = dir_[1].state = State::Lost;
+  if (!to_server && (status == 101 || (connect_request && status >= 200 && status < 300))) {
+    dir_[0].state = dir_[1].state = State::Lost;  // switching protocols or a tunnel: no more HTTP here
+    return;
+  }
+  if (!to_server && connect_request && dir_[0].state == State::Tunnel) dir_[0].state = State::Headers;  // refused
+  if (to_server && connect_request) {
+    d.state = State::Tunnel;  // the client waits for the proxy's answer; what it sends next is not HTTP
     return;
   }
   if (length_bad && !chunked) {
@@ -720,7 +729,7 @@ void HttpFlowParser::gap(bool to_server, uint64_t bytes, HttpContext& ctx) noexc
     if (d.decompressor != HttpDecompressorPool::kNone) d.body_limited = true;  // the compressed stream broke
     return;
   }
-  if (d.state == State::Lost) return;
+  if (d.state == State::Lost || d.state == State::Tunnel) return;
   ++ctx.counters.error_http_gap;
   if (in_body) body_done(to_server, d, ctx);
   d.state = State::Lost;

@@ -113,7 +113,10 @@ class HttpFlowParser {
   void release(HttpContext& ctx) noexcept;
   const HttpEveData& eve() const noexcept { return eve_; }
 
-  enum class State : uint8_t { Headers, BodyLength, ChunkSize, ChunkData, ChunkDataEnd, Trailers, BodyClose, Lost };
+  // Tunnel: after a CONNECT request, until its response (2xx: Lost, otherwise Headers again).
+  enum class State : uint8_t {
+    Headers, BodyLength, ChunkSize, ChunkData, ChunkDataEnd, Trailers, BodyClose, Lost, Tunnel
+  };
   struct Direction {
     State state = State::Headers;
     uint8_t* buffer = nullptr;  // the header block being gathered
@@ -149,9 +152,10 @@ class HttpFlowParser {
   uint32_t header_limit_ = 0;
   uint64_t next_request_tx_ = 0;
   uint64_t next_response_tx_ = 0;  // for responses with no request queued
-  // Requests still waiting for their response, in order (tx id, HEAD flag).
+  // Requests still waiting for their response, in order (tx id, HEAD and CONNECT flags).
   uint64_t pending_tx_[kMaxPending] = {};
   bool pending_head_[kMaxPending] = {};
+  bool pending_connect_[kMaxPending] = {};
   uint32_t pending_first_ = 0, pending_count_ = 0;
   HttpEveData eve_;
 };

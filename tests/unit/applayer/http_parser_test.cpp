@@ -407,3 +407,19 @@ TEST_CASE("more than kMaxTx transactions in one packet are counted, the parser k
   REQUIRE(find_tx(next, 20, true) != nullptr);
   CHECK(text(*find_tx(next, 20, true), HttpBuffer::Uri) == "/20");
 }
+
+TEST_CASE("CONNECT: a 2xx answer makes a tunnel, a refusal lets HTTP go on") {
+  AppLayerHarness tunnel;
+  tunnel.request("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+  tunnel.response("HTTP/1.1 200 Connection established\r\n\r\n");
+  CHECK(tunnel.request("\x16\x03\x01 not http GET / HTTP/1.1\r\n\r\n").transactions().empty());
+  CHECK(tunnel.response("HTTP/1.1 200 OK\r\n\r\n").transactions().empty());
+  CHECK(tunnel.counters().http.request_line_invalid == 0);
+
+  AppLayerHarness refused;
+  refused.request("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+  refused.response("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n");
+  const auto& out = refused.request("GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n");
+  REQUIRE(find_tx(out, 1, true) != nullptr);
+  CHECK(text(*find_tx(out, 1, true), HttpBuffer::Host) == "example.com");
+}
