@@ -3,6 +3,7 @@
 // of stats over workers.
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -216,4 +217,41 @@ TEST_CASE("StatsCollector sums a stage added once per worker (maxima kept, avera
   CHECK(value_of(snapshot.eve, "decoder.max_pkt_size") == 300);
   CHECK(value_of(snapshot.eve, "decoder.avg_pkt_size") == 50);
   CHECK(value_of(snapshot.extra, "decoder.drops") == 3);
+}
+
+TEST_CASE("FrameRing hands every frame across threads once, in order, with its bytes") {
+  FrameRing ring(64, 32);
+  constexpr uint64_t kFrames = 200'000;
+  std::thread producer([&ring] {
+    uint8_t bytes[32];
+    Packet frame;
+    frame.data = bytes;
+    frame.caplen = sizeof bytes;
+    bool truncated = false;
+    for (uint64_t i = 1; i <= kFrames; ++i) {
+      std::memset(bytes, static_cast<int>(i & 0xff), sizeof bytes);
+      frame.pcap_cnt = i;
+      while (!ring.try_push(frame, truncated)) std::this_thread::yield();
+    }
+    ring.close();
+  });
+  std::vector<Packet> out(16);
+  uint64_t expected = 1;
+  bool bytes_ok = true;
+  for (;;) {
+    const bool closed = ring.closed();
+    const size_t count = ring.peek(out);
+    for (size_t i = 0; i < count; ++i) {
+      if (out[i].pcap_cnt != expected) break;
+      bytes_ok = bytes_ok && out[i].data[0] == static_cast<uint8_t>(expected & 0xff) &&
+                 out[i].data[31] == static_cast<uint8_t>(expected & 0xff);
+      ++expected;
+    }
+    ring.release(count);
+    if (count == 0 && closed) break;
+    if (count == 0) std::this_thread::yield();
+  }
+  producer.join();
+  CHECK(expected == kFrames + 1);
+  CHECK(bytes_ok);
 }
