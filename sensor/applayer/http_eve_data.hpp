@@ -38,6 +38,15 @@ struct HttpEveData {
   Text<256> redirect;           // the response's Location
   uint16_t status = 0;          // 0: no response yet
   uint64_t length = 0;          // response body bytes seen
+
+  // Empties every field without touching the text bytes (a new transaction, per request).
+  void clear(uint64_t id) noexcept {
+    tx_id = id;
+    hostname.len = url.len = http_user_agent.len = http_method.len = protocol.len = http_content_type.len =
+        http_refer.len = redirect.len = 0;
+    status = 0;
+    length = 0;
+  }
 };
 
 }  // namespace eastwatch

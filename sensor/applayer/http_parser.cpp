@@ -385,8 +385,7 @@ void HttpFlowParser::headers_done(bool to_server, Direction& d, HttpContext& ctx
       ev.uri_invalid_encoding += invalid;
       set(HttpBuffer::Uri, uri);
     }
-    eve_ = HttpEveData{};
-    eve_.tx_id = tx_id;
+    eve_.clear(tx_id);
     eve_.http_method.set(view_of(fields[0]));
     eve_.url.set(view_of(fields[1]));
     eve_.protocol.set(view_of(fields[2]));
@@ -439,8 +438,9 @@ void HttpFlowParser::headers_done(bool to_server, Direction& d, HttpContext& ctx
   HttpHeader* current = nullptr;
   size_t pos = 0;
   for (uint32_t guard = 0; pos < headers_raw.size() && guard <= header_limit_; ++guard) {
-    size_t e = pos;
-    while (e < headers_raw.size() && headers_raw[e] != '\n') ++e;
+    const void* lf = std::memchr(headers_raw.data() + pos, '\n', headers_raw.size() - pos);
+    const size_t e = lf != nullptr ? static_cast<size_t>(static_cast<const uint8_t*>(lf) - headers_raw.data())
+                                   : headers_raw.size();
     Span line = headers_raw.subspan(pos, e - pos);
     pos = e + 1;
     if (!line.empty() && line.back() == '\r') line = line.first(line.size() - 1);
