@@ -147,7 +147,7 @@ struct DiffResult {
 inline DiffResult diff_engine(const DiffCase& c) {
   StreamSettings settings;
   settings.memcap = 64 << 10;
-  settings.reassembly.memcap = 2u << 20;  // ~1000 chunks: the cases queue far fewer (a drop cuts the compare)
+  settings.reassembly.memcap = 512u << 10;  // ~250 chunks: the cases queue fewer (a drop cuts the compare)
   settings.reassembly.queue_limit = 4096;
   settings.reassembly.depth = 0;
   settings.reassembly.inspect_window = 256;
