@@ -11,38 +11,8 @@
 using namespace eastwatch;
 using namespace eastwatch::test;
 
-// A counting allocator for this test binary: proves the packet path allocates nothing.
-// AddressSanitizer brings its own operator new, so the sanitizer build skips that check.
-#if defined(__SANITIZE_ADDRESS__)
-#define EASTWATCH_COUNTING_ALLOCATOR 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define EASTWATCH_COUNTING_ALLOCATOR 0
-#endif
-#endif
-#ifndef EASTWATCH_COUNTING_ALLOCATOR
-#define EASTWATCH_COUNTING_ALLOCATOR 1
-#endif
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}
-#if EASTWATCH_COUNTING_ALLOCATOR
-void* operator new(size_t size) {
-  ++g_allocations;
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](size_t size) {
-  ++g_allocations;
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-#endif
+// Proves the packet path allocates nothing (skipped under AddressSanitizer).
+#include "tests/unit/support/counting_allocator.hpp"
 
 TEST_CASE("parsing HTTP (pipelined, chunked, gzip) allocates nothing") {
   if (!EASTWATCH_COUNTING_ALLOCATOR) {
