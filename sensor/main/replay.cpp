@@ -11,10 +11,9 @@
 #include "sensor/capture/pcap_file_source.hpp"
 #include <x86intrin.h>
 
-#include <fstream>
 
 #include "sensor/detect/detect_engine.hpp"
-#include "sensor/detect/rule_profile_report.hpp"
+#include "sensor/main/run_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/stats_visitor.hpp"
 #include "sensor/main/worker.hpp"
@@ -113,25 +112,12 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count();
   StatsCollector stats;
   stats.add("capture", capture_counters);
-  stats.add("decoder", worker.decode_stats());
-  stats.add("flow", worker.flow_counters());
-  stats.add("defrag", worker.defrag_counters());
-  stats.add("tcp", worker.stream_counters());
-  stats.add("app_layer", worker.app_layer_counters());
-  stats.add("detect", worker.detect_counters());
+  add_worker_stats(stats, worker);
   (*output)->write_stats(stats.snapshot(last_ts_usec, static_cast<uint64_t>(uptime)));
   (*output)->stop();
 
-  const auto profile = worker.rule_profile(detect.rules().rules().size());
-  if (!profile.empty()) {
-    const double elapsed_ns = std::chrono::duration<double, std::nano>(Clock::now() - started).count();
-    const double ns_per_tick = elapsed_ns / static_cast<double>(std::max<uint64_t>(1, __rdtsc() - started_ticks));
-    const RuleProfileReport report = format_rule_profile(detect.rules(), profile, ns_per_tick);
-    const std::string base = settings.log_dir + "/rule_perf";
-    std::ofstream(base + ".log") << report.table;
-    std::ofstream(base + ".json") << report.json;
-    if (!options.quiet) std::fprintf(stderr, "eastwatch: rule profile in %s.log and %s.json\n", base.c_str(), base.c_str());
-  }
+  write_rule_profile(options, settings, detect, worker.rule_profile(detect.rules().rules().size()), started,
+                     started_ticks);
 
   if (!options.quiet) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,8 +15,8 @@
 #include "sensor/capture/pcap_file_source.hpp"
 #include "sensor/capture/pcap_live_source.hpp"
 #include "sensor/detect/detect_engine.hpp"
-#include "sensor/detect/rule_profile_report.hpp"
 #include "sensor/main/capture_dispatch.hpp"
+#include "sensor/main/run_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/output/output_thread.hpp"
 #include "sensor/stats_visitor.hpp"
@@ -169,12 +168,7 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
   uint64_t alerts = 0;
   for (uint32_t w = 0; w < pool.size(); ++w) {
     const Worker& worker = pool.worker(w);
-    stats.add("decoder", worker.decode_stats());
-    stats.add("flow", worker.flow_counters());
-    stats.add("defrag", worker.defrag_counters());
-    stats.add("tcp", worker.stream_counters());
-    stats.add("app_layer", worker.app_layer_counters());
-    stats.add("detect", worker.detect_counters());
+    add_worker_stats(stats, worker);
     alerts += worker.detect_counters().alert;
   }
   (*output)->write_stats(stats.snapshot(last_ts_usec, static_cast<uint64_t>(uptime)));
@@ -194,15 +188,7 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
       profile[r].max_ticks = std::max(profile[r].max_ticks, part[r].max_ticks);
     }
   }
-  if (!profile.empty()) {
-    const double elapsed_ns = std::chrono::duration<double, std::nano>(Clock::now() - started).count();
-    const double ns_per_tick = elapsed_ns / static_cast<double>(std::max<uint64_t>(1, __rdtsc() - started_ticks));
-    const RuleProfileReport report = format_rule_profile(detect.rules(), profile, ns_per_tick);
-    const std::string base = settings.log_dir + "/rule_perf";
-    std::ofstream(base + ".log") << report.table;
-    std::ofstream(base + ".json") << report.json;
-    if (!options.quiet) std::fprintf(stderr, "eastwatch: rule profile in %s.log and %s.json\n", base.c_str(), base.c_str());
-  }
+  write_rule_profile(options, settings, detect, profile, started, started_ticks);
 
   if (!options.quiet) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
