@@ -5,62 +5,14 @@
 #include <catch2/catch.hpp>
 
 #include "sensor/detect/detect_engine.hpp"
+#include "tests/unit/detect/detect_harness.hpp"
 #include "sensor/flow/flow.hpp"
 #include "signatures/rule_parser.hpp"
 
 using namespace eastwatch;
+using eastwatch::test::Engine;
+using eastwatch::test::TestPacket;
 
-namespace {
-
-struct Engine {
-  std::shared_ptr<const CompiledRuleSet> rules;
-  std::unique_ptr<DetectEngine> engine;
-  std::unique_ptr<DetectThread> thread;
-  std::vector<AlertEvent> out;
-
-  explicit Engine(const std::string& text, uint32_t max_alerts = 15) {
-    auto loaded = load_rule_text(text, "t.rules", RuleVariables::with_suricata_defaults(), nullptr);
-    for (const auto& e : loaded.errors) FAIL(e.to_string());
-    auto compiled = compile_rules(std::move(loaded.rules));
-    REQUIRE(compiled);
-    rules = *compiled;
-    DetectSettings settings;
-    settings.max_alerts_per_packet = max_alerts;
-    engine = std::make_unique<DetectEngine>(rules, settings, EveSettings{});
-    thread = engine->make_thread();
-    out.resize(std::max<uint32_t>(64, max_alerts));
-  }
-
-  std::vector<uint32_t> sids(const Packet& p) {
-    const size_t n = engine->inspect(p, *thread, out);
-    std::vector<uint32_t> result;
-    for (size_t i = 0; i < n; ++i) result.push_back(out[i].rule->sid);
-    return result;
-  }
-};
-
-struct TestPacket {
-  std::string payload;
-  Packet packet;
-
-  TestPacket(const char* src, uint16_t sport, const char* dst, uint16_t dport, std::string data, uint8_t proto = 6)
-      : payload(std::move(data)) {
-    packet.data = reinterpret_cast<const uint8_t*>(payload.data());
-    packet.caplen = packet.wirelen = static_cast<uint32_t>(payload.size());
-    packet.payload_offset = 0;
-    packet.payload_len = static_cast<uint32_t>(payload.size());
-    packet.ip_version = 4;
-    packet.ip_proto = proto;
-    packet.has_transport = true;
-    packet.src = *IpAddress::parse(src);
-    packet.dst = *IpAddress::parse(dst);
-    packet.src_port = sport;
-    packet.dst_port = dport;
-    packet.pcap_cnt = 7;
-  }
-};
-
-}  // namespace
 
 TEST_CASE("the fast pattern selects candidates and the full chain verifies them") {
   Engine e(R"(alert tcp any any -> any any (msg:"a"; content:"GET"; depth:3; content:"/admin"; sid:1;)

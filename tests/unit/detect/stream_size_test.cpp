@@ -6,6 +6,7 @@
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/detect/packet_tests.hpp"
 #include "signatures/rule_parser.hpp"
+#include "tests/unit/detect/detect_harness.hpp"
 #include "tests/unit/stream/stream_harness.hpp"
 
 using namespace eastwatch;
@@ -30,30 +31,15 @@ TcpSession session_with(uint32_t client_isn, uint32_t client_sent, uint32_t serv
   return s;
 }
 
-struct Engine {
-  std::shared_ptr<const CompiledRuleSet> rules;
-  std::unique_ptr<DetectEngine> engine;
-  std::unique_ptr<DetectThread> thread;
-  std::vector<AlertEvent> out = std::vector<AlertEvent>(16);
-
-  explicit Engine(const std::string& text) {
-    auto loaded = load_rule_text(text, "t.rules", RuleVariables::with_suricata_defaults(), nullptr);
-    for (const auto& e : loaded.errors) FAIL(e.to_string());
-    auto compiled = compile_rules(std::move(loaded.rules));
-    REQUIRE(compiled);
-    rules = *compiled;
-    engine = std::make_unique<DetectEngine>(rules, DetectSettings{}, EveSettings{});
-    thread = engine->make_thread(16);
-  }
-
-  // The sids that alert on the harness's last packet, in rule order.
-  std::vector<uint32_t> sids(StreamHarness& h, const StreamUpdate& update) {
-    const size_t n = engine->inspect(h.last_packet(), *thread, out, &update);
-    std::vector<uint32_t> result;
-    for (size_t i = 0; i < n; ++i) result.push_back(out[i].rule->sid);
-    return result;
-  }
+// An engine with Hyperscan stream states for the harness's sessions.
+struct StreamEngine : Engine {
+  explicit StreamEngine(const std::string& text) : Engine(text, 15, 16) {}
 };
+
+// The sids that alert on the harness's last packet, in rule order.
+std::vector<uint32_t> sids_on(Engine& e, StreamHarness& h, const StreamUpdate& update) {
+  return e.sids(h.last_packet(), &update);
+}
 
 using Sids = std::vector<uint32_t>;
 
@@ -82,40 +68,40 @@ TEST_CASE("stream_size compares next_seq - ISN of the side named, the SYN counti
 }
 
 TEST_CASE("stream_size rules on a session: client, server, both and either as the bytes flow") {
-  Engine e(R"(alert tcp any any -> any any (msg:"client"; stream_size:client,>,100; sid:1;)
+  StreamEngine e(R"(alert tcp any any -> any any (msg:"client"; stream_size:client,>,100; sid:1;)
 alert tcp any any -> any any (msg:"either"; stream_size:either,>=,50; sid:2;)
 alert tcp any any -> any any (msg:"both"; stream_size:both,>,20; sid:3;)
 alert tcp any any -> any any (msg:"server small"; stream_size:server,<,5; sid:4;)
 alert tcp any any -> any any (msg:"content too"; content:"late"; stream_size:client,>,100; sid:5;)
 alert tcp any any -> any any (msg:"two"; stream_size:client,=,61; stream_size:server,=,1; sid:6;))");
   StreamHarness h;
-  CHECK(e.sids(h, h.send(true, kSyn, 1000, 0)) == Sids{4});  // client 1, server 0 (unknown yet)
-  CHECK(e.sids(h, h.send(false, kSyn | kAck, 5000, 1001)) == Sids{4});
-  CHECK(e.sids(h, h.send(true, kAck, 1001, 5001)) == Sids{4});
-  CHECK(e.sids(h, h.send(true, kAck | kPsh, 1001, 5001, std::string(60, 'a'))) == Sids{2, 4, 6});  // client 61
-  CHECK(e.sids(h, h.send(false, kAck, 5001, 1061)) == Sids{2, 4, 6});
-  CHECK(e.sids(h, h.send(true, kAck | kPsh, 1061, 5001, std::string(36, 'b') + "late")) == Sids{1, 2, 4, 5});  // 101
-  CHECK(e.sids(h, h.send(false, kAck | kPsh, 5001, 1101, std::string(30, 'c'))) == Sids{1, 2, 3});  // server 31
+  CHECK(sids_on(e, h, h.send(true, kSyn, 1000, 0)) == Sids{4});  // client 1, server 0 (unknown yet)
+  CHECK(sids_on(e, h, h.send(false, kSyn | kAck, 5000, 1001)) == Sids{4});
+  CHECK(sids_on(e, h, h.send(true, kAck, 1001, 5001)) == Sids{4});
+  CHECK(sids_on(e, h, h.send(true, kAck | kPsh, 1001, 5001, std::string(60, 'a'))) == Sids{2, 4, 6});  // client 61
+  CHECK(sids_on(e, h, h.send(false, kAck, 5001, 1061)) == Sids{2, 4, 6});
+  CHECK(sids_on(e, h, h.send(true, kAck | kPsh, 1061, 5001, std::string(36, 'b') + "late")) == Sids{1, 2, 4, 5});  // 101
+  CHECK(sids_on(e, h, h.send(false, kAck | kPsh, 5001, 1101, std::string(30, 'c'))) == Sids{1, 2, 3});  // server 31
   // The content rule needs its content as well.
-  CHECK(e.sids(h, h.send(true, kAck, 1101, 5031)) == Sids{1, 2, 3});
+  CHECK(sids_on(e, h, h.send(true, kAck, 1101, 5031)) == Sids{1, 2, 3});
 }
 
 TEST_CASE("stream_size: out-of-order bytes count once the hole is filled (next_seq)") {
-  Engine e(R"(alert tcp any any -> any any (stream_size:client,>,10; sid:1;))");
+  StreamEngine e(R"(alert tcp any any -> any any (stream_size:client,>,10; sid:1;))");
   StreamHarness h;
   h.handshake(1000, 5000);
-  CHECK(e.sids(h, h.send(true, kAck, 1011, 5001, "0123456789")).empty());  // queued: next_seq stays at 1001
-  CHECK(e.sids(h, h.send(true, kAck, 1001, 5001, "abcdefghij")) == Sids{1});  // client 21
+  CHECK(sids_on(e, h, h.send(true, kAck, 1011, 5001, "0123456789")).empty());  // queued: next_seq stays at 1001
+  CHECK(sids_on(e, h, h.send(true, kAck, 1001, 5001, "abcdefghij")) == Sids{1});  // client 21
 }
 
 TEST_CASE("stream_size: packets of a flow without a session never match") {
-  Engine e(R"(alert tcp any any -> any any (stream_size:client,<,100000; sid:1;)
+  StreamEngine e(R"(alert tcp any any -> any any (stream_size:client,<,100000; sid:1;)
 alert tcp any any -> any any (stream_size:either,!=,7; sid:2;))");
   StreamHarness h;  // midstream off: data without a handshake gets no session
   const StreamUpdate& u = h.send(true, kAck | kPsh, 1, 1, "data");
   CHECK_FALSE(u.tracked);
   CHECK(u.session == nullptr);
-  CHECK(e.sids(h, u).empty());
+  CHECK(sids_on(e, h, u).empty());
   // And without any stream update (not TCP-tracked by the worker).
   CHECK(e.engine->inspect(h.last_packet(), *e.thread, e.out) == 0);
 }

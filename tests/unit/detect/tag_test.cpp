@@ -7,62 +7,16 @@
 
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/detect/tag_table.hpp"
+#include "tests/unit/detect/detect_harness.hpp"
 #include "sensor/flow/flow.hpp"
 #include "signatures/rule_parser.hpp"
 
 using namespace eastwatch;
+using eastwatch::test::Engine;
+using eastwatch::test::TestPacket;
 
 namespace {
 
-struct Engine {
-  std::shared_ptr<const CompiledRuleSet> rules;
-  std::unique_ptr<DetectEngine> engine;
-  std::unique_ptr<DetectThread> thread;
-  std::vector<AlertEvent> out;
-
-  explicit Engine(const std::string& text, uint32_t max_alerts = 15) {
-    auto loaded = load_rule_text(text, "t.rules", RuleVariables::with_suricata_defaults(), nullptr);
-    for (const auto& e : loaded.errors) FAIL(e.to_string());
-    auto compiled = compile_rules(std::move(loaded.rules));
-    REQUIRE(compiled);
-    rules = *compiled;
-    DetectSettings settings;
-    settings.max_alerts_per_packet = max_alerts;
-    engine = std::make_unique<DetectEngine>(rules, settings, EveSettings{});
-    thread = engine->make_thread();
-    out.resize(max_alerts);
-  }
-
-  // "gid:sid" of each event, in order.
-  std::vector<std::string> events(const Packet& p) {
-    const size_t n = engine->inspect(p, *thread, out);
-    std::vector<std::string> result;
-    for (size_t i = 0; i < n; ++i) result.push_back(std::to_string(out[i].rule->gid) + ":" + std::to_string(out[i].rule->sid));
-    return result;
-  }
-};
-
-struct TestPacket {
-  std::string payload;
-  Packet packet;
-
-  TestPacket(const char* src, const char* dst, std::string data, int64_t ts_usec = 0, Flow* flow = nullptr)
-      : payload(std::move(data)) {
-    packet.data = reinterpret_cast<const uint8_t*>(payload.data());
-    packet.caplen = packet.wirelen = static_cast<uint32_t>(payload.size());
-    packet.payload_offset = 0;
-    packet.payload_len = static_cast<uint32_t>(payload.size());
-    packet.ip_version = 4;
-    packet.ip_proto = 6;
-    packet.has_transport = true;
-    packet.src = *IpAddress::parse(src);
-    packet.dst = *IpAddress::parse(dst);
-    packet.src_port = 40000;
-    packet.dst_port = 80;
-    packet.ts_usec = ts_usec;
-    packet.flow = flow;
-  }
-};
 
 using Events = std::vector<std::string>;
 const Events kNone;
