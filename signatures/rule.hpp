@@ -26,8 +26,40 @@ enum class RuleAction : uint8_t { Alert, Pass, Drop, Reject, RejectSrc, RejectDs
 // Header protocol. `Ip` matches every IP packet.
 enum class RuleProtocol : uint8_t { Ip, Tcp, Udp, Icmp };
 
-// What a buffer section inspects. Later issues add stream and app-layer kinds here.
-enum class BufferKind : uint8_t { Payload };
+// What a buffer section inspects: the packet payload (and, for TCP, the reassembled stream) or
+// one application-layer buffer (Suricata's sticky buffers, Snort 2's content modifiers). A
+// "both" kind is the request's buffer on packets to the server and the response's to the
+// client (as Suricata registers them for both directions); the others exist on one side.
+enum class BufferKind : uint8_t {
+  Payload,
+  // HTTP request side
+  HttpUri, HttpUriRaw, HttpMethod, HttpRequestLine, HttpHost, HttpHostRaw, HttpUserAgent, HttpAccept,
+  HttpAcceptEnc, HttpAcceptLang, HttpReferer, HttpConnection, HttpRequestBody,
+  // HTTP, both sides
+  HttpProtocol, HttpHeader, HttpHeaderRaw, HttpHeaderNames, HttpCookie, HttpContentType, HttpContentLen, HttpStart,
+  // HTTP response side
+  HttpStatCode, HttpStatMsg, HttpResponseLine, HttpServer, HttpLocation, HttpResponseBody,
+  // file.data / file_data: the HTTP response body to the client, the request body to the server
+  FileData,
+  // DNS: each query name of the message (a multi-buffer: one inspection per name)
+  DnsQuery,
+  // TLS
+  TlsSni, TlsCertSubject, TlsCertIssuer, TlsCertSerial, TlsCertFingerprint, TlsCerts,
+  Ja3Hash, Ja3String, Ja3sHash, Ja3sString,
+  Count
+};
+inline constexpr uint32_t kBufferKindCount = static_cast<uint32_t>(BufferKind::Count);
+
+// A transform applied to a sticky buffer before its options inspect it (Suricata's
+// transforms, in rule order: `http.uri; to_lowercase; content:"..."`).
+struct Transform {
+  enum class Kind : uint8_t {
+    Dotprefix, StripWhitespace, CompressWhitespace, ToLowercase, ToUppercase, UrlDecode, ToMd5, ToSha1, ToSha256,
+    HeaderLowercase, StripPseudoHeaders, Xor
+  };
+  Kind kind = Kind::ToLowercase;
+  std::string key;  // xor: the key bytes
+};
 
 // One `content:` option with its modifiers. Offsets are in bytes; `std::nullopt`
 // means "not given". Relative modifiers (distance/within) refer to the end of the
@@ -301,6 +333,7 @@ struct Suppression {
 
 struct BufferSection {
   BufferKind kind = BufferKind::Payload;
+  std::vector<Transform> transforms;    // applied in order before the options below
   std::vector<ContentOption> contents;  // in rule order
   std::vector<PcreOption> pcres;
   std::vector<IsDataAtOption> isdataats;
@@ -371,6 +404,10 @@ struct Rule {
   std::optional<AppLayerProtocolTest> app_layer_protocol;
   static constexpr uint8_t kUnidentifiedService = 0xff;  // a service Eastwatch never identifies
   std::vector<uint8_t> services;  // AppProto values, or kUnidentifiedService
+  // Application-layer keywords that compare a value rather than inspect a buffer (the flow
+  // must have that protocol's transaction in the packet).
+  std::optional<NumericTest> dns_opcode;  // `dns.opcode:[!]N`
+  std::vector<uint16_t> tls_versions;     // `tls.version:1.2` as wire values (0x0303); any of them
 
   // Where it came from, for messages and `-T`.
   std::string file;
