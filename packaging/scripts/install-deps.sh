@@ -8,6 +8,9 @@ PACKAGES=(
   libpcap-dev libhyperscan-dev libyaml-cpp-dev libspdlog-dev libfmt-dev catch2 libpcre2-dev
   libcli11-dev libexpected-dev rapidjson-dev libxxhash-dev zlib1g-dev
   python3 python3-jsonschema python3-scapy
+  libssl-dev  # MD5/SHA digests: to_md5/to_sha* transforms, JA3, certificate fingerprints
+  librdkafka-dev libhiredis-dev redis-server libsystemd-dev  # SOC sinks, their tests, sd_notify
+  libdpdk-dev  # DPDK capture (net_pcap/net_af_packet virtual devices in the tests)
   iproute2  # ip netns, veth, bridge, tc mirred: the test hypervisor (tests/hypervisor)
 )
 
