@@ -1,0 +1,84 @@
+// The built-in VM-aware detectors (gid 9000): alerts that need the inventory rather than a rule.
+// See README.md for every sid, its message, trigger and configuration.
+//
+// Contract:
+//  - `VmDetector` is per worker; it allocates its rate-limit table in the constructor and
+//    nothing afterwards. `on_new_flow` never allocates, locks or throws.
+//  - Each alert is a complete AlertEvent of a static pseudo-rule from `vm_detect_rules()` (gid
+//    9000, sid N, rev 1), which lives as long as the program, so queued events stay valid
+//    across inventory reloads.
+//  - Rate limiting: at most `rate_limit_alerts` alerts per (sid, source address) within
+//    `rate_limit_seconds` of packet time; further ones are counted (detect.vm_rate_limited).
+//    The limiter is a direct-mapped table of 4,096 entries: a colliding (sid, source) takes the
+//    slot over (counted in detect.vm_rate_evicted), so a limit is never exceeded by more than
+//    what a collision forgets.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "config/settings.hpp"
+#include "sensor/decode/packet.hpp"
+#include "sensor/detect/alert_event.hpp"
+#include "sensor/inventory/inventory.hpp"
+#include "signatures/rule.hpp"
+
+namespace eastwatch {
+
+inline constexpr uint32_t kVmDetectGid = 9000;
+inline constexpr uint32_t kSidZonePolicy = 5;
+inline constexpr uint32_t kSidManagementAccess = 8;
+
+// The pseudo-rules of the built-in detectors, by sid (index = sid; unused sids have sid 0).
+std::span<const Rule> vm_detect_rules();
+
+// Counters: `alert` sums into stats.detect.alert (EVE); the rest go to stats.log.
+struct VmDetectCounters {
+  uint64_t alert = 0;
+  uint64_t zone_policy = 0;        // sid 5 alerts written
+  uint64_t management_access = 0;  // sid 8 alerts written
+  uint64_t rate_limited = 0;       // alerts held back by the rate limit
+  uint64_t rate_evicted = 0;       // rate-limit slots taken over by another (sid, source)
+
+  template <class F>
+  void visit(F&& f) const {
+    f("alert", alert);
+  }
+  template <class F>
+  void visit_extra(F&& f) const {
+    f("vm_zone_policy", zone_policy); f("vm_management_access", management_access);
+    f("vm_rate_limited", rate_limited); f("vm_rate_evicted", rate_evicted);
+  }
+};
+
+class VmDetector {
+ public:
+  explicit VmDetector(const VmDetectSettings& settings);
+
+  // The first packet of a new flow (sent by its client), whose client and server VMs are
+  // `client_vm` / `server_vm` (index + 1; 0: not in the inventory). Writes up to out.size()
+  // alert events; returns how many.
+  size_t on_new_flow(const Packet& p, const Inventory& inventory, uint32_t client_vm, uint32_t server_vm,
+                     std::span<AlertEvent> out) noexcept;
+
+  const VmDetectCounters& counters() const noexcept { return counters_; }
+
+ private:
+  struct RateSlot {
+    IpKey source;
+    uint32_t sid = 0;  // 0: empty
+    uint32_t window_start = 0;  // seconds (packet time)
+    uint32_t count = 0;
+  };
+  static constexpr uint32_t kRateSlots = 4096;
+
+  bool allow(uint32_t sid, const IpAddress& source, int64_t ts_usec) noexcept;
+  void emit(const Rule& rule, const Packet& p, AlertEvent& event) noexcept;
+
+  VmDetectSettings settings_;
+  std::unique_ptr<RateSlot[]> rate_;
+  VmDetectCounters counters_{};
+};
+
+}  // namespace eastwatch
