@@ -15,6 +15,7 @@ constexpr const char* kExamples =
     "Examples:\n"
     "  eastwatch -r attack.pcap -S signatures/rules/eastwatch.rules -l out/\n"
     "  eastwatch -i ens4 --workers 4 -l /var/log/eastwatch\n"
+    "  eastwatch --dpdk --workers 2 -l /var/log/eastwatch -c eastwatch.yaml\n"
     "  eastwatch -T -S emerging-exploit.rules\n"
     "  eastwatch -r a.pcap -r b.pcapng -S my.rules -l out/ -c eastwatch.yaml --set flow.memcap=256mb";
 
@@ -34,6 +35,7 @@ tl::expected<CliOptions, CliExit> parse_cli(int argc, const char* const* argv) {
   app.add_option("--workers", options.workers, "Worker threads (default: the config's capture.workers)")
       ->type_name("N")
       ->check(CLI::Range(1, 64));
+  app.add_flag("--dpdk", options.dpdk, "Capture from the DPDK ports of capture.dpdk (capture.mode: dpdk)");
   app.add_option("-S", options.rule_files, "Load rules from FILE instead of the config's rule-files (repeatable)")
       ->type_name("FILE");
   app.add_option("-c", options.config_file, "YAML config file (default: the embedded defaults)")->type_name("FILE");
@@ -59,6 +61,9 @@ tl::expected<CliOptions, CliExit> parse_cli(int argc, const char* const* argv) {
     if (override_text.find('=') == std::string::npos || override_text.front() == '=') {
       return tl::unexpected(CliExit{2, "eastwatch: --set " + override_text + ": expected KEY=VALUE\n"});
     }
+  }
+  if (options.dpdk && (!options.read_files.empty() || !options.interfaces.empty())) {
+    return tl::unexpected(CliExit{2, "eastwatch: give either --dpdk (DPDK capture) or -r FILE / -i IFACE, not both\n"});
   }
   if (!options.read_files.empty() && !options.interfaces.empty()) {
     return tl::unexpected(CliExit{2, "eastwatch: give either -r FILE (replay) or -i IFACE (live capture), not both\n"});

@@ -1,6 +1,7 @@
 // Command-line parsing for the eastwatch binary. Suricata-familiar flags:
 //   eastwatch -r FILE [-r FILE...] -S RULES [-S RULES...] -l OUTDIR [-c FILE] [--set k=v...]
 //   eastwatch -i IFACE [-i IFACE...] [--workers N] -l OUTDIR [-c FILE] [--set k=v...]
+//   eastwatch --dpdk [--workers N] -l OUTDIR [-c FILE] [--set capture.dpdk.ports=[...]...]
 //   eastwatch -T [-S RULES...] [-c FILE]
 // Contract: parse_cli never exits the process; it returns either the options, or an exit
 // request (for --help/--version: text to print and code 0; for bad arguments: a one-line
@@ -21,6 +22,7 @@ struct CliOptions {
   std::vector<std::string> rule_files;   // -S (replace the config's rule-files)
   std::vector<std::string> interfaces;   // -i (replace the config's capture.interfaces)
   std::optional<uint32_t> workers;       // --workers (replaces capture.workers)
+  bool dpdk = false;                     // --dpdk: capture.mode dpdk (the ports of capture.dpdk)
   std::optional<std::string> config_file;  // -c
   std::optional<std::string> log_dir;      // -l
   std::vector<std::string> overrides;      // --set key=value
