@@ -41,7 +41,8 @@ class Loader {
     }
     check_keys(root, "",
                {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "reference-config-file", "threshold-file", "flow",
-                "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream", "app-layer", "capture"});
+                "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream", "app-layer", "capture",
+                "inventory", "vm-detect"});
     if (auto sensor = map_at(root, "sensor", "sensor")) {
       check_keys(sensor, "sensor", {"name"});
       get_string(sensor["name"], "sensor.name", settings.sensor_name);
@@ -66,6 +67,7 @@ class Loader {
     load_defrag(root, settings.defrag);
     load_capture(root, settings.capture);
     load_host_os_policy(root, settings.host_os_policy);
+    load_inventory(root, settings.inventory, settings.vm_detect);
   }
 
  private:
@@ -353,6 +355,36 @@ class Loader {
     get_uint(node["max-frags"], "defrag.max-frags", defrag.max_frags, 1, 65535);
     get_bool(node["prealloc"], "defrag.prealloc", defrag.prealloc);
     get_uint(node["timeout"], "defrag.timeout", defrag.timeout_seconds, 1, 86400);  // Suricata's limits
+  }
+
+  // inventory: {file, check-interval}; vm-detect: the built-in detectors (sensor/vmdetect).
+  void load_inventory(const YAML::Node& root, InventorySettings& inventory, VmDetectSettings& detect) {
+    if (auto node = map_at(root, "inventory", "inventory")) {
+      check_keys(node, "inventory", {"file", "check-interval"});
+      get_string(node["file"], "inventory.file", inventory.file);
+      uint32_t seconds = inventory.check_interval_ms / 1000;
+      get_uint(node["check-interval"], "inventory.check-interval", seconds, 1, 3600);
+      inventory.check_interval_ms = seconds * 1000;
+    }
+    auto node = map_at(root, "vm-detect", "vm-detect");
+    if (!node) return;
+    check_keys(node, "vm-detect", {"enabled", "rate-limit", "arp-spoofing", "zone-policy", "management-access"});
+    get_bool(node["enabled"], "vm-detect.enabled", detect.enabled);
+    if (auto limit = map_at(node, "rate-limit", "vm-detect.rate-limit")) {
+      check_keys(limit, "vm-detect.rate-limit", {"alerts", "seconds"});
+      get_uint(limit["alerts"], "vm-detect.rate-limit.alerts", detect.rate_limit_alerts, 1, 1000000);
+      get_uint(limit["seconds"], "vm-detect.rate-limit.seconds", detect.rate_limit_seconds, 1, 86400);
+    }
+    auto detector = [&](const char* key, bool& enabled) {
+      const std::string path = join("vm-detect", key);
+      if (auto entry = map_at(node, key, path)) {
+        check_keys(entry, path, {"enabled"});
+        get_bool(entry["enabled"], join(path, "enabled"), enabled);
+      }
+    };
+    detector("arp-spoofing", detect.arp_spoofing);
+    detector("zone-policy", detect.zone_policy);
+    detector("management-access", detect.management_access);
   }
 
   // host-os-policy: {windows: [0.0.0.0/0], linux: [10.0.0.0/8, "2001:db8::/32"], ...}

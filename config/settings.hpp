@@ -114,6 +114,23 @@ struct CaptureSettings {
   uint32_t workers = 1;                 // worker threads; --workers overrides
 };
 
+// The VM inventory (sensor/inventory): zones, zone policy, VMs and the management plane, in
+// a YAML file of its own, reloaded when it changes and on SIGHUP.
+struct InventorySettings {
+  std::string file;                   // empty: no inventory
+  uint32_t check_interval_ms = 1000;  // how often the control thread checks the file's mtime
+};
+
+// The built-in VM-aware detectors (sensor/vmdetect, gid 9000).
+struct VmDetectSettings {
+  bool enabled = true;
+  uint32_t rate_limit_alerts = 10;    // alerts per detector and source address ...
+  uint32_t rate_limit_seconds = 60;   // ... within this many seconds (packet time)
+  bool arp_spoofing = true;           // sid 1
+  bool zone_policy = true;            // sid 5
+  bool management_access = true;      // sid 8
+};
+
 struct Settings {
   std::string source_file;   // the YAML it came from; "<embedded>" for the built-in defaults
   std::string sensor_name;   // EVE `host`; defaults to the machine's hostname
@@ -134,6 +151,8 @@ struct Settings {
   DefragSettings defrag;
   CaptureSettings capture;
   std::vector<HostOsPolicyEntry> host_os_policy;  // in config order; empty: every host bsd
+  InventorySettings inventory;
+  VmDetectSettings vm_detect;
 };
 
 }  // namespace eastwatch

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "sensor/applayer/http_eve_data.hpp"
+#include "sensor/inventory/vm_eve_data.hpp"
 #include "signatures/address.hpp"
 #include "signatures/rule.hpp"
 
@@ -48,6 +49,8 @@ struct AlertEvent {
   uint8_t app_proto = 0;  // the flow's AppProto (sensor/applayer/app_proto.hpp); 0: unknown
   bool has_http = false;  // `http` holds the flow's latest HTTP transaction (EVE `http` object)
   HttpEveData http;
+  bool has_vm = false;  // `vm` names the inventory VMs of src and dest (EVE `vm` object)
+  VmEveData vm;
 
   // Optional evidence (filled only when the EVE settings ask for it).
   uint32_t payload_len = 0;  // bytes in `payload` (truncated to kMaxPayload)

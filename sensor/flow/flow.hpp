@@ -99,6 +99,12 @@ struct Flow {
   uint8_t app_proto = 0;
   uint8_t app_detect = 0;
   uint32_t app_state = 0;
+  // VM context (sensor/inventory): each side's inventory VM (index + 1; 0: not in the
+  // inventory), resolved at the flow's first packet and again when the worker's inventory
+  // snapshot changes (vm_generation: the snapshot's generation, low 32 bits; 0: not resolved).
+  uint32_t vm_client = 0;
+  uint32_t vm_server = 0;
+  uint32_t vm_generation = 0;
 
   // Table bookkeeping (owned by FlowTable).
   bool in_use = false;

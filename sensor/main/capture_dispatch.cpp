@@ -181,13 +181,14 @@ size_t FrameRing::peek(std::span<Packet> out) noexcept {
 }
 
 WorkerPool::WorkerPool(const Settings& settings, const DetectEngine& detect, OutputThread& output, uint32_t workers,
-                       uint32_t producers, uint32_t slot_bytes)
+                       uint32_t producers, uint32_t slot_bytes, const InventoryStore* inventory)
     : producers_(std::max<uint32_t>(1, producers)), counters_(producers_) {
   workers = std::max<uint32_t>(1, workers);
   for (uint32_t w = 0; w < workers; ++w) {
     settings_.push_back(std::make_unique<Settings>(settings));
     settings_.back()->flow.worker_index = w;  // flow ids unique across workers
-    workers_.push_back(std::make_unique<Worker>(*settings_.back(), detect, output.queue(w), output.flow_queue(w)));
+    workers_.push_back(std::make_unique<Worker>(*settings_.back(), detect, output.queue(w), output.flow_queue(w),
+                                                  inventory));
   }
   for (uint32_t i = 0; i < producers_ * workers; ++i) rings_.push_back(std::make_unique<FrameRing>(kRingSlots, slot_bytes));
   for (uint32_t w = 0; w < workers; ++w) threads_.emplace_back([this, w] { run(w); });

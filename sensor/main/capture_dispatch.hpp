@@ -79,7 +79,7 @@ class WorkerPool {
   static constexpr uint32_t kSlotBytes = 65536;
 
   WorkerPool(const Settings& settings, const DetectEngine& detect, OutputThread& output, uint32_t workers,
-             uint32_t producers, uint32_t slot_bytes = kSlotBytes);
+             uint32_t producers, uint32_t slot_bytes = kSlotBytes, const InventoryStore* inventory = nullptr);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

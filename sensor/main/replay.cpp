@@ -59,9 +59,10 @@ class ProgressLine {
 
 }  // namespace
 
-int run_replay(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules) {
+int run_replay(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules,
+               const InventoryStore* inventory) {
   if (!settings.capture.interfaces.empty() || settings.capture.workers > 1) {
-    return run_with_workers(options, settings, std::move(rules));
+    return run_with_workers(options, settings, std::move(rules), inventory);
   }
   const auto started = Clock::now();
   const uint64_t started_ticks = __rdtsc();
@@ -76,7 +77,7 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
   }
 
   DetectEngine detect(rules, settings.detect, settings.eve);
-  Worker worker(settings, detect, (*output)->queue(0), (*output)->flow_queue(0));
+  Worker worker(settings, detect, (*output)->queue(0), (*output)->flow_queue(0), inventory);
   CaptureCounters capture_counters{};
   std::array<Packet, Worker::kBurstSize> burst{};
   ProgressLine progress(!options.quiet);
@@ -113,6 +114,7 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
   StatsCollector stats;
   stats.add("capture", capture_counters);
   add_worker_stats(stats, worker);
+  if (inventory != nullptr) stats.add("inventory", inventory->counters());
   (*output)->write_stats(stats.snapshot(last_ts_usec, static_cast<uint64_t>(uptime)));
   (*output)->stop();
 

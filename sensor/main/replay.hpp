@@ -5,11 +5,14 @@
 #include <memory>
 
 #include "config/settings.hpp"
+#include "sensor/inventory/inventory_store.hpp"
 #include "sensor/main/cli.hpp"
 #include "signatures/rule_compiler.hpp"
 
 namespace eastwatch {
 
-int run_replay(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules);
+// `inventory`, when given, is the VM inventory the workers read (and the watcher reloads).
+int run_replay(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules,
+               const InventoryStore* inventory = nullptr);
 
 }  // namespace eastwatch

@@ -75,7 +75,8 @@ void capture_loop(PcapLiveSource& source, WorkerPool& pool, uint32_t producer, s
 
 }  // namespace
 
-int run_with_workers(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules) {
+int run_with_workers(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules,
+                     const InventoryStore* inventory) {
   const auto started = Clock::now();
   const uint64_t started_ticks = __rdtsc();
   const bool live = !settings.capture.interfaces.empty();
@@ -108,7 +109,7 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
 
   DetectEngine detect(rules, settings.detect, settings.eve);
   const uint32_t producers = live ? static_cast<uint32_t>(sources.size()) : 1;
-  WorkerPool pool(settings, detect, **output, workers, producers, slot_bytes);
+  WorkerPool pool(settings, detect, **output, workers, producers, slot_bytes, inventory);
   CaptureCounters capture_counters{};
   uint64_t packets = 0;
   int64_t last_ts_usec = 0;
@@ -171,6 +172,7 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
     add_worker_stats(stats, worker);
     alerts += worker.detect_counters().alert;
   }
+  if (inventory != nullptr) stats.add("inventory", inventory->counters());
   (*output)->write_stats(stats.snapshot(last_ts_usec, static_cast<uint64_t>(uptime)));
   (*output)->stop();
 

@@ -10,11 +10,13 @@
 #include <memory>
 
 #include "config/settings.hpp"
+#include "sensor/inventory/inventory_store.hpp"
 #include "sensor/main/cli.hpp"
 #include "signatures/rule_compiler.hpp"
 
 namespace eastwatch {
 
-int run_with_workers(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules);
+int run_with_workers(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules,
+                     const InventoryStore* inventory = nullptr);
 
 }  // namespace eastwatch

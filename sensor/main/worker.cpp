@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "sensor/decode/decoder.hpp"
+#include "sensor/inventory/vm_context.hpp"
 
 namespace eastwatch {
 
@@ -15,7 +16,8 @@ constexpr uint32_t kExpireChecksPerRun = 256;
 constexpr uint32_t kMaxDrainRounds = 64;
 }  // namespace
 
-Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue& alerts, FlowQueue& flow_records)
+Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue& alerts, FlowQueue& flow_records,
+               const InventoryStore* inventory)
     : detect_(detect),
       alerts_(alerts),
       flows_(settings.flow),
@@ -25,7 +27,10 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
       app_layer_(settings.app_layer),
       detect_thread_(detect.make_thread(stream_.session_capacity())),
       alert_buffer_(std::make_unique<AlertEvent[]>(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet))),
-      alert_buffer_size_(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet)) {
+      alert_buffer_size_(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet)),
+      inventory_store_(inventory),
+      vm_detect_(settings.vm_detect) {
+  refresh_inventory();
   // A flow's end frees its TCP session; with EVE flow records on, it also writes the record.
   const bool write_records = settings.eve.enabled && settings.eve.flow;
   flows_.set_end_callback([this, write_records, &flow_records](const Flow& flow, FlowEndReason reason) {
@@ -63,6 +68,7 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
 }
 
 void Worker::process_burst(std::span<Packet> packets) noexcept {
+  refresh_inventory();
   for (Packet& packet : packets) process_packet(packet);
   if (!packets.empty()) {
     const int64_t now = packets.back().ts_usec;
@@ -98,9 +104,14 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
     packet.has_transport = false;
     packet.payload_len = 0;
   }
+  if (inventory_ && decoded && packet.ip_version == 0 && packet.ether_type == 0x0806) {
+    push_alerts(packet, vm_detect_.on_arp(packet, *inventory_,
+                                          std::span<AlertEvent>(alert_buffer_.get(), alert_buffer_size_)));
+  }
   const StreamUpdate* stream = nullptr;
   if (decoded && !packet.ip_fragment && packet.ip_version != 0) {
     flows_.process(packet);
+    if (inventory_ && packet.flow != nullptr) push_alerts(packet, resolve_flow_vms(packet));
     if (packet.is_tcp() && packet.flow != nullptr) {
       stream_.process(packet, stream_update_);
       stream = &stream_update_;
@@ -136,13 +147,59 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
   }
 }
 
-// Queues the packet's alerts, each with the EVE `http` facts of its flow's latest transaction.
+// A new inventory snapshot, when the control thread published one: one atomic load per burst,
+// the store's lock only when the generation changed. The previous snapshot is released here
+// (freed when no other worker holds it).
+void Worker::refresh_inventory() noexcept {
+  if (inventory_store_ == nullptr) return;
+  const uint64_t generation = inventory_store_->generation();
+  if (static_cast<uint32_t>(generation) == inventory_generation_ || generation == 0) return;
+  uint64_t current = 0;
+  inventory_ = inventory_store_->current(&current);
+  inventory_generation_ = static_cast<uint32_t>(current) == 0 ? 1 : static_cast<uint32_t>(current);
+}
+
+// Resolves the flow's VMs at its first packet and after a snapshot change; at the first packet
+// of a new flow, runs the built-in detectors (their alerts in alert_buffer_).
+size_t Worker::resolve_flow_vms(Packet& packet) noexcept {
+  Flow& flow = *packet.flow;
+  if (flow.vm_generation == inventory_generation_) return 0;
+  const bool first_packet = flow.vm_generation == 0 && packet.to_server && flow.pkts_toserver == 1 &&
+                            flow.pkts_toclient == 0;
+  uint32_t src_vm = 0, dst_vm = 0;
+  resolve_packet_vms(*inventory_, packet, src_vm, dst_vm);
+  flow.vm_client = packet.to_server ? src_vm : dst_vm;
+  flow.vm_server = packet.to_server ? dst_vm : src_vm;
+  flow.vm_generation = inventory_generation_;
+  if (!first_packet) return 0;
+  return vm_detect_.on_new_flow(packet, *inventory_, flow.vm_client, flow.vm_server,
+                                std::span<AlertEvent>(alert_buffer_.get(), alert_buffer_size_));
+}
+
+// Queues the packet's alerts, each with the EVE `http` facts of its flow's latest transaction
+// and the `vm` object of its two sides.
 void Worker::push_alerts(const Packet& packet, size_t count) noexcept {
+  if (count == 0) return;
   const HttpEveData* http = packet.flow != nullptr ? app_layer_.http_eve(*packet.flow) : nullptr;
+  bool has_vm = false;
+  if (inventory_) {
+    uint32_t src_vm = 0, dst_vm = 0;
+    const Flow* flow = packet.flow;
+    if (flow != nullptr && flow->vm_generation == inventory_generation_) {
+      src_vm = packet.to_server ? flow->vm_client : flow->vm_server;
+      dst_vm = packet.to_server ? flow->vm_server : flow->vm_client;
+    } else {
+      resolve_packet_vms(*inventory_, packet, src_vm, dst_vm);
+    }
+    vm_eve_ = VmEveData{};
+    has_vm = fill_vm_eve(*inventory_, src_vm, dst_vm, vm_eve_);
+  }
   for (size_t i = 0; i < count; ++i) {
     AlertEvent& event = alert_buffer_[i];
     event.has_http = http != nullptr && http->http_method.len > 0;
     if (event.has_http) event.http = *http;
+    event.has_vm = has_vm;
+    if (has_vm) event.vm = vm_eve_;
     alerts_.push(event);
   }
 }

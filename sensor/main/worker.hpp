@@ -15,8 +15,11 @@
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/flow/flow_table.hpp"
 #include "sensor/flow/host_os_policy.hpp"
+#include "sensor/inventory/inventory_store.hpp"
+#include "sensor/inventory/vm_eve_data.hpp"
 #include "sensor/output/alert_queue.hpp"
 #include "sensor/stream/tcp_stream_engine.hpp"
+#include "sensor/vmdetect/vm_detector.hpp"
 
 namespace eastwatch {
 
@@ -24,8 +27,11 @@ class Worker {
  public:
   static constexpr uint32_t kBurstSize = 32;
 
-  // `flows` receives a record of each ended flow when EVE flow records are on.
-  Worker(const Settings& settings, const DetectEngine& detect, AlertQueue& alerts, FlowQueue& flows);
+  // `flows` receives a record of each ended flow when EVE flow records are on. `inventory`, when
+  // given, is read between bursts (a new snapshot is picked up there); alerts then carry `vm`
+  // and the built-in VM detectors run.
+  Worker(const Settings& settings, const DetectEngine& detect, AlertQueue& alerts, FlowQueue& flows,
+         const InventoryStore* inventory = nullptr);
 
   // Processes a burst of captured frames (frame fields set). Never allocates or throws.
   void process_burst(std::span<Packet> packets) noexcept;
@@ -39,6 +45,7 @@ class Worker {
   const DetectCounters& detect_counters() const noexcept { return detect_thread_->counters(); }
   const StreamCounters& stream_counters() const noexcept { return stream_.counters(); }
   const AppLayerCounters& app_layer_counters() const noexcept { return app_layer_.counters(); }
+  const VmDetectCounters& vm_detect_counters() const noexcept { return vm_detect_.counters(); }
   std::span<const RuleProfile> rule_profile(size_t rule_count) const noexcept {
     return detect_thread_->profile(rule_count);
   }
@@ -47,6 +54,8 @@ class Worker {
   void process_packet(Packet& packet) noexcept;
   void process_decoded(Packet& packet, bool decoded, bool may_defragment) noexcept;
   void push_alerts(const Packet& packet, size_t count) noexcept;
+  void refresh_inventory() noexcept;
+  size_t resolve_flow_vms(Packet& packet) noexcept;  // returns the built-in detectors' alerts
 
   const DetectEngine& detect_;
   AlertQueue& alerts_;
@@ -61,6 +70,11 @@ class Worker {
   std::unique_ptr<AlertEvent[]> alert_buffer_;
   uint32_t alert_buffer_size_;
   DecodeStats decode_stats_{};
+  const InventoryStore* inventory_store_;
+  std::shared_ptr<const Inventory> inventory_;  // the snapshot in use (null: none)
+  uint32_t inventory_generation_ = 0;           // its generation, low 32 bits (Flow::vm_generation)
+  VmDetector vm_detect_;
+  VmEveData vm_eve_{};  // the `vm` object of the packet being alerted on
   int64_t last_expire_usec_ = 0;
 };
 

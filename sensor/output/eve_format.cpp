@@ -229,6 +229,35 @@ void write_http(JsonWriter& writer, const HttpEveData& http) {
 }
 
 // Suricata's `app_proto`: written once the flow's protocol is known ("failed" included).
+// Eastwatch's `vm` object: the inventory VMs of the alert's src and dest (sensor/inventory).
+void write_vm(JsonWriter& writer, const VmEveData& vm) {
+  write_key(writer, "vm");
+  writer.StartObject();
+  auto side = [&](const char* key, const VmEveData::Side& s) {
+    if (!s.known) return;
+    write_key(writer, key);
+    writer.StartObject();
+    write_key(writer, "name");
+    write_string(writer, s.name.view());
+    write_key(writer, "host");
+    write_string(writer, s.host.view());
+    write_key(writer, "zone");
+    write_string(writer, s.zone.view());
+    if (s.tenant.len > 0) {
+      write_key(writer, "tenant");
+      write_string(writer, s.tenant.view());
+    }
+    writer.EndObject();
+  };
+  side("src", vm.src);
+  side("dest", vm.dest);
+  write_key(writer, "same_host");
+  writer.Bool(vm.same_host);
+  write_key(writer, "scope");
+  write_string(writer, vm_scope_name(vm.scope));
+  writer.EndObject();
+}
+
 void write_app_proto(JsonWriter& writer, uint8_t app_proto) {
   const std::string_view name = app_proto_name(static_cast<AppProto>(app_proto));
   if (name.empty()) return;
@@ -364,6 +393,7 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
   writer.EndObject();
 
   if (event.has_http) write_http(writer, event.http);
+  if (event.has_vm) write_vm(writer, event.vm);
   write_app_proto(writer, event.app_proto);
   if (event.has_flow) {
     write_key(writer, "flow");

@@ -22,6 +22,9 @@ Rule make_rule(uint32_t sid, const char* msg, const char* classtype, const char*
 
 std::array<Rule, 9> build_rules() {
   std::array<Rule, 9> rules{};
+  rules[kSidArpSpoofing] =
+      make_rule(kSidArpSpoofing, "EASTWATCH VM ARP spoofing: a VM address claimed with another VM's MAC",
+                "protocol-command-decode", "Generic Protocol Command Decode", 1);
   rules[kSidZonePolicy] = make_rule(kSidZonePolicy, "EASTWATCH VM zone-policy violation between guests",
                                     "policy-violation", "Potential Corporate Privacy Violation", 2);
   rules[kSidManagementAccess] =
@@ -110,6 +113,31 @@ void VmDetector::emit(const Rule& rule, const Packet& p, AlertEvent& event) noex
   event.payload_len = 0;
   event.packet_len = 0;
   ++counters_.alert;
+}
+
+size_t VmDetector::on_arp(const Packet& p, const Inventory& inventory, std::span<AlertEvent> out) noexcept {
+  if (!settings_.enabled || !settings_.arp_spoofing || out.empty()) return 0;
+  if (p.ether_type != 0x0806 || p.caplen < p.l3_offset + 28 || p.data == nullptr) return 0;
+  const uint8_t* arp = p.data + p.l3_offset;
+  const uint16_t hardware = static_cast<uint16_t>(arp[0] << 8 | arp[1]);
+  const uint16_t protocol = static_cast<uint16_t>(arp[2] << 8 | arp[3]);
+  const uint16_t opcode = static_cast<uint16_t>(arp[6] << 8 | arp[7]);
+  if (hardware != 1 || protocol != 0x0800 || arp[4] != 6 || arp[5] != 4) return 0;
+  const uint8_t* sender_mac = arp + 8;
+  const IpAddress sender_ip = IpAddress::from_v4_bytes(arp + 14);
+  const IpAddress target_ip = IpAddress::from_v4_bytes(arp + 24);
+  const bool gratuitous = opcode == 1 && sender_ip == target_ip;
+  if (opcode != 2 && !gratuitous) return 0;  // a plain request claims nothing
+  const uint32_t owner = inventory.find_ip(sender_ip);
+  const uint32_t claimant = inventory.find_mac(sender_mac);
+  if (owner == Inventory::kNotFound || claimant == Inventory::kNotFound || owner == claimant) return 0;
+  if (!allow(kSidArpSpoofing, sender_ip, p.ts_usec)) return 0;
+  AlertEvent& event = out[0];
+  emit(vm_detect_rules()[kSidArpSpoofing], p, event);
+  event.src = sender_ip;  // the address claimed, and the address asked about
+  event.dst = target_ip;
+  ++counters_.arp_spoofing;
+  return 1;
 }
 
 size_t VmDetector::on_new_flow(const Packet& p, const Inventory& inventory, uint32_t client_vm, uint32_t server_vm,

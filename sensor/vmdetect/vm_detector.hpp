@@ -27,6 +27,7 @@
 namespace eastwatch {
 
 inline constexpr uint32_t kVmDetectGid = 9000;
+inline constexpr uint32_t kSidArpSpoofing = 1;
 inline constexpr uint32_t kSidZonePolicy = 5;
 inline constexpr uint32_t kSidManagementAccess = 8;
 
@@ -36,6 +37,7 @@ std::span<const Rule> vm_detect_rules();
 // Counters: `alert` sums into stats.detect.alert (EVE); the rest go to stats.log.
 struct VmDetectCounters {
   uint64_t alert = 0;
+  uint64_t arp_spoofing = 0;       // sid 1 alerts written
   uint64_t zone_policy = 0;        // sid 5 alerts written
   uint64_t management_access = 0;  // sid 8 alerts written
   uint64_t rate_limited = 0;       // alerts held back by the rate limit
@@ -47,7 +49,7 @@ struct VmDetectCounters {
   }
   template <class F>
   void visit_extra(F&& f) const {
-    f("vm_zone_policy", zone_policy); f("vm_management_access", management_access);
+    f("vm_arp_spoofing", arp_spoofing); f("vm_zone_policy", zone_policy); f("vm_management_access", management_access);
     f("vm_rate_limited", rate_limited); f("vm_rate_evicted", rate_evicted);
   }
 };
@@ -61,6 +63,10 @@ class VmDetector {
   // alert events; returns how many.
   size_t on_new_flow(const Packet& p, const Inventory& inventory, uint32_t client_vm, uint32_t server_vm,
                      std::span<AlertEvent> out) noexcept;
+
+  // An ARP frame (decoded, ether_type 0x0806): sid 1 when a reply or gratuitous ARP claims
+  // the address of one VM with the MAC of another. Reads only the ARP header within caplen.
+  size_t on_arp(const Packet& p, const Inventory& inventory, std::span<AlertEvent> out) noexcept;
 
   const VmDetectCounters& counters() const noexcept { return counters_; }
 

@@ -1139,6 +1139,221 @@ def app_layer_rule_conditions(env):
     check(all(a.get("app_proto") == "http" for a in alerts if a["pcap_cnt"] == http_packet), "app_proto http")
 
 
+# --- VM inventory (sensor/inventory, sensor/vmdetect) ---------------------------------------
+
+DEMO_INVENTORY = os.path.join(HERE, "inventory", "demo-inventory.yaml")
+WEB_MAC, DB_MAC, APP_MAC = "00:50:56:00:00:11", "00:50:56:00:00:12", "00:50:56:00:00:13"
+
+
+def vm_of(alert):
+    vm = alert.get("vm")
+    if vm is None:
+        return None
+    side = lambda s: (s["name"], s["zone"], s["host"]) if s else None  # noqa: E731
+    return side(vm.get("src")), side(vm.get("dest")), vm["same_host"], vm["scope"]
+
+
+@case
+def inventory_enriches_demo_alerts(env):
+    """The demo with its inventory (policy default allow: no gid 9000 alert): the same 18 alerts,
+    each naming both VMs (by MAC, so the IPv6 flow too) with zone and host; web-01 and db-01 share
+    esx-01 (intra-host), app-01 runs on esx-02 (inter-host); `src` follows the alert's src_ip."""
+    pcap = os.path.join(env.source, "tests", "pcaps", "guest-to-guest-attack.pcap")
+    rules = open(os.path.join(env.source, "signatures", "rules", "eastwatch.rules")).read()
+    alerts, stats = env.replay([pcap], rules, "--set", f"inventory.file={DEMO_INVENTORY}")
+    check(len(alerts) == 18 and stats["detect"]["alert"] == 18, f"{len(alerts)} alerts")
+    web, db, app = ("web-01", "dmz", "esx-01"), ("db-01", "db", "esx-01"), ("app-01", "app", "esx-02")
+    by_sid = {a["alert"]["signature_id"]: a for a in alerts}
+    check(vm_of(by_sid[9000006]) == (web, db, True, "intra-host"), f"web -> db: {by_sid[9000006].get('vm')}")
+    check(vm_of(by_sid[9000001]) == (web, app, False, "inter-host"), f"web -> app: {by_sid[9000001].get('vm')}")
+    check(vm_of(by_sid[9000005]) == (app, web, False, "inter-host"), "the leak travels app -> web")
+    check(vm_of(by_sid[9000023]) == (web, app, False, "inter-host"), "IPv6 flow resolved too")
+    check(by_sid[9000001]["vm"]["src"]["tenant"] == "shop", "tenant of web-01")
+    check("tenant" not in by_sid[9000001]["vm"]["dest"], "app-01 has no tenant")
+    check(all("vm" in a for a in alerts), "every alert between guests carries vm")
+    check(by_sid[9000001]["host"] == by_sid[9000006]["host"], "host is the sensor's name on every record")
+    stats_log = open(env.path("out/stats.log")).read()
+    check("inventory.vms" in stats_log, "inventory counters in stats.log")
+
+
+def vm_capture(env):
+    """web-01 (dmz) and db-01 (db) flows, an external client, and a guest reaching vCenter."""
+    cap = Capture()
+    flows = {}
+    for name, (client, server, cmac, smac, cport, sport) in {
+        "allowed": ("10.20.0.11", "10.20.0.12", WEB_MAC, DB_MAC, 40001, 5432),  # dmz -> db 5432: allowed
+        "breach": ("10.20.0.11", "10.20.0.12", WEB_MAC, DB_MAC, 40002, 6379),   # dmz -> db 6379: not allowed
+        "back": ("10.20.0.12", "10.20.0.11", DB_MAC, WEB_MAC, 40003, 22),       # db -> dmz: not allowed
+        "same": ("10.20.0.11", "10.20.0.21", WEB_MAC, "00:50:56:00:00:21", 40004, 22),  # dmz -> dmz
+        "outside": ("192.0.2.7", "10.20.0.11", "00:50:56:00:00:fe", WEB_MAC, 40005, 443),  # external -> vm
+        "vcenter": ("10.20.0.11", "10.99.0.5", WEB_MAC, "00:50:56:00:00:05", 40006, 443),  # guest -> vCenter
+    }.items():
+        s = TcpSession(cap, client, server, cport, sport, cmac, smac)
+        flows[name] = s.handshake() - 2  # the SYN
+        s.send(b"hello")
+        s.close()
+    pcap = env.path("vm.pcap")
+    cap.write(pcap)
+    inventory = env.write("inv.yaml", """sensor: {host: esx-01}
+zones: [{name: dmz}, {name: db}]
+policy:
+  default: alert
+  allow: [{from: dmz, to: db, ports: [5432], proto: tcp}]
+vms:
+  - {name: web-01, zone: dmz, macs: ["00:50:56:00:00:11"], ips: ["10.20.0.11"]}
+  - {name: web-02, zone: dmz, macs: ["00:50:56:00:00:21"], ips: ["10.20.0.21"]}
+  - {name: db-01, host: esx-02, zone: db, macs: ["00:50:56:00:00:12"], ips: ["10.20.0.12"]}
+management:
+  - {name: vcenter, addresses: ["10.99.0.0/28"], ports: [443], proto: tcp}
+""")
+    return pcap, inventory, flows
+
+
+@case
+def zone_policy_and_management_plane(env):
+    """sid 5 once per flow, at its first packet, for the flows the zone policy does not allow
+    (dmz -> db 6379; db -> dmz 22), none for the allowed port, the same zone or an external
+    client; sid 8 when web-01 opens a flow to vCenter. A rule on $ZONE_dmz -> $ZONE_db matches
+    the SYNs of both dmz -> db flows and nothing else."""
+    pcap, inventory, flows = vm_capture(env)
+    rules = 'alert tcp $ZONE_dmz any -> $ZONE_db any (msg:"dmz to db"; flags:S; sid:100;)\n'
+    alerts, stats = env.replay([pcap], rules, "--set", f"inventory.file={inventory}")
+    # The built-in detectors run before the rules on the same packet.
+    got = [(a["pcap_cnt"], a["alert"]["gid"], a["alert"]["signature_id"]) for a in alerts]
+    expected = [(flows["allowed"], 1, 100),
+                (flows["breach"], 9000, 5), (flows["breach"], 1, 100),
+                (flows["back"], 9000, 5),
+                (flows["vcenter"], 9000, 8)]
+    check(got == expected, f"alerts (pcap_cnt, gid, sid):\n  got      {got}\n  expected {expected}")
+    breach = alerts[1]
+    check(breach["alert"]["signature"] == "EASTWATCH VM zone-policy violation between guests", "sid 5 msg")
+    check((breach["src_ip"], breach["dest_ip"], breach["dest_port"]) == ("10.20.0.11", "10.20.0.12", 6379),
+          "the flow's addresses and ports")
+    check(breach["flow_id"] == alerts[2]["flow_id"], "a real flow alert")
+    check(vm_of(breach) == (("web-01", "dmz", "esx-01"), ("db-01", "db", "esx-02"), False, "inter-host"),
+          f"vm {breach.get('vm')}")
+    vcenter = alerts[4]
+    check(vcenter["alert"]["severity"] == 1 and vcenter["vm"]["scope"] == "vm-to-external", f"{vcenter}")
+    check("dest" not in vcenter["vm"], "vCenter is not a VM")
+    check(stats["detect"]["alert"] == 5, "gid 9000 alerts count in detect.alert")
+    # Switched off: only the rule's alerts.
+    shutil.rmtree(env.path("out"))  # eve.json is appended to
+    alerts, _ = env.replay([pcap], rules, "--set", f"inventory.file={inventory}", "--set", "vm-detect.enabled=no")
+    got = [a["alert"]["signature_id"] for a in alerts]
+    check(got == [100, 100], f"vm-detect.enabled=no: {got}")
+
+
+@case
+def bad_inventory_exits_2(env):
+    """A bad inventory at start: exit 2, each problem as FILE:LINE: key: what is wrong."""
+    inventory = env.write("bad.yaml", "sensor: {host: esx-01}\nzones: [{name: dmz}]\nvms:\n"
+                                      "  - {name: web-01, zone: web, macs: [\"00:50:56:00:00:1\"]}\n")
+    rules = env.write("r.rules", 'alert tcp any any -> any any (msg:"x"; sid:1;)\n')
+    result = env.run("-T", "-S", rules, "--set", f"inventory.file={inventory}", expect_rc=2)
+    check(f"{inventory}:4: vms[0].zone: unknown zone 'web' (expected one of the zones: dmz)" in result.stderr,
+          result.stderr)
+    check(f"{inventory}:4: vms[0].macs: '00:50:56:00:00:1' is not a MAC address" in result.stderr, result.stderr)
+    check("invalid inventory (2 problems)" in result.stderr, result.stderr)
+    result = env.run("-T", "-S", rules, "--set", f"inventory.file={env.path('missing.yaml')}", expect_rc=2)
+    check("cannot open the inventory file" in result.stderr, result.stderr)
+
+
+@case
+def arp_spoofing_between_guests(env):
+    """sid 1: web-01's MAC answers ARP for db-01's address (a reply, then a gratuitous ARP): two
+    alerts naming web-01 as the claimant; db-01's own announcement, a plain request and an
+    unknown MAC's claim do not alert."""
+    from scapy.all import ARP, Ether
+    cap = Capture()
+    bcast = "ff:ff:ff:ff:ff:ff"
+    own = cap.add(Ether(src=DB_MAC, dst=bcast) / ARP(op=1, hwsrc=DB_MAC, psrc="10.20.0.12", pdst="10.20.0.12"))
+    ask = cap.add(Ether(src=WEB_MAC, dst=bcast) / ARP(op=1, hwsrc=WEB_MAC, psrc="10.20.0.11", pdst="10.20.0.12"))
+    spoof = cap.add(Ether(src=WEB_MAC, dst=bcast) / ARP(op=2, hwsrc=WEB_MAC, psrc="10.20.0.12", pdst="10.20.0.1"))
+    stranger = cap.add(Ether(src="00:50:56:00:00:77", dst=bcast) /
+                       ARP(op=2, hwsrc="00:50:56:00:00:77", psrc="10.20.0.12", pdst="10.20.0.1"))
+    garp = cap.add(Ether(src=WEB_MAC, dst=bcast) / ARP(op=1, hwsrc=WEB_MAC, psrc="10.20.0.12", pdst="10.20.0.12"))
+    pcap = env.path("arp.pcap")
+    cap.write(pcap)
+    alerts, stats = env.replay([pcap], 'alert tcp any any -> any any (msg:"x"; content:"never"; sid:1;)\n',
+                               "--set", f"inventory.file={DEMO_INVENTORY}")
+    got = [(a["pcap_cnt"], a["alert"]["gid"], a["alert"]["signature_id"]) for a in alerts]
+    check(got == [(spoof, 9000, 1), (garp, 9000, 1)], f"alerts {got} (own {own}, request {ask}, unknown {stranger})")
+    check(alerts[0]["src_ip"] == "10.20.0.12" and alerts[0]["dest_ip"] == "10.20.0.1", f"{alerts[0]}")
+    check(alerts[0]["vm"]["src"]["name"] == "web-01", f"the claimant: {alerts[0].get('vm')}")
+
+
+def pcap_records(path):
+    """A classic pcap file as (file header, [record bytes...])."""
+    data = open(path, "rb").read()
+    records, offset = [], 24
+    while offset < len(data):
+        length = int.from_bytes(data[offset + 8:offset + 12], "little")
+        records.append(data[offset:offset + 16 + length])
+        offset += 16 + length
+    return data[:24], records
+
+
+@case
+def inventory_reload_during_replay(env):
+    """The inventory changes while a replay runs (the capture read from a pipe): flow A is
+    inspected with the old inventory, then the file is rewritten and SIGHUP sent; once the sensor
+    reports the reload, flow B is written: its alert names the renamed VM, A's the old name."""
+    import select
+    import signal
+    import time
+    cap = Capture()
+    a = TcpSession(cap, "10.20.0.11", "10.20.0.12", 41000, 80, WEB_MAC, DB_MAC)
+    a.handshake()
+    a.send(b"RELOADTEST")
+    for i in range(40):  # fill the reader's first burst (32 frames) so flow A is processed now
+        udp_packet(cap, "192.0.2.1", "192.0.2.2", 1000 + i, 9, b"pad")
+    split = len(cap.packets)
+    b = TcpSession(cap, "10.20.0.11", "10.20.0.12", 41001, 80, WEB_MAC, DB_MAC)
+    b.handshake()
+    b.send(b"RELOADTEST")
+    pcap = env.path("reload.pcap")
+    cap.write(pcap)
+    header, records = pcap_records(pcap)
+    old = open(DEMO_INVENTORY).read()
+    inventory = env.write("inv.yaml", old)
+    rules = env.write("r.rules", 'alert tcp any any -> any any (msg:"marker"; content:"RELOADTEST"; sid:200;)\n')
+    out = env.path("out")
+    os.makedirs(out)
+    process = subprocess.Popen([env.binary, "-r", "/dev/stdin", "-S", rules, "-l", out, "-q",
+                                "--set", f"inventory.file={inventory}"],
+                               stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        process.stdin.write(header + b"".join(records[:split]))
+        process.stdin.flush()
+        eve = os.path.join(out, "eve.json")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (os.path.exists(eve) and '"signature_id":200' in open(eve).read()):
+            time.sleep(0.05)
+        check('"signature_id":200' in open(eve).read(), "flow A's alert before the reload")
+        env.write("inv.yaml.new", old.replace("name: web-01,", "name: web-01-renamed,"))
+        os.rename(env.path("inv.yaml.new"), inventory)
+        process.send_signal(signal.SIGHUP)
+        seen = b""
+        while time.monotonic() < deadline and b"inventory reloaded" not in seen:
+            ready, _, _ = select.select([process.stderr], [], [], 0.5)
+            if ready:
+                seen += os.read(process.stderr.fileno(), 4096)
+        check(b"inventory reloaded" in seen, f"no reload reported: {seen!r}")
+        process.stdin.write(b"".join(records[split:]))
+        process.stdin.close()
+        rest = process.stderr.read()
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    check(process.returncode == 0, f"exit {process.returncode}: {(seen + rest).decode(errors='replace')}")
+    env.validate(eve)
+    alerts = [json.loads(line) for line in open(eve) if '"event_type":"alert"' in line]
+    names = [(a["src_port"], a["vm"]["src"]["name"]) for a in alerts]
+    check(names == [(41000, "web-01"), (41001, "web-01-renamed")], f"names {names}")
+    check("inventory.reloads" in open(os.path.join(out, "stats.log")).read(), "reloads counted")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)
