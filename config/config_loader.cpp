@@ -42,7 +42,7 @@ class Loader {
     check_keys(root, "",
                {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "reference-config-file", "threshold-file", "flow",
                 "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream", "app-layer", "capture",
-                "inventory", "vm-detect"});
+                "inventory", "vm-detect", "spool"});
     if (auto sensor = map_at(root, "sensor", "sensor")) {
       check_keys(sensor, "sensor", {"name"});
       get_string(sensor["name"], "sensor.name", settings.sensor_name);
@@ -64,6 +64,7 @@ class Loader {
                1, 1000);
     }
     load_outputs(root["outputs"], settings);
+    load_spool(root, settings.sinks.spool);
     load_defrag(root, settings.defrag);
     load_capture(root, settings.capture);
     load_host_os_policy(root, settings.host_os_policy);
@@ -442,7 +443,7 @@ class Loader {
       fail(outputs, "outputs", "expected a mapping of outputs (eve, fast, stats-log)");
       return;
     }
-    check_keys(outputs, "outputs", {"eve", "fast", "stats-log"});
+    check_keys(outputs, "outputs", {"eve", "fast", "stats-log", "redis", "syslog", "unix", "kafka"});
     if (auto eve = map_at(outputs, "eve", "outputs.eve")) {
       check_keys(eve, "outputs.eve", {"enabled", "filename", "stats", "flow", "alert"});
       get_bool(eve["flow"], "outputs.eve.flow", settings.eve.flow);
@@ -463,6 +464,120 @@ class Loader {
     }
     load_file_output(outputs, "fast", settings.fast);
     load_file_output(outputs, "stats-log", settings.stats_log);
+    load_sinks(outputs, settings.sinks);
+  }
+
+  // One of `names` (case-insensitive); the index of the match in `index`.
+  bool get_choice(const YAML::Node& node, const std::string& path, std::initializer_list<const char*> names,
+                  size_t& index) {
+    std::string text;
+    if (!scalar(node, path, text)) return false;
+    std::string expected;
+    size_t at = 0;
+    for (const char* name : names) {
+      if (lower(text) == name) {
+        index = at;
+        return true;
+      }
+      expected += std::string(expected.empty() ? "" : ", ") + name;
+      ++at;
+    }
+    fail(node, path, "'" + text + "' is not valid (expected one of: " + expected + ")");
+    return false;
+  }
+
+  void load_spool(const YAML::Node& root, SpoolSettings& spool) {
+    auto node = map_at(root, "spool", "spool");
+    if (!node) return;
+    check_keys(node, "spool", {"dir", "max-bytes", "fsync", "queue-size", "high-water", "drain-timeout"});
+    get_string(node["dir"], "spool.dir", spool.dir);
+    if (spool.dir.empty()) fail(node["dir"], "spool.dir", "empty directory name");
+    get_size(node["max-bytes"], "spool.max-bytes", spool.max_bytes, 64 << 10);
+    size_t fsync = 0;
+    if (get_choice(node["fsync"], "spool.fsync", {"none", "batch", "always"}, fsync)) {
+      spool.fsync = static_cast<SpoolFsyncPolicy>(fsync);
+    }
+    get_uint(node["queue-size"], "spool.queue-size", spool.queue_size, 16, 1u << 24);
+    get_uint(node["high-water"], "spool.high-water", spool.high_water, 1, 100);
+    get_uint(node["drain-timeout"], "spool.drain-timeout", spool.drain_timeout_ms, 0, 3600000);
+  }
+
+  void load_sinks(const YAML::Node& outputs, SinkSettings& sinks) {
+    if (auto node = map_at(outputs, "redis", "outputs.redis")) {
+      check_keys(node, "outputs.redis", {"enabled", "host", "port", "key", "mode", "batch-size"});
+      get_bool(node["enabled"], "outputs.redis.enabled", sinks.redis.enabled);
+      get_string(node["host"], "outputs.redis.host", sinks.redis.host);
+      get_uint(node["port"], "outputs.redis.port", sinks.redis.port, 1, 65535);
+      get_string(node["key"], "outputs.redis.key", sinks.redis.key);
+      if (sinks.redis.key.empty()) fail(node["key"], "outputs.redis.key", "empty key");
+      size_t mode = 0;
+      if (get_choice(node["mode"], "outputs.redis.mode", {"list", "channel", "stream"}, mode)) {
+        sinks.redis.mode = static_cast<RedisMode>(mode);
+      }
+      get_uint(node["batch-size"], "outputs.redis.batch-size", sinks.redis.batch_size, 1, 65536);
+    }
+    if (auto node = map_at(outputs, "syslog", "outputs.syslog")) {
+      check_keys(node, "outputs.syslog", {"enabled", "transport", "host", "port", "facility", "severity", "app-name",
+                                          "ca-file", "cert-file", "key-file"});
+      get_bool(node["enabled"], "outputs.syslog.enabled", sinks.syslog.enabled);
+      size_t transport = 0;
+      if (get_choice(node["transport"], "outputs.syslog.transport", {"udp", "tcp", "tls"}, transport)) {
+        sinks.syslog.transport = static_cast<SyslogTransport>(transport);
+      }
+      get_string(node["host"], "outputs.syslog.host", sinks.syslog.host);
+      get_uint(node["port"], "outputs.syslog.port", sinks.syslog.port, 1, 65535);
+      size_t facility = 0;
+      if (get_choice(node["facility"], "outputs.syslog.facility",
+                     {"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+                      "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1", "local2", "local3",
+                      "local4", "local5", "local6", "local7"},
+                     facility)) {
+        sinks.syslog.facility = static_cast<uint32_t>(facility);
+      }
+      size_t severity = 0;
+      if (get_choice(node["severity"], "outputs.syslog.severity",
+                     {"auto", "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}, severity)) {
+        sinks.syslog.severity = static_cast<int>(severity) - 1;
+      }
+      get_string(node["app-name"], "outputs.syslog.app-name", sinks.syslog.app_name);
+      if (sinks.syslog.app_name.size() > 48 ||
+          std::any_of(sinks.syslog.app_name.begin(), sinks.syslog.app_name.end(),
+                      [](unsigned char c) { return c <= 32 || c >= 127; })) {
+        fail(node["app-name"], "outputs.syslog.app-name", "expected at most 48 printable characters without spaces (RFC 5424)");
+      }
+      get_string(node["ca-file"], "outputs.syslog.ca-file", sinks.syslog.ca_file);
+      get_string(node["cert-file"], "outputs.syslog.cert-file", sinks.syslog.cert_file);
+      get_string(node["key-file"], "outputs.syslog.key-file", sinks.syslog.key_file);
+    }
+    if (auto node = map_at(outputs, "unix", "outputs.unix")) {
+      check_keys(node, "outputs.unix", {"enabled", "path"});
+      get_bool(node["enabled"], "outputs.unix.enabled", sinks.unix_socket.enabled);
+      get_string(node["path"], "outputs.unix.path", sinks.unix_socket.path);
+      if (sinks.unix_socket.path.empty() || sinks.unix_socket.path.size() > 107) {
+        fail(node["path"], "outputs.unix.path", "expected a socket path of 1 to 107 characters");
+      }
+    }
+    if (auto node = map_at(outputs, "kafka", "outputs.kafka")) {
+      check_keys(node, "outputs.kafka", {"enabled", "brokers", "topic", "key", "properties"});
+      get_bool(node["enabled"], "outputs.kafka.enabled", sinks.kafka.enabled);
+      get_string(node["brokers"], "outputs.kafka.brokers", sinks.kafka.brokers);
+      get_string(node["topic"], "outputs.kafka.topic", sinks.kafka.topic);
+      if (sinks.kafka.topic.empty()) fail(node["topic"], "outputs.kafka.topic", "empty topic");
+      size_t key = 0;
+      if (get_choice(node["key"], "outputs.kafka.key", {"flow_id", "host"}, key)) {
+        sinks.kafka.key = static_cast<KafkaKey>(key);
+      }
+      if (auto properties = map_at(node, "properties", "outputs.kafka.properties")) {
+        sinks.kafka.properties.clear();
+        for (const auto& entry : properties) {
+          const std::string name = entry.first.as<std::string>();
+          std::string value;
+          if (scalar(entry.second, "outputs.kafka.properties." + name, value)) {
+            sinks.kafka.properties.emplace_back(name, value);
+          }
+        }
+      }
+    }
   }
 
   std::string file_;

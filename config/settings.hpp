@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/os_policy.hpp"
@@ -131,6 +132,59 @@ struct VmDetectSettings {
   bool management_access = true;      // sid 8
 };
 
+// The network sinks (sensor/output/sink*.hpp): where EVE records go besides eve.json, each
+// with its own queue, thread and on-disk spool (the top-level `spool:` and `outputs.<sink>`).
+enum class SpoolFsyncPolicy : uint8_t { None, Batch, Always };
+struct SpoolSettings {
+  std::string dir = "/var/spool/eastwatch";  // one subdirectory per sink
+  uint64_t max_bytes = 1ull << 30;           // per sink; past it the oldest records are dropped
+  SpoolFsyncPolicy fsync = SpoolFsyncPolicy::Batch;
+  uint32_t queue_size = 65536;               // records held in memory per sink
+  uint32_t high_water = 75;                  // percent of queue-size past which records spool
+  uint32_t drain_timeout_ms = 10000;         // at exit; what is left stays spooled
+};
+enum class RedisMode : uint8_t { List, Channel, Stream };  // RPUSH, PUBLISH, XADD
+struct RedisSinkSettings {
+  bool enabled = false;
+  std::string host = "127.0.0.1";
+  uint32_t port = 6379;
+  std::string key = "eastwatch";
+  RedisMode mode = RedisMode::List;
+  uint32_t batch_size = 256;  // commands pipelined per round trip
+};
+enum class SyslogTransport : uint8_t { Udp, Tcp, Tls };
+struct SyslogSinkSettings {
+  bool enabled = false;
+  SyslogTransport transport = SyslogTransport::Tcp;
+  std::string host = "127.0.0.1";
+  uint32_t port = 514;
+  uint32_t facility = 21;  // local5, Suricata's default
+  int severity = -1;       // -1: from the alert's priority (1 crit, 2 err, 3 warning, 4+ notice; others info)
+  std::string app_name = "eastwatch";
+  std::string ca_file;    // tls: the CA bundle the collector's certificate is checked against
+  std::string cert_file;  // tls: optional client certificate ...
+  std::string key_file;   // ... and its key
+};
+struct UnixSinkSettings {
+  bool enabled = false;
+  std::string path = "/run/eastwatch/eve.sock";
+};
+enum class KafkaKey : uint8_t { FlowId, Host };
+struct KafkaSinkSettings {
+  bool enabled = false;
+  std::string brokers = "127.0.0.1:9092";
+  std::string topic = "eastwatch";
+  KafkaKey key = KafkaKey::FlowId;
+  std::vector<std::pair<std::string, std::string>> properties;  // librdkafka properties, in order
+};
+struct SinkSettings {
+  SpoolSettings spool;
+  RedisSinkSettings redis;
+  SyslogSinkSettings syslog;
+  UnixSinkSettings unix_socket;
+  KafkaSinkSettings kafka;
+};
+
 struct Settings {
   std::string source_file;   // the YAML it came from; "<embedded>" for the built-in defaults
   std::string sensor_name;   // EVE `host`; defaults to the machine's hostname
@@ -150,6 +204,7 @@ struct Settings {
   DetectSettings detect;
   DefragSettings defrag;
   CaptureSettings capture;
+  SinkSettings sinks;
   std::vector<HostOsPolicyEntry> host_os_policy;  // in config order; empty: every host bsd
   InventorySettings inventory;
   VmDetectSettings vm_detect;

@@ -1,8 +1,11 @@
 #include "sensor/output/output_thread.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+
+#include "sensor/output/sink_transports.hpp"
 
 namespace eastwatch {
 
@@ -33,6 +36,7 @@ tl::expected<std::unique_ptr<OutputThread>, std::string> OutputThread::start(con
     if (auto error = open(settings.fast.filename, output->fast_); !error.empty()) return tl::unexpected(error);
   }
   if (settings.stats_log.enabled) output->stats_log_path_ = join_path(options.log_dir, settings.stats_log.filename);
+  if (auto error = output->start_sinks(settings, options); !error.empty()) return tl::unexpected(error);
   output->thread_ = std::thread([raw = output.get()] { raw->run(); });
   return output;
 }
@@ -59,7 +63,12 @@ bool OutputThread::drain_once() {
     for (int i = 0; i < 256; ++i) {
       const AlertEvent* event = queue->front();
       if (event == nullptr) break;
-      if (eve_ != nullptr) write_line(eve_, formatter_.alert(*event));
+      if (eve_ != nullptr || !sinks_.empty()) {
+        const std::string_view line = formatter_.alert(*event);
+        if (eve_ != nullptr) write_line(eve_, line);
+        to_sinks(line, event->has_flow ? event->flow_id : 0,
+                 static_cast<uint8_t>(std::clamp(event->rule->priority, 1, 255)));
+      }
       if (fast_ != nullptr || options_.print_alerts) {
         const std::string_view line = formatter_.fast_log_line(*event);
         if (fast_ != nullptr) write_line(fast_, line);
@@ -74,7 +83,11 @@ bool OutputThread::drain_once() {
     for (int i = 0; i < 256; ++i) {
       const FlowEvent* event = queue->front();
       if (event == nullptr) break;
-      if (eve_ != nullptr && eve_settings_.flow) write_line(eve_, formatter_.flow(*event));
+      if ((eve_ != nullptr || !sinks_.empty()) && eve_settings_.flow) {
+        const std::string_view line = formatter_.flow(*event);
+        if (eve_ != nullptr) write_line(eve_, line);
+        to_sinks(line, event->flow_id, 0);
+      }
       queue->pop();
       any = true;
     }
@@ -97,10 +110,17 @@ void OutputThread::run() {
       while (drain_once()) {
       }
       for (const auto& snapshot : stats) {
-        if (eve_ != nullptr && eve_settings_.stats) write_line(eve_, formatter_.stats(snapshot));
+        if ((eve_ != nullptr || !sinks_.empty()) && eve_settings_.stats) {
+          const std::string_view line = formatter_.stats(snapshot);
+          if (eve_ != nullptr) write_line(eve_, line);
+          to_sinks(line, 0, 0);
+        }
+        last_stats_ts_usec_ = snapshot.ts_usec;
         if (!stats_log_path_.empty()) {
           if (std::FILE* file = std::fopen(stats_log_path_.c_str(), "a")) {
-            const std::string text = format_stats_log(snapshot);
+            StatsSnapshot with_sinks = snapshot;
+            add_sink_counters(with_sinks);
+            const std::string text = format_stats_log(with_sinks);
             std::fwrite(text.data(), 1, text.size(), file);
             std::fclose(file);
           }
@@ -133,6 +153,69 @@ void OutputThread::stop() {
   if (fast_ != nullptr) std::fclose(fast_);
   if (options_.print_alerts) std::fflush(stdout);
   eve_ = fast_ = nullptr;
+  // Each sink drains (at most its drain-timeout) once everything has been handed to it; the
+  // end-of-run stats.log then gets a block with the sinks' final counters.
+  for (auto& sink : sinks_) sink->stop();
+  if (!sinks_.empty() && !stats_log_path_.empty()) {
+    if (std::FILE* file = std::fopen(stats_log_path_.c_str(), "a")) {
+      StatsSnapshot final_counters;
+      final_counters.ts_usec = last_stats_ts_usec_;
+      add_sink_counters(final_counters);
+      const std::string text = format_stats_log(final_counters);
+      std::fwrite(text.data(), 1, text.size(), file);
+      std::fclose(file);
+    }
+  }
+}
+
+std::string OutputThread::start_sinks(const Settings& settings, const OutputOptions& options) {
+  const SinkSettings& config = settings.sinks;
+  auto options_for = [&](const char* name, uint32_t batch_size) {
+    SinkOptions sink;
+    sink.name = name;
+    sink.spool.dir = join_path(config.spool.dir, name);
+    sink.spool.max_bytes = config.spool.max_bytes;
+    // Sixteen segments per spool, so dropping the oldest one frees a sixteenth of the bound.
+    sink.spool.segment_bytes = std::clamp<uint64_t>(config.spool.max_bytes / 16, 4096, 64ull << 20);
+    sink.spool.fsync = config.spool.fsync == SpoolFsyncPolicy::None     ? SpoolFsync::None
+                       : config.spool.fsync == SpoolFsyncPolicy::Always ? SpoolFsync::Always
+                                                                        : SpoolFsync::Batch;
+    sink.queue_size = config.spool.queue_size;
+    sink.high_water = config.spool.high_water;
+    sink.batch_size = batch_size;
+    sink.drain_timeout = std::chrono::milliseconds(config.spool.drain_timeout_ms);
+    return sink;
+  };
+  auto add = [&](const char* name, uint32_t batch_size, std::unique_ptr<SinkTransport> transport) -> std::string {
+    auto sink = Sink::start(options_for(name, batch_size), std::move(transport));
+    if (!sink) return sink.error();
+    sinks_.push_back(std::move(*sink));
+    return {};
+  };
+  std::string error;
+  if (config.redis.enabled) error = add("redis", config.redis.batch_size, make_redis_transport(config.redis, options.sensor_name));
+  if (error.empty() && config.syslog.enabled) {
+    auto transport = make_syslog_transport(config.syslog, options.sensor_name);
+    error = transport ? add("syslog", 256, std::move(*transport)) : transport.error();
+  }
+  if (error.empty() && config.unix_socket.enabled) error = add("unix", 256, make_unix_transport(config.unix_socket));
+  if (error.empty() && config.kafka.enabled) {
+    auto transport = make_kafka_transport(config.kafka, options.sensor_name);
+    error = transport ? add("kafka", 256, std::move(*transport)) : transport.error();
+  }
+  return error;
+}
+
+void OutputThread::to_sinks(std::string_view line, uint64_t flow_id, uint8_t priority) {
+  for (auto& sink : sinks_) sink->push(line, flow_id, priority);
+}
+
+void OutputThread::add_sink_counters(StatsSnapshot& snapshot) const {
+  for (const auto& sink : sinks_) {
+    sink->visit_extra([&](std::string_view name, uint64_t value) {
+      snapshot.extra.emplace_back("sinks." + sink->name() + "." + std::string(name), value);
+    });
+  }
 }
 
 }  // namespace eastwatch

@@ -6,7 +6,11 @@
 //    does not exist or is not writable) and starts the thread.
 //  - `queue(w)` is worker w's single-producer queue; pushes never drop an alert.
 //  - `write_stats` is written after every alert pushed before the call.
-//  - `stop` drains everything, flushes, closes and joins; it is idempotent.
+//  - Every record written to eve.json is also handed, formatted once, to each enabled sink
+//    (sensor/output/sink.hpp: Redis, syslog, Unix socket, Kafka), which delivers it on its
+//    own thread; a slow or absent collector never makes this thread wait.
+//  - `stop` drains everything, flushes, closes and joins; then each sink gets its drain
+//    time and what it could not deliver stays in its spool; it is idempotent.
 #pragma once
 
 #include <atomic>
@@ -23,6 +27,7 @@
 #include "config/settings.hpp"
 #include "sensor/output/alert_queue.hpp"
 #include "sensor/output/eve_format.hpp"
+#include "sensor/output/sink.hpp"
 #include "sensor/output/stats_snapshot.hpp"
 
 namespace eastwatch {
@@ -48,12 +53,16 @@ class OutputThread {
   void stop();
 
   uint64_t alerts_written() const noexcept { return alerts_written_.load(std::memory_order_relaxed); }
+  const std::vector<std::unique_ptr<Sink>>& sinks() const noexcept { return sinks_; }
 
  private:
   OutputThread(const Settings& settings, const OutputOptions& options, uint32_t worker_count);
+  std::string start_sinks(const Settings& settings, const OutputOptions& options);
   void run();
   bool drain_once();
   void write_line(std::FILE* file, std::string_view line);
+  void to_sinks(std::string_view line, uint64_t flow_id, uint8_t priority);
+  void add_sink_counters(StatsSnapshot& snapshot) const;
 
   EveFormatter formatter_;
   OutputOptions options_;
@@ -68,6 +77,8 @@ class OutputThread {
   std::atomic<uint64_t> alerts_written_{0};
   std::mutex stats_mutex_;
   std::vector<StatsSnapshot> pending_stats_;
+  std::vector<std::unique_ptr<Sink>> sinks_;
+  int64_t last_stats_ts_usec_ = 0;
 };
 
 }  // namespace eastwatch
