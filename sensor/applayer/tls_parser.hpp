@@ -29,8 +29,9 @@
 //    hex bytes joined by ':' ("0A:1B:..."); cert_fingerprint the DER's SHA-1 as lower-case hex
 //    joined by ':'.
 //  - Versions are wire values (0x0303 = TLS 1.2). client_version: the ClientHello's version,
-//    or 0x0304 when its supported_versions offers TLS 1.3 (Suricata's client_connp.version);
-//    version: the ServerHello's, or its supported_versions choice (server_connp.version).
+//    or the first (preferred) non-GREASE entry of its supported_versions (Suricata's
+//    client_connp.version); version: the ServerHello's, or its supported_versions choice
+//    (server_connp.version; a legacy 0x0304 or 0x7f01-0x7f0f reads as 0x7f01, "TLS 1.3 draft-<16").
 //  - Every view points into the TlsOutput's arena (the worker's, reset per packet) and stays
 //    valid until the next packet is processed (the next AppLayer::process call). Nothing points
 //    into the flow state. A full arena leaves views empty (counted: tls.output_overflow).
@@ -42,9 +43,8 @@
 #include <memory>
 #include <span>
 
-#include "config/settings.hpp"
-#include "sensor/applayer/app_layer_counters.hpp"
 #include "sensor/applayer/http_eve_data.hpp"
+#include "sensor/applayer/tls_counters.hpp"
 #include "sensor/applayer/tls_eve_data.hpp"
 
 namespace eastwatch {
@@ -97,8 +97,7 @@ class TlsOutput {
 
 // Per-worker context for every TlsFlowParser.
 struct TlsContext {
-  const AppLayerTlsSettings& settings;
-  AppLayerCounters& counters;
+  TlsCounters& counters;
   TlsOutput& output;
 };
 
@@ -127,6 +126,7 @@ class TlsFlowParser {
     uint32_t msg_seen = 0;        // body bytes seen (kept or not)
     uint8_t* buffer = nullptr;    // handshake-limit bytes
     uint32_t records = 0;
+    bool encrypted = false;       // after ChangeCipherSpec / application data: records skipped
   };
 
  private:
