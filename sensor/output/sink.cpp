@@ -37,7 +37,27 @@ Sink::Sink(const SinkOptions& options, std::unique_ptr<SinkTransport> transport,
   options_.queue_size = std::max<uint32_t>(options_.queue_size, 2);
   options_.batch_size = std::max<uint32_t>(options_.batch_size, 1);
   ring_.resize(options_.queue_size);
+  high_water_ = std::max<size_t>(1, ring_.size() * std::min<uint32_t>(options_.high_water, 100) / 100);
+  transport_->set_waiting_hook([this] { relieve_pressure(); });
   update_spool_gauges();
+}
+
+// Runs on the sink thread while the transport waits for a slow collector: past the high-water
+// mark the ring goes to the spool. A ring batch in flight goes there first (the spool is empty
+// when a ring batch is taken), so the order holds whatever the send's outcome.
+void Sink::relieve_pressure() {
+  {
+    std::lock_guard lock(mutex_);
+    if (ring_count_ <= high_water_) return;
+  }
+  if (in_flight_from_ring_ != nullptr && !in_flight_spooled_) {
+    for (const auto& record : *in_flight_from_ring_) {
+      if (spool_->append(record)) spooled_.fetch_add(1, std::memory_order_relaxed);
+    }
+    in_flight_spooled_ = true;
+  }
+  take_from_ring(overflow_, 0, true);
+  spool_records(overflow_);
 }
 
 Sink::~Sink() { stop(); }
@@ -92,7 +112,7 @@ void Sink::run() {
   bool ever_connected = false;
   auto backoff = options_.backoff_min;
   Clock::time_point next_attempt = Clock::now();
-  const size_t high_water = std::max<size_t>(1, ring_.size() * std::min<uint32_t>(options_.high_water, 100) / 100);
+  const size_t high_water = high_water_;
   constexpr size_t kBatchBytes = 1u << 20;
 
   auto lost_connection = [&] {
@@ -164,8 +184,17 @@ void Sink::run() {
       wake_.wait_for(lock, std::chrono::milliseconds(100), [&] { return ring_count_ > 0 || stop_requested_; });
       continue;
     }
+    in_flight_from_ring_ = &batch;
     const size_t confirmed = transport_->send(batch, error);
+    in_flight_from_ring_ = nullptr;
     sent_.fetch_add(confirmed, std::memory_order_relaxed);
+    if (in_flight_spooled_) {  // the batch is the front of the spool now
+      in_flight_spooled_ = false;
+      spool_->commit(confirmed);
+      update_spool_gauges();
+      if (confirmed < batch.size()) lost_connection();
+      continue;
+    }
     if (confirmed < batch.size()) {
       // The spool is empty here, so the unconfirmed rest goes first, before the ring.
       spool_records(std::span<std::string>(batch).subspan(confirmed));

@@ -21,6 +21,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -54,6 +55,18 @@ class SinkTransport {
   // Fewer than all: the connection is broken (the sink closes it and reconnects later).
   virtual size_t send(std::span<const std::string> records, std::string& error) = 0;
   virtual void close() = 0;
+  // Called by the sink before the first connect: a transport that waits for the collector
+  // inside `send` (a full socket buffer, pending delivery reports) calls it every 10-50 ms, so
+  // the sink can move its ring to the spool meanwhile.
+  void set_waiting_hook(std::function<void()> hook) { waiting_ = std::move(hook); }
+
+ protected:
+  void waiting() {
+    if (waiting_) waiting_();
+  }
+
+ private:
+  std::function<void()> waiting_;
 };
 
 struct SinkOptions {
@@ -105,6 +118,7 @@ class Sink {
   void spool_records(std::span<std::string> records);
   size_t take_from_ring(std::vector<std::string>& into, size_t max, bool everything);
   void update_spool_gauges();
+  void relieve_pressure();
 
   SinkOptions options_;
   std::unique_ptr<SinkTransport> transport_;
@@ -118,6 +132,13 @@ class Sink {
   size_t ring_count_ = 0;
   bool stop_requested_ = false;
   Clock::time_point deadline_{};
+
+  // While a ring batch is being sent: the batch, and whether relieve_pressure() spooled it
+  // (it is then the front of the spool and is committed there once confirmed).
+  const std::vector<std::string>* in_flight_from_ring_ = nullptr;
+  bool in_flight_spooled_ = false;
+  size_t high_water_ = 1;
+  std::vector<std::string> overflow_;
 
   std::atomic<bool> connected_{false};
   std::atomic<uint64_t> sent_{0};

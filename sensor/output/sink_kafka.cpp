@@ -83,7 +83,10 @@ class KafkaTransport final : public SinkTransport {
       }
       return false;
     };
-    while (pending() && std::chrono::steady_clock::now() < limit) rd_kafka_poll(producer_, 50);
+    while (pending() && std::chrono::steady_clock::now() < limit) {
+      rd_kafka_poll(producer_, 50);
+      waiting();
+    }
     size_t confirmed = 0;
     while (confirmed < produced && status_[confirmed] == kDelivered) ++confirmed;
     if (confirmed < records.size() && error.empty()) error = "Kafka delivery failed";

@@ -117,13 +117,27 @@ class StreamTransport : public SinkTransport {
 
  protected:
   virtual void frame(const SinkRecordView& record, std::string& into) = 0;
+  // Non-blocking writes; while the collector's buffer is full, the sink's waiting hook runs
+  // every 10 ms. Five seconds without progress is a failure.
   virtual bool write_bytes(const char* data, size_t size, size_t& written) {
     written = 0;
+    auto last_progress = std::chrono::steady_clock::now();
     while (written < size) {
-      const ssize_t wrote = ::send(fd_, data + written, size - written, MSG_NOSIGNAL);
+      const ssize_t wrote = ::send(fd_, data + written, size - written, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (wrote > 0) {
+        written += static_cast<size_t>(wrote);
+        last_progress = std::chrono::steady_clock::now();
+        continue;
+      }
       if (wrote < 0 && errno == EINTR) continue;
-      if (wrote <= 0) return false;
-      written += static_cast<size_t>(wrote);
+      if (wrote < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (std::chrono::steady_clock::now() - last_progress > std::chrono::seconds(5)) return false;
+        pollfd writable{fd_, POLLOUT, 0};
+        poll(&writable, 1, 10);
+        waiting();
+        continue;
+      }
+      return false;
     }
     return true;
   }

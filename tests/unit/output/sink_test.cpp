@@ -315,6 +315,35 @@ TEST_CASE("a burst far larger than the memory queue: what cannot be spooled in t
   for (size_t i = 1; i < sequences.size(); ++i) REQUIRE(sequences[i] > sequences[i - 1]);
 }
 
+TEST_CASE("a slow collector: past the high-water mark records go to the spool, and all arrive in order") {
+  const std::string dir = fresh_dir("slow_reader");
+  const std::string path = dir + "/eve.sock";
+  Listener listener(Listener::Kind::UnixLines, path);
+  listener.set_slow(std::chrono::milliseconds(2), 1500);  // about 15 records per 2 ms at first
+  REQUIRE(listener.start());
+  UnixSinkSettings settings;
+  settings.path = path;
+  auto options = options_for("unix", dir);
+  options.queue_size = 1024;  // high water at 768 records
+  options.batch_size = 32;
+  auto sink = Sink::start(options, make_unix_transport(settings));
+  REQUIRE(sink);
+  constexpr int kRecords = 6000;
+  for (int i = 0; i < kRecords; ++i) {
+    (*sink)->push(record(i) + std::string(200, ' '), 0, 1);
+    if (i % 20 == 19) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // ~10,000 records/s
+  }
+  (*sink)->stop();
+  listener.stop();
+  CHECK((*sink)->spooled() > 0);  // the collector was slower than the traffic
+  CHECK((*sink)->reconnects() == 0);  // slow is not down: the connection stayed up
+  std::vector<long> sequences;
+  for (const auto& line : listener.messages()) sequences.push_back(sequence_of(line));
+  CHECK(sequences.size() + (*sink)->dropped() == kRecords);
+  for (size_t i = 1; i < sequences.size(); ++i) REQUIRE(sequences[i] > sequences[i - 1]);
+  CHECK((*sink)->dropped() == 0);
+}
+
 TEST_CASE("the spool bound drops the oldest records and counts them") {
   const std::string dir = fresh_dir("bound");
   UnixSinkSettings settings;

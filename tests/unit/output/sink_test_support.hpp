@@ -109,6 +109,11 @@ class Listener {
  public:
   enum class Kind { SyslogTcp, SyslogUdp, UnixLines };
   Listener(Kind kind, std::string where) : kind_(kind), where_(std::move(where)) {}
+  // A slow collector: reads at most 512 bytes, then waits `pause`, until slow_until records.
+  void set_slow(std::chrono::milliseconds pause, size_t slow_until) {
+    pause_ = pause;
+    slow_until_ = slow_until;
+  }
   ~Listener() { stop(); }
 
   bool start() {
@@ -190,7 +195,9 @@ class Listener {
         } else {
           const size_t client = static_cast<size_t>(
               std::find(clients.begin(), clients.end(), fds[i].fd) - clients.begin());
-          const ssize_t got = recv(fds[i].fd, buffer, sizeof buffer, 0);
+          const bool slow = pause_.count() > 0 && count() < slow_until_;
+          const ssize_t got = recv(fds[i].fd, buffer, slow ? 512 : sizeof buffer, 0);
+          if (slow) std::this_thread::sleep_for(pause_);
           if (got <= 0) {
             close(fds[i].fd);
             clients.erase(clients.begin() + static_cast<long>(client));
@@ -233,6 +240,8 @@ class Listener {
   int listen_fd_ = -1;
   std::atomic<bool> running_{false};
   std::atomic<size_t> connections_{0};
+  std::chrono::milliseconds pause_{0};
+  size_t slow_until_ = 0;
   std::thread thread_;
   std::mutex mutex_;
   std::vector<std::string> messages_;
