@@ -6,148 +6,37 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <charconv>
 #include <optional>
-#include <unordered_set>
 
+#include "signatures/detail/buffer_options.hpp"
 #include "signatures/detail/byte_options.hpp"
 #include "signatures/detail/option_parser.hpp"
+#include "signatures/detail/option_syntax.hpp"
 #include "signatures/detail/packet_options.hpp"
 #include "signatures/detail/tag_option.hpp"
 #include "signatures/detail/text.hpp"
+#include "signatures/transforms.hpp"
 
 namespace eastwatch::detail {
 
 namespace {
 
-
-// Suricata keywords that Eastwatch does not implement yet: a rule using one is reported as
-// unsupported (an honest "not yet"), distinct from a typo.
-constexpr const char* kKnownUnsupported[] = {
-    // state and variables
-    "flowint", "flowvar", "pktvar", "xbits", "hostbits",
-    // HTTP (Snort 2 modifiers and Suricata sticky buffers)
-    "urilen", "uricontent", "http_uri", "http_raw_uri", "http_header", "http_raw_header", "http_method", "http_cookie", "http_raw_cookie",
-    "http_client_body", "http_server_body", "http_stat_code", "http_stat_msg", "http_user_agent", "http_host",
-    "http_raw_host", "http.uri", "http.uri.raw", "http.method", "http.protocol", "http.request_line", "http.header",
-    "http.header.raw", "http.host", "http.host.raw", "http.user_agent", "http.cookie", "http.accept",
-    "http.accept_enc", "http.accept_lang", "http.content_type", "http.content_len", "http.referer", "http.connection",
-    "http.header_names", "http.request_body", "http.stat_code", "http.stat_msg", "http.response_line",
-    "http.response_body", "http.server", "http.location", "http.start", "http.request_header",
-    "http.response_header", "http_request_line", "http_response_line", "http_header_names", "http_accept",
-    "http_accept_enc", "http_accept_lang", "http_referer", "http_content_type", "http_content_len",
-    "http_connection", "http_protocol", "http_start", "file_data", "file.data", "file.name", "filename", "fileext",
-    "filemagic", "filestore", "filesize", "filemd5", "filesha1", "filesha256", "dns.query", "dns_query",
-    "dns.opcode", "dns.answer.name", "dns.query.name", "tls.sni", "tls_sni", "tls.cert_subject", "tls.cert_issuer",
-    "tls.cert_serial", "tls.cert_fingerprint", "tls.certs", "tls.version", "tls.subject", "tls.issuerdn",
-    "tls_cert_subject", "tls_cert_issuer", "tls_cert_serial", "tls_cert_fingerprint", "tls.fingerprint",
-    "tls.store", "tls.cert_notbefore", "tls.cert_notafter", "tls.cert_expired", "tls.cert_valid",
-    "tls_cert_notbefore", "tls_cert_notafter", "tls_cert_expired", "tls_cert_valid", "ssl_version", "ssl_state",
-    "ja3.hash", "ja3.string", "ja3s.hash", "ja3s.string", "ja3_hash", "ja3_string", "ja3s_hash", "ja3s_string",
-    "ssh.proto", "ssh.software", "ssh_proto", "ssh_software", "ssh.protoversion", "ssh.softwareversion",
-    "ssh.hassh", "ssh.hassh.server", "ssh.hassh.string", "ssh.hassh.server.string",
-    "app-layer-event", "stream-event", "engine-event", "base64_decode", "base64_data",
-    "asn1", "dce_iface", "dce_opnum", "dce_stub_data", "smb.named_pipe", "smb.share", "krb5_msg_type",
-    "krb5_cipher", "krb5.cname", "krb5.sname", "krb5_err_code", "snmp.community", "snmp.pdu_type",
-    "snmp.version", "sip.method", "sip.uri", "sip.request_line", "sip.stat_code", "sip.stat_msg",
-    "sip.response_line", "sip.protocol", "ftpbounce", "ftpdata_command", "ftp.command", "ftp.command_data",
-    "modbus", "dnp3_func", "dnp3_ind", "dnp3_obj", "dnp3_data", "enip_command", "cip_service",
-    "lua", "luajit", "replace", "stream_reassemble", "prefilter", "bypass", "iprep", "geoip",
-    "datarep", "dataset", "xor", "pkt_data", "raw_data", "js_data", "vba_data", "sip_header", "sip_method", "sip_stat_code", "sip_body", "app-layer-state", "transform", "to_md5", "to_sha1", "to_sha256",
-    "to_lowercase", "to_uppercase", "strip_whitespace", "compress_whitespace", "dotprefix", "url_decode",
-    "pcrexform", "header_lowercase", "strip_pseudo_headers", "quic.version", "quic.sni", "quic.ua",
-    "quic.cyu.hash", "quic.cyu.string", "http2.frametype", "http2.errorcode", "http2.priority",
-    "http2.window", "http2.size_update", "http2.settings", "http2.header_name", "http2.header", "mqtt.type",
-    "mqtt.flags", "mqtt.qos", "mqtt.reason_code", "mqtt.connack.session_present", "mqtt.connect.clientid",
-    "mqtt.connect.flags", "mqtt.connect.password", "mqtt.connect.username", "mqtt.connect.willmessage",
-    "mqtt.connect.willtopic", "mqtt.protocol_version", "mqtt.publish.message", "mqtt.publish.topic",
-    "mqtt.subscribe.topic", "mqtt.unsubscribe.topic", "rfb.name", "rfb.secresult", "rfb.sectype",
-    "ike.init_spi", "ike.resp_spi", "ike.chosen_sa_attribute", "ike.exchtype", "ike.key_exchange_payload",
-    "ike.key_exchange_payload_length", "ike.nonce_payload", "ike.nonce_payload_length", "ike.vendor",
-    "tcp.hdr", "udp.hdr", "ipv4.hdr", "ipv6.hdr", "icmpv4.hdr", "icmpv6.hdr", "tcp.mss", "icmpv6.mtu",
-    "template", "config", "requires", "flow.age", "flow.pkts", "flow.bytes", "frame", "entropy",
-    "ldap.request.operation", "ldap.responses.operation", "dhcp.leasetime", "tls.random", "email.from",
-    "email.subject", "email.to", "email.cc", "nfs_procedure", "nfs.version", "rpc", "tftp", "ssh.proto_version"};
-
-bool known_unsupported(std::string_view name) {
-  // Looked up for most of the 21,000 ET Open rules that do not load yet: a set, not a scan.
-  static const std::unordered_set<std::string_view> keywords(std::begin(kKnownUnsupported),
-                                                             std::end(kKnownUnsupported));
-  return keywords.count(name) != 0;
-}
-
-// Splits at unescaped ';'. Returns the options as (name, value) with value possibly empty.
-struct RawOption {
-  std::string_view name;
-  std::string_view value;
-  bool has_value = false;
-};
-
-tl::expected<std::vector<RawOption>, std::string> split_options(std::string_view text) {
-  std::vector<RawOption> options;
-  size_t start = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '\\') {
-      ++i;  // the next character is escaped
-      continue;
-    }
-    // As Suricata: quotes do not protect a ';' (a literal one is written \; or |3B|), so a quote
-    // inside a pcre (/^["']?post/) cannot swallow the rest of the rule.
-    if (c != ';') continue;
-    std::string_view option = trim(text.substr(start, i - start));
-    start = i + 1;
-    if (option.empty()) continue;
-    RawOption raw;
-    const size_t colon = option.find(':');
-    if (colon == std::string_view::npos) {
-      raw.name = option;
-    } else {
-      raw.name = trim(option.substr(0, colon));
-      raw.value = trim(option.substr(colon + 1));
-      raw.has_value = true;
-    }
-    options.push_back(raw);
-  }
-  if (!trim(text.substr(start)).empty()) {
-    return tl::unexpected("option '" + std::string(trim(text.substr(start))) + "' is not terminated by ';'");
-  }
-  return options;
-}
-
-// A quoted value: "..." with \" \; \\ escapes decoded; the surrounding quotes required.
-tl::expected<std::string, std::string> unquote(std::string_view value, std::string_view option) {
-  if (value.size() < 2 || value.front() != '"' || value.back() != '"') {
-    return tl::unexpected(std::string(option) + ": expected a quoted string");
-  }
-  std::string out;
-  value = value.substr(1, value.size() - 2);
-  for (size_t i = 0; i < value.size(); ++i) {
-    if (value[i] == '\\' && i + 1 < value.size()) {
-      out += value[++i];
-    } else {
-      out += value[i];
+// Snort 3's syntax, decided per rule: `service:`, a content with Snort 3's comma sub-options,
+// `http_header:field ...`, or an HTTP buffer keyword (http_uri; ...) before any content, which
+// Snort 2 and Suricata would reject as a modifier without a content.
+bool is_snort3_syntax(const std::vector<RawOption>& options) {
+  bool seen_content = false;
+  for (const auto& option : options) {
+    if (option.name == "service" || (option.name == "http_header" && option.has_value)) return true;
+    if (option.name == "content" || option.name == "uricontent") {
+      if (!option.value.empty() && option.value.back() != '"') return true;
+      seen_content = true;
+    } else if (!seen_content && option.name != "pkt_data" && option.name != "file_data" &&
+               snort3_buffer_kind(option.name)) {
+      return true;
     }
   }
-  return out;
-}
-
-tl::expected<int64_t, std::string> parse_integer(std::string_view value, std::string_view option, int64_t min,
-                                                 int64_t max) {
-  int64_t number = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
-  if (value.empty() || ec != std::errc() || end != value.data() + value.size() || number < min || number > max) {
-    return tl::unexpected(std::string(option) + ": invalid value '" + std::string(value) + "' (expected an integer from " +
-                          std::to_string(min) + " to " + std::to_string(max) + ")");
-  }
-  return number;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+  return false;
 }
 
 class OptionParser {
@@ -158,13 +47,20 @@ class OptionParser {
     auto options = split_options(text);
     if (!options) return tl::unexpected(options.error());
     bool have_sid = false;
+    snort3_ = is_snort3_syntax(*options);
     for (const auto& option : *options) {
       auto result = apply(option, have_sid);
       if (!result) return result;
     }
     if (!have_sid) return tl::unexpected(std::string("rule has no sid"));
+    if (auto ended = end_sticky_buffer("the end of the rule"); !ended) return ended;
+    // A payload section emptied by content modifiers (every content moved to a buffer) goes.
+    std::erase_if(rule_.sections, [](const BufferSection& section) {
+      return section.kind == BufferKind::Payload && section.steps.empty();
+    });
     for (const BufferSection& section : rule_.sections) {
       if (auto fits = check_bsize(section); !fits) return fits;
+      if (auto valid = check_buffer_section(section); !valid) return valid;
     }
     if (explicit_priority_) rule_.priority = *explicit_priority_;
     return {};
@@ -221,10 +117,15 @@ class OptionParser {
       }
       return {};
     }
+    if (auto buffer = apply_buffer_option(option); buffer) return *buffer;
     if (name == "content") return apply_content(option);
     if (name == "pcre") return apply_pcre(option);
     if (name == "isdataat") return apply_isdataat(option);
     if (name == "byte_test") {
+      if (trim(option.value.substr(0, option.value.find(','))) == "0") {
+        return tl::unexpected(std::string("unsupported keyword 'byte_test:0' (not implemented yet: a string number "
+                                          "that fills the rest of the buffer)"));
+      }
       BufferSection& section = current_section();
       auto test = parse_byte_test(option.value, section);
       if (!test) return tl::unexpected(test.error());
@@ -387,6 +288,7 @@ class OptionParser {
     BufferSection& section = current_section();
     section.steps.push_back(ChainStep{ChainStep::Kind::Content, static_cast<uint16_t>(section.contents.size())});
     section.contents.push_back(std::move(content));
+    last_content_ = LastContent{static_cast<int>(&section - rule_.sections.data()), section.contents.size() - 1};
     return apply_snort3_modifiers(snort3_modifiers);
   }
 
@@ -423,7 +325,7 @@ class OptionParser {
       if (auto applied = apply_modifier(sub); !applied) return applied;
     }
     if (fp_offset || fp_length) {
-      ContentOption& content = rule_.sections.back().contents.back();
+      ContentOption& content = *last_content();
       const auto length = static_cast<uint16_t>(content.pattern.size());
       const uint16_t offset = fp_offset.value_or(0);
       const uint16_t chop = fp_length.value_or(static_cast<uint16_t>(length > offset ? length - offset : 0));
@@ -437,9 +339,200 @@ class OptionParser {
     return {};
   }
 
+  // The section that payload keywords (content, pcre, byte_*, ...) join: the sticky buffer's,
+  // else the payload section.
   BufferSection& current_section() {
-    if (rule_.sections.empty()) rule_.sections.push_back(BufferSection{});
-    return rule_.sections.back();
+    return rule_.sections[current_ >= 0 ? static_cast<size_t>(current_) : section_of(BufferKind::Payload, true)];
+  }
+
+  ContentOption* last_content() {
+    if (last_content_.section < 0) return nullptr;
+    return &rule_.sections[static_cast<size_t>(last_content_.section)].contents[last_content_.index];
+  }
+
+  // The section options of `kind` go to: with `reuse`, the existing one without transforms
+  // (Suricata continues a buffer named a second time), else a new one.
+  size_t section_of(BufferKind kind, bool reuse) {
+    for (size_t i = 0; reuse && i < rule_.sections.size(); ++i) {
+      if (rule_.sections[i].kind == kind && rule_.sections[i].transforms.empty()) return i;
+    }
+    rule_.sections.push_back(BufferSection{});
+    rule_.sections.back().kind = kind;
+    return rule_.sections.size() - 1;
+  }
+
+  // Sticky buffers, content modifiers, transforms, uricontent, urilen and the app-layer value
+  // keywords; nullopt when `option` is none of them.
+  std::optional<Result> apply_buffer_option(const RawOption& option) {
+    const std::string_view name = option.name;
+    if (snort3_) {
+      if (name == "http_header" && option.has_value) {
+        auto kind = snort3_header_field(option.value);
+        if (!kind) return Result(tl::unexpected(kind.error()));
+        return select_buffer(*kind, name);
+      }
+      if (auto kind = snort3_buffer_kind(name)) {
+        if (option.has_value) {
+          return fail("unsupported keyword '" + std::string(name) + ":" + std::string(option.value) +
+                      "' (not implemented yet: Snort 3's parts of a buffer)");
+        }
+        return select_buffer(*kind, name);
+      }
+    }
+    if (auto kind = sticky_buffer_kind(name)) {
+      if (option.has_value) return fail(std::string(name) + ": takes no value");
+      return select_buffer(*kind, name);
+    }
+    if (auto kind = content_modifier_kind(name)) return move_content(*kind, name, option.has_value);
+    if (auto transform = parse_transform(name, option.value, option.has_value)) {
+      if (!*transform) return fail(transform->error());
+      return add_transform(std::move(**transform));
+    }
+    if (name == "uricontent") {
+      // content + http_uri, as Suricata.
+      if (auto sticky = check_no_sticky(name, BufferKind::HttpUri); !sticky) return sticky;
+      if (auto content = apply_content(option); !content) return content;
+      return move_content(BufferKind::HttpUri, name, false);
+    }
+    if (name == "urilen") {
+      auto urilen = parse_urilen(option.value);
+      if (!urilen) return fail(urilen.error());
+      const BufferKind kind = urilen->raw ? BufferKind::HttpUriRaw : BufferKind::HttpUri;
+      if (auto proto = use_app_proto(kind, name); !proto) return proto;
+      BufferSection& section = rule_.sections[section_of(kind, true)];
+      section.steps.push_back(ChainStep{ChainStep::Kind::Bsize, static_cast<uint16_t>(section.bsizes.size())});
+      section.bsizes.push_back(urilen->length);
+      return Result{};
+    }
+    if (name == "bufferlen") {  // Snort 3: the current buffer's length, as bsize
+      if (option.value.find("relative") != std::string_view::npos) {
+        return fail(std::string("unsupported keyword 'bufferlen:relative' (not implemented yet)"));
+      }
+      auto length = parse_bufferlen(option.value);
+      if (!length) return fail(length.error());
+      BufferSection& section = current_section();
+      section.steps.push_back(ChainStep{ChainStep::Kind::Bsize, static_cast<uint16_t>(section.bsizes.size())});
+      section.bsizes.push_back(*length);
+      return Result{};
+    }
+    if (name == "dns.opcode") {
+      auto opcode = parse_dns_opcode(option.value);
+      if (!opcode) return fail(opcode.error());
+      if (rule_.dns_opcode) return fail(std::string("dns.opcode: used twice in one rule"));
+      if (auto proto = require_app_proto(AppProto::Dns, name); !proto) return proto;
+      rule_.dns_opcode = *opcode;
+      return Result{};
+    }
+    if (name == "tls.version") {
+      auto version = parse_tls_version(option.value);
+      if (!version) return fail(version.error());
+      if (auto proto = require_app_proto(AppProto::Tls, name); !proto) return proto;
+      rule_.tls_versions.push_back(*version);
+      return Result{};
+    }
+    return std::nullopt;
+  }
+
+  static Result fail(std::string message) { return tl::unexpected(std::move(message)); }
+
+  Result select_buffer(BufferKind kind, std::string_view keyword) {
+    if (auto ended = end_sticky_buffer("'" + std::string(keyword) + "'"); !ended) return ended;
+    if (auto proto = use_app_proto(kind, keyword); !proto) return proto;
+    if (kind == BufferKind::Payload) {  // pkt_data: back to the payload, no sticky buffer set
+      sticky_ = false;
+      current_ = -1;
+      return {};
+    }
+    current_ = static_cast<int>(section_of(kind, !buffer_is_multi_instance(kind)));
+    sticky_ = true;
+    return {};
+  }
+
+  // Suricata: a sticky buffer (or its transforms) that no option follows is a load error.
+  Result end_sticky_buffer(const std::string& next) {
+    if (!sticky_ || !rule_.sections[static_cast<size_t>(current_)].steps.empty()) return {};
+    const BufferSection& section = rule_.sections[static_cast<size_t>(current_)];
+    return fail("'" + std::string(buffer_kind_name(section.kind)) + "'" +
+                (section.transforms.empty() ? "" : " and its transforms") +
+                " must be followed by content or another inspecting option before " + next);
+  }
+
+  Result check_no_sticky(std::string_view keyword, BufferKind kind) {
+    if (!sticky_) return {};
+    return fail("'" + std::string(keyword) + "' modifies the preceding content, but the sticky buffer '" +
+                std::string(buffer_kind_name(rule_.sections[static_cast<size_t>(current_)].kind)) +
+                "' is still set (reset it with pkt_data first, or use '" + std::string(buffer_kind_name(kind)) + ";')");
+  }
+
+  // The rule's app-layer protocol follows from its buffers: set when Unknown, an error when
+  // another one is set already (Suricata: conflicting alprotos).
+  Result use_app_proto(BufferKind kind, std::string_view keyword) {
+    if (kind != BufferKind::FileData) return require_app_proto(buffer_app_proto(kind), keyword);
+    const AppProto proto = rule_.app_proto;
+    if (proto == AppProto::Dns || proto == AppProto::Tls || proto == AppProto::Ssh) {
+      return fail("'" + std::string(keyword) + "' cannot be used with protocol '" + std::string(app_proto_name(proto)) +
+                  "' (it carries no files)");
+    }
+    return {};
+  }
+
+  Result require_app_proto(AppProto proto, std::string_view keyword) {
+    if (proto == AppProto::Unknown || rule_.app_proto == proto) return {};
+    if (rule_.app_proto == AppProto::Unknown) {
+      rule_.app_proto = proto;
+      return {};
+    }
+    return fail("'" + std::string(keyword) + "' inspects " + std::string(app_proto_name(proto)) +
+                " but the rule's protocol is " + std::string(app_proto_name(rule_.app_proto)) +
+                " (conflicting app-layer protocols)");
+  }
+
+  // A content modifier (http_uri, ...): the payload section's last content moves to `kind`'s
+  // section, where relative modifiers chain to the previous content or pcre of that buffer.
+  Result move_content(BufferKind kind, std::string_view keyword, bool has_value) {
+    const std::string name(keyword);
+    if (has_value) return fail(name + ": takes no value");
+    if (auto sticky = check_no_sticky(keyword, kind); !sticky) return sticky;
+    const size_t from = section_of(BufferKind::Payload, true);
+    if (rule_.sections[from].contents.empty()) return fail(name + " needs a preceding content option");
+    {
+      const ContentOption& content = rule_.sections[from].contents.back();
+      if (content.rawbytes) return fail(name + ": cannot be used on a rawbytes content");
+      if (content.offset_var >= 0 || content.depth_var >= 0 || content.distance_var >= 0 || content.within_var >= 0) {
+        return fail(name + ": the content uses a byte_extract/byte_math variable of the payload; it cannot move to " +
+                    std::string(buffer_kind_name(kind)));
+      }
+    }
+    if (auto proto = use_app_proto(kind, keyword); !proto) return proto;
+    ContentOption content = std::move(rule_.sections[from].contents.back());
+    rule_.sections[from].contents.pop_back();
+    const auto index = static_cast<uint16_t>(rule_.sections[from].contents.size());
+    std::erase_if(rule_.sections[from].steps, [&](const ChainStep& step) {
+      return step.kind == ChainStep::Kind::Content && step.index == index;
+    });
+    const size_t to = section_of(kind, true);
+    BufferSection& target = rule_.sections[to];
+    target.steps.push_back(ChainStep{ChainStep::Kind::Content, static_cast<uint16_t>(target.contents.size())});
+    target.contents.push_back(std::move(content));
+    last_content_ = LastContent{static_cast<int>(to), target.contents.size() - 1};
+    return {};
+  }
+
+  Result add_transform(Transform transform) {
+    const std::string name(transform_name(transform.kind));
+    if (!sticky_) return fail(name + ": a transform must follow a sticky buffer (e.g. 'http.uri; " + name + ";')");
+    if (!rule_.sections[static_cast<size_t>(current_)].steps.empty()) {
+      // Suricata: the options after it inspect a new instance of the buffer, with the
+      // transforms from here on only.
+      const BufferKind kind = rule_.sections[static_cast<size_t>(current_)].kind;
+      current_ = static_cast<int>(section_of(kind, false));
+    }
+    auto& transforms = rule_.sections[static_cast<size_t>(current_)].transforms;
+    if (transforms.size() >= kMaxTransforms) {
+      return fail(name + ": more than " + std::to_string(kMaxTransforms) + " transforms on one buffer");
+    }
+    transforms.push_back(std::move(transform));
+    return {};
   }
 
   // pcre:[!]"/regex/flags"
@@ -462,6 +555,8 @@ class OptionParser {
     }
     const std::string_view regex = value.substr(1, close - 1);
     uint32_t options = 0;
+    std::optional<BufferKind> flag_kind;  // a buffer flag (U, H, ...): the buffer it inspects
+    bool rawbytes = false;
     for (char flag : value.substr(close + 1)) {
       switch (flag) {
         case 'i': options |= PCRE2_CASELESS; break;
@@ -472,21 +567,53 @@ class OptionParser {
         case 'E': options |= PCRE2_DOLLAR_ENDONLY; break;
         case 'G': options |= PCRE2_UNGREEDY; break;
         case 'R': pcre.relative = true; break;
-        case 'B': case 'O': break;
-        case 'U': case 'I': case 'P': case 'Q': case 'H': case 'D': case 'M': case 'C': case 'K': case 'S':
-        case 'Y': case 'V': case 'W': case 'Z':
-          return tl::unexpected("unsupported keyword 'pcre/" + std::string(1, flag) +
-                                "' (not implemented yet: the HTTP buffers it names)");
-        default:
-          return tl::unexpected("pcre: unknown flag '" + std::string(1, flag) + "' (expected i s m x A E G R B O)");
+        case 'O': break;
+        case 'B':
+          if (flag_kind) return fail(std::string("pcre: flag 'B' cannot be combined with a buffer flag"));
+          rawbytes = true;
+          break;
+        case 'K':
+          return fail(std::string("unsupported keyword 'pcre/K' (not implemented yet: no raw cookie buffer)"));
+        default: {
+          const auto kind = pcre_flag_kind(flag);
+          if (!kind) {
+            return fail("pcre: unknown flag '" + std::string(1, flag) +
+                        "' (expected i s m x A E G R B O or a buffer: U I P Q H D M C S Y V W Z)");
+          }
+          if (rawbytes) return fail("pcre: flag '" + std::string(1, flag) + "' cannot be combined with 'B'");
+          if (flag_kind && *flag_kind != *kind) {
+            return fail(std::string("pcre: two buffer flags name different buffers (only one of U I P Q H D M C S Y V W Z)"));
+          }
+          flag_kind = kind;
+        }
       }
+    }
+    if (flag_kind == BufferKind::HttpHost && (options & PCRE2_CASELESS) == 0 && regex_has_upper_case(regex)) {
+      return fail(std::string("pcre: /W inspects the host, which is lower case, but the regex has an upper-case letter "
+                              "(write it in lower case or add /i)"));
     }
     auto compiled = Regex::compile(regex, options);
     if (!compiled) return tl::unexpected("pcre: invalid regular expression: " + compiled.error());
     pcre.regex = std::move(*compiled);
     pcre.expression = std::string(regex);
     pcre.options = options;
-    BufferSection& section = current_section();
+    size_t section_index = 0;
+    if (flag_kind && sticky_) {
+      const BufferKind current = rule_.sections[static_cast<size_t>(current_)].kind;
+      // Suricata keeps http.response_body in the file_data list that /Q names.
+      if (*flag_kind != current && !(*flag_kind == BufferKind::FileData && current == BufferKind::HttpResponseBody)) {
+        return fail("pcre: its flag names '" + std::string(buffer_kind_name(*flag_kind)) + "' but the sticky buffer '" +
+                    std::string(buffer_kind_name(current)) + "' is set (reset it with pkt_data or use that buffer)");
+      }
+    }
+    if (flag_kind && !sticky_) {
+      if (auto proto = use_app_proto(*flag_kind, "pcre"); !proto) return proto;
+      section_index = section_of(*flag_kind, true);
+    } else {
+      const BufferSection& current = current_section();  // may add the payload section: before data()
+      section_index = static_cast<size_t>(&current - rule_.sections.data());
+    }
+    BufferSection& section = rule_.sections[section_index];
     section.steps.push_back(ChainStep{ChainStep::Kind::Pcre, static_cast<uint16_t>(section.pcres.size())});
     section.pcres.push_back(std::move(pcre));
     return {};
@@ -527,10 +654,8 @@ class OptionParser {
 
   Result apply_modifier(const RawOption& option) {
     const std::string name(option.name);
-    if (rule_.sections.empty() || rule_.sections.back().contents.empty()) {
-      return tl::unexpected(name + " needs a preceding content option");
-    }
-    ContentOption& content = rule_.sections.back().contents.back();
+    if (last_content() == nullptr) return tl::unexpected(name + " needs a preceding content option");
+    ContentOption& content = *last_content();
     const int32_t length = static_cast<int32_t>(content.pattern.size());
     if (name == "nocase") {
       if (content.nocase) return tl::unexpected(std::string("nocase: used twice on the same content"));
@@ -554,7 +679,6 @@ class OptionParser {
     }
     if (name == "endswith") {
       if (content.endswith) return tl::unexpected(std::string("endswith: used twice on the same content"));
-      if (content.negated) return tl::unexpected(std::string("endswith: cannot be used on a negated content"));
       content.endswith = true;
       return {};
     }
@@ -563,7 +687,7 @@ class OptionParser {
     // A byte_extract/byte_math variable of this section in place of the number.
     int8_t var = -1;
     if (is_variable_name(option.value)) {
-      const auto slot = find_byte_variable(rule_.sections.back(), option.value);
+      const auto slot = find_byte_variable(rule_.sections[static_cast<size_t>(last_content_.section)], option.value);
       if (!slot) return tl::unexpected(name + ": unknown byte_extract/byte_math variable '" + std::string(option.value) + "'");
       var = static_cast<int8_t>(*slot);
     }
@@ -641,53 +765,22 @@ class OptionParser {
     return {};
   }
 
+  static constexpr size_t kMaxTransforms = 16;  // Suricata's DETECT_TRANSFORMS_MAX
+  struct LastContent {
+    int section = -1;
+    size_t index = 0;
+  };
+
   const ClassificationTable* classifications_;
   Rule& rule_;
   std::optional<int> explicit_priority_;
+  bool snort3_ = false;   // the rule is written in Snort 3's syntax
+  bool sticky_ = false;   // a sticky buffer is set (pkt_data resets it)
+  int current_ = -1;      // the sticky buffer's section; -1: the payload section
+  LastContent last_content_;  // where the modifiers (nocase, distance, ...) apply
 };
 
 }  // namespace
-
-tl::expected<std::string, std::string> decode_content(std::string_view body) {
-  std::string out;
-  out.reserve(body.size());
-  bool in_hex = false;
-  int pending_nibble = -1;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (c == '|') {
-      if (in_hex && pending_nibble >= 0) return tl::unexpected(std::string("odd number of hex digits in |hex| block"));
-      in_hex = !in_hex;
-      continue;
-    }
-    if (in_hex) {
-      if (c == ' ' || c == '\t') continue;
-      const int v = hex_value(c);
-      if (v < 0) return tl::unexpected("invalid character '" + std::string(1, c) + "' in |hex| block");
-      if (pending_nibble < 0) {
-        pending_nibble = v;
-      } else {
-        out += static_cast<char>(pending_nibble * 16 + v);
-        pending_nibble = -1;
-      }
-      continue;
-    }
-    if (c == '\\') {
-      if (i + 1 >= body.size()) return tl::unexpected(std::string("trailing backslash"));
-      const char next = body[++i];
-      if (next != '"' && next != ';' && next != '\\' && next != ':' && next != '|') {
-        return tl::unexpected("invalid escape '\\" + std::string(1, next) + "' (only \\\" \\; \\: \\| \\\\ are allowed)");
-      }
-      out += next;
-      continue;
-    }
-    if (c == '"') return tl::unexpected(std::string("unescaped '\"' inside the pattern"));
-    if (c == ';') return tl::unexpected(std::string("unescaped ';' inside the pattern"));
-    out += c;
-  }
-  if (in_hex) return tl::unexpected(std::string("unterminated |hex| block"));
-  return out;
-}
 
 tl::expected<void, std::string> parse_rule_options(std::string_view options, const ClassificationTable* classifications,
                                                    Rule& rule) {
