@@ -155,6 +155,7 @@ void OutputThread::stop() {
   eve_ = fast_ = nullptr;
   // Each sink drains (at most its drain-timeout) once everything has been handed to it; the
   // end-of-run stats.log then gets a block with the sinks' final counters.
+  for (auto& sink : sinks_) sink->begin_stop();  // they drain side by side
   for (auto& sink : sinks_) sink->stop();
   if (!sinks_.empty() && !stats_log_path_.empty()) {
     if (std::FILE* file = std::fopen(stats_log_path_.c_str(), "a")) {

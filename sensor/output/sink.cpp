@@ -210,14 +210,19 @@ void Sink::run() {
   connected_.store(false, std::memory_order_relaxed);
 }
 
-void Sink::stop() {
-  if (!thread_.joinable()) return;
+void Sink::begin_stop() {
   {
     std::lock_guard lock(mutex_);
+    if (stop_requested_) return;
     stop_requested_ = true;
     deadline_ = Clock::now() + options_.drain_timeout;
   }
   wake_.notify_all();
+}
+
+void Sink::stop() {
+  if (!thread_.joinable()) return;
+  begin_stop();
   thread_.join();
 }
 

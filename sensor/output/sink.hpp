@@ -89,6 +89,8 @@ class Sink {
   Sink& operator=(const Sink&) = delete;
 
   void push(std::string_view line, uint64_t flow_id, uint8_t priority);
+  // Starts the drain clock without waiting (so several sinks drain at the same time).
+  void begin_stop();
   void stop();
 
   const std::string& name() const noexcept { return options_.name; }
