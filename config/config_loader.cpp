@@ -291,7 +291,7 @@ class Loader {
   void load_app_layer(const YAML::Node& root, AppLayerSettings& app) {
     auto node = map_at(root, "app-layer", "app-layer");
     if (!node) return;
-    check_keys(node, "app-layer", {"memcap", "http"});
+    check_keys(node, "app-layer", {"memcap", "http", "tls"});
     get_size(node["memcap"], "app-layer.memcap", app.memcap, 1 << 20);
     if (auto http = map_at(node, "http", "app-layer.http")) {
       check_keys(http, "app-layer.http", {"request-body-limit", "response-body-limit", "header-limit",
@@ -311,6 +311,18 @@ class Loader {
       get_uint(http["compression-bomb-ratio"], "app-layer.http.compression-bomb-ratio", app.http.compression_bomb_ratio,
                2, 1u << 20);
       get_uint(http["decompressors"], "app-layer.http.decompressors", app.http.decompressors, 0, 1u << 16);
+    }
+    if (auto tls = map_at(node, "tls", "app-layer.tls")) {
+      check_keys(tls, "app-layer.tls", {"memcap", "handshake-limit"});
+      get_size(tls["memcap"], "app-layer.tls.memcap", app.tls.memcap, 1 << 20);
+      uint64_t handshake_limit = app.tls.handshake_limit;
+      get_size(tls["handshake-limit"], "app-layer.tls.handshake-limit", handshake_limit, 1024);
+      if (handshake_limit > (1u << 20)) {
+        fail(tls["handshake-limit"], "app-layer.tls.handshake-limit",
+             "'" + tls["handshake-limit"].Scalar() + "' is too large (expected at most 1mb)");
+      } else {
+        app.tls.handshake_limit = static_cast<uint32_t>(handshake_limit);
+      }
     }
   }
 

@@ -100,9 +100,15 @@ struct AppLayerHttpSettings {
   uint32_t decompressors = 64;                   // bodies decompressed at once per worker
 };
 
+struct AppLayerTlsSettings {
+  uint64_t memcap = 32ull << 20;         // per worker: TLS flow states with their handshake buffers
+  uint32_t handshake_limit = 16 * 1024;  // handshake message bytes gathered per direction
+};
+
 struct AppLayerSettings {
   uint64_t memcap = 64ull << 20;  // per worker: HTTP flow states with their header buffers
   AppLayerHttpSettings http;
+  AppLayerTlsSettings tls;
 };
 
 // Where frames come from and how they are spread over workers (Suricata's af-packet: and threading:).

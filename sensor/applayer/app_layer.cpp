@@ -26,7 +26,9 @@ AppLayer::AppLayer(const AppLayerSettings& settings)
       output_(output_arena_bytes(settings)),
       decompressors_(settings.http.decompressors, settings.http.compression_bomb_limit,
                      settings.http.compression_bomb_ratio),
-      context_{settings_.http, counters_, output_, decompressors_} {
+      context_{settings_.http, counters_, output_, decompressors_},
+      tls_output_(4 * settings.tls.handshake_limit + (16u << 10)),  // a chain's DER, JA3 strings, names
+      tls_context_{counters_.tls, tls_output_} {
   const uint64_t per_state = sizeof(HttpState) + 2ull * settings_.http.header_limit;
   capacity_ = static_cast<uint32_t>(std::min<uint64_t>(settings_.memcap / per_state, 1u << 24));
   states_ = std::make_unique<HttpState[]>(capacity_);
@@ -34,12 +36,22 @@ AppLayer::AppLayer(const AppLayerSettings& settings)
   free_ = std::make_unique<uint32_t[]>(capacity_);
   for (uint32_t i = 0; i < capacity_; ++i) free_[i] = capacity_ - 1 - i;
   free_count_ = capacity_;
+
+  const uint64_t tls_per_state = sizeof(TlsState) + 2ull * settings_.tls.handshake_limit;
+  tls_capacity_ = static_cast<uint32_t>(std::min<uint64_t>(settings_.tls.memcap / tls_per_state, 1u << 24));
+  tls_states_ = std::make_unique<TlsState[]>(tls_capacity_);
+  tls_buffers_.reset(
+      static_cast<uint8_t*>(std::malloc(std::max<uint64_t>(1, 2ull * settings_.tls.handshake_limit * tls_capacity_))));
+  tls_free_ = std::make_unique<uint32_t[]>(tls_capacity_);
+  for (uint32_t i = 0; i < tls_capacity_; ++i) tls_free_[i] = tls_capacity_ - 1 - i;
+  tls_free_count_ = tls_capacity_;
 }
 
 AppLayer::~AppLayer() = default;
 
 void AppLayer::process(Packet& packet, const StreamUpdate* stream) noexcept {
   output_.reset();
+  tls_output_.reset();
   Flow* flow = packet.flow;
   if (flow == nullptr) return;
   if (stream != nullptr) {
@@ -119,6 +131,7 @@ AppLayer::HttpState* AppLayer::http_state(Flow& flow) noexcept {
 void AppLayer::process_tcp(Flow& flow, const StreamUpdate& update) noexcept {
   if (!update.tracked) return;
   if (flow.app_proto == static_cast<uint8_t>(AppProto::Unknown)) detect_tcp(flow, update);
+  if (flow.app_proto == static_cast<uint8_t>(AppProto::Tls)) return process_tls(flow, update);
   if (flow.app_proto != static_cast<uint8_t>(AppProto::Http)) return;
   HttpState* state = http_state(flow);
   if (state == nullptr) return;
@@ -150,6 +163,11 @@ void AppLayer::process_tcp(Flow& flow, const StreamUpdate& update) noexcept {
 
 void AppLayer::release(const Flow& flow) noexcept {
   if (flow.app_state == 0) return;
+  if (flow.app_proto == static_cast<uint8_t>(AppProto::Tls)) {
+    tls_free_[tls_free_count_++] = flow.app_state - 1;
+    --counters_.tls.states_in_use;
+    return;
+  }
   const uint32_t index = flow.app_state - 1;
   states_[index].parser.release(context_);
   free_[free_count_++] = index;  // the flow's fields are reset when the table reuses it
@@ -157,7 +175,60 @@ void AppLayer::release(const Flow& flow) noexcept {
 }
 
 const HttpEveData* AppLayer::http_eve(const Flow& flow) const noexcept {
+  if (flow.app_proto != static_cast<uint8_t>(AppProto::Http)) return nullptr;
   return flow.app_state != 0 ? &states_[flow.app_state - 1].parser.eve() : nullptr;
+}
+
+AppLayer::TlsState* AppLayer::tls_state(Flow& flow) noexcept {
+  if (flow.app_state != 0) return &tls_states_[flow.app_state - 1];
+  if (flow.app_detect & kNoState) return nullptr;
+  if (tls_free_count_ == 0) {
+    flow.app_detect |= kNoState;
+    ++counters_.tls.error_alloc;
+    return nullptr;
+  }
+  const uint32_t index = tls_free_[--tls_free_count_];
+  TlsState& state = tls_states_[index];
+  state.parser.init(tls_buffers_.get() + 2ull * settings_.tls.handshake_limit * index, settings_.tls.handshake_limit);
+  state.consumed[0] = state.consumed[1] = 0;
+  flow.app_state = index + 1;
+  ++counters_.tls.states_in_use;
+  ++counters_.tls.tx;
+  return &state;
+}
+
+// Same walk as the HTTP one: bytes delivered before the state existed from the look-back
+// view, then the spans in order, gaps reported.
+void AppLayer::process_tls(Flow& flow, const StreamUpdate& update) noexcept {
+  TlsState* state = tls_state(flow);
+  if (state == nullptr) return;
+  const bool ts = update.to_server;
+  if (state->parser.done(ts)) return;
+  uint64_t& consumed = state->consumed[ts ? 0 : 1];
+  const auto spans = update.span_list();
+  if (!spans.empty() && consumed < spans[0].offset) {
+    const uint64_t w_begin = update.window_offset, w_end = w_begin + update.window.size();
+    if (!update.window.empty() && w_begin <= consumed && w_end >= spans[0].offset) {
+      const uint64_t n = spans[0].offset - consumed;
+      state->parser.feed(ts, update.window.subspan(consumed - w_begin, n), tls_context_);
+      consumed += n;
+    }
+  }
+  for (const StreamSpan& span : spans) {
+    if (span.offset + span.len <= consumed) continue;
+    if (span.offset > consumed) {
+      state->parser.gap(ts, span.offset - consumed, tls_context_);
+      consumed = span.offset;
+    }
+    const uint64_t skip = consumed - span.offset;
+    state->parser.feed(ts, std::span<const uint8_t>(span.data + skip, span.len - skip), tls_context_);
+    consumed = span.offset + span.len;
+  }
+}
+
+const TlsEveData* AppLayer::tls_eve(const Flow& flow) const noexcept {
+  if (flow.app_proto != static_cast<uint8_t>(AppProto::Tls) || flow.app_state == 0) return nullptr;
+  return &tls_states_[flow.app_state - 1].parser.eve();
 }
 
 }  // namespace eastwatch

@@ -18,6 +18,9 @@
 //  - An HTTP flow gets a parser state when it is detected; a full pool is counted
 //    (error.http.alloc) and the flow is then only detected, not parsed. `release` must be
 //    called when the flow ends (the flow table's end callback): it frees the state.
+//  - A TLS flow gets a TlsFlowParser state from a second pool (app-layer.tls.memcap; full:
+//    error.tls.alloc); `tls_output()` lists, per packet, what its handshake yielded
+//    (tls_parser.hpp), and `tls_eve` the flow's EVE `tls` facts.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +32,7 @@
 #include "sensor/applayer/app_proto.hpp"
 #include "sensor/applayer/http_decompress.hpp"
 #include "sensor/applayer/http_parser.hpp"
+#include "sensor/applayer/tls_parser.hpp"
 #include "sensor/decode/packet.hpp"
 #include "sensor/flow/flow.hpp"
 #include "sensor/stream/tcp_stream_engine.hpp"
@@ -50,9 +54,14 @@ class AppLayer {
   const HttpOutput& http_output() const noexcept { return output_; }
   // The EVE `http` facts of the flow's latest transaction; null when the flow has no parser.
   const HttpEveData* http_eve(const Flow& flow) const noexcept;
+  // The TLS handshake facts that became available in the current packet.
+  const TlsOutput& tls_output() const noexcept { return tls_output_; }
+  // The EVE `tls` facts of the flow; null when the flow has no TLS parser.
+  const TlsEveData* tls_eve(const Flow& flow) const noexcept;
 
   const AppLayerCounters& counters() const noexcept { return counters_; }
   uint32_t http_capacity() const noexcept { return capacity_; }
+  uint32_t tls_capacity() const noexcept { return tls_capacity_; }
 
  private:
   struct HttpState {
@@ -68,6 +77,12 @@ class AppLayer {
   void detect_udp(Flow& flow, const Packet& packet) noexcept;
   void set_proto(Flow& flow, AppProto proto, bool udp) noexcept;
   HttpState* http_state(Flow& flow) noexcept;
+  struct TlsState {
+    TlsFlowParser parser;
+    uint64_t consumed[2] = {0, 0};
+  };
+  void process_tls(Flow& flow, const StreamUpdate& update) noexcept;
+  TlsState* tls_state(Flow& flow) noexcept;
 
   AppLayerSettings settings_;
   AppLayerCounters counters_;
@@ -79,6 +94,14 @@ class AppLayer {
   std::unique_ptr<uint8_t, FreeDeleter> buffers_;  // capacity_ x 2 x header-limit, touched when used
   std::unique_ptr<uint32_t[]> free_;               // free state indexes
   uint32_t free_count_ = 0;
+  // TLS: states, 2 x handshake-limit of buffer each (touched when used), free indexes.
+  TlsOutput tls_output_;
+  TlsContext tls_context_;
+  uint32_t tls_capacity_ = 0;
+  std::unique_ptr<TlsState[]> tls_states_;
+  std::unique_ptr<uint8_t, FreeDeleter> tls_buffers_;
+  std::unique_ptr<uint32_t[]> tls_free_;
+  uint32_t tls_free_count_ = 0;
 };
 
 }  // namespace eastwatch

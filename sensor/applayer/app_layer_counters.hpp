@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "sensor/applayer/tls_counters.hpp"
+
 namespace eastwatch {
 
 struct HttpEventCounters {
@@ -59,6 +61,7 @@ struct AppLayerCounters {
   uint64_t tx_overflow = 0;                // transactions in one packet beyond AppLayerUpdate::kMaxTx
   uint64_t pending_overflow = 0;           // pipelined requests beyond the pending queue (responses unmatched)
   HttpEventCounters http;
+  TlsCounters tls;
 
   template <class F>
   void visit(F&& f) const {
@@ -66,6 +69,7 @@ struct AppLayerCounters {
     f("flow.dns_tcp", flow_dns_tcp); f("flow.dns_udp", flow_dns_udp); f("flow.ftp", flow_ftp);
     f("flow.smtp", flow_smtp); f("tx.http", tx_http); f("error.http.gap", error_http_gap);
     f("error.http.alloc", error_http_alloc); f("error.http.parser", error_http_parser);
+    tls.visit(f);
   }
   template <class F>
   void visit_extra(F&& f) const {
@@ -103,6 +107,7 @@ struct AppLayerCounters {
     f("http.gzip_decompression_failed", e.gzip_decompression_failed);
     f("http.compression_bomb", e.compression_bomb);
     f("http.uri_invalid_encoding", e.uri_invalid_encoding);
+    tls.visit_extra(f);
   }
 };
 

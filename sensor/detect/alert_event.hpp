@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "sensor/applayer/http_eve_data.hpp"
+#include "sensor/applayer/tls_eve_data.hpp"
 #include "sensor/inventory/vm_eve_data.hpp"
 #include "signatures/address.hpp"
 #include "signatures/rule.hpp"
@@ -49,6 +50,8 @@ struct AlertEvent {
   uint8_t app_proto = 0;  // the flow's AppProto (sensor/applayer/app_proto.hpp); 0: unknown
   bool has_http = false;  // `http` holds the flow's latest HTTP transaction (EVE `http` object)
   HttpEveData http;
+  bool has_tls = false;  // `tls` holds the flow's TLS handshake facts (EVE `tls` object)
+  TlsEveData tls;
   bool has_vm = false;  // `vm` names the inventory VMs of src and dest (EVE `vm` object)
   VmEveData vm;
 

@@ -181,6 +181,7 @@ size_t Worker::resolve_flow_vms(Packet& packet) noexcept {
 void Worker::push_alerts(const Packet& packet, size_t count) noexcept {
   if (count == 0) return;
   const HttpEveData* http = packet.flow != nullptr ? app_layer_.http_eve(*packet.flow) : nullptr;
+  const TlsEveData* tls = packet.flow != nullptr ? app_layer_.tls_eve(*packet.flow) : nullptr;
   bool has_vm = false;
   if (inventory_) {
     uint32_t src_vm = 0, dst_vm = 0;
@@ -198,6 +199,8 @@ void Worker::push_alerts(const Packet& packet, size_t count) noexcept {
     AlertEvent& event = alert_buffer_[i];
     event.has_http = http != nullptr && http->http_method.len > 0;
     if (event.has_http) event.http = *http;
+    event.has_tls = tls != nullptr && !tls->empty();
+    if (event.has_tls) event.tls = *tls;
     event.has_vm = has_vm;
     if (has_vm) event.vm = vm_eve_;
     alerts_.push(event);

@@ -228,6 +228,43 @@ void write_http(JsonWriter& writer, const HttpEveData& http) {
   writer.EndObject();
 }
 
+// Suricata 7's alert `tls` object (JsonTlsLogJSONExtended): fields in Suricata's order, each
+// only when known; `version` always ("UNDETERMINED" before a ServerHello).
+void write_tls(JsonWriter& writer, const TlsEveData& tls) {
+  write_key(writer, "tls");
+  writer.StartObject();
+  auto text = [&](const char* key, std::string_view value) {
+    if (value.empty()) return;
+    write_key(writer, key);
+    write_wire_string(writer, value);
+  };
+  text("subject", tls.subject.view());
+  text("issuerdn", tls.issuerdn.view());
+  text("serial", tls.serial.view());
+  text("fingerprint", tls.fingerprint.view());
+  text("sni", tls.sni.view());
+  char buffer[24];
+  write_key(writer, "version");
+  write_string(writer, tls_version_name(tls.version, buffer));
+  if (tls.has_validity) {
+    write_key(writer, "notbefore");
+    write_string(writer, tls_format_time(tls.not_before, buffer));
+    write_key(writer, "notafter");
+    write_string(writer, tls_format_time(tls.not_after, buffer));
+  }
+  auto ja3 = [&](const char* key, std::string_view hash, std::string_view string) {
+    if (hash.empty()) return;
+    write_key(writer, key);
+    writer.StartObject();
+    text("hash", hash);
+    text("string", string);
+    writer.EndObject();
+  };
+  ja3("ja3", tls.ja3_hash.view(), tls.ja3_string.view());
+  ja3("ja3s", tls.ja3s_hash.view(), tls.ja3s_string.view());
+  writer.EndObject();
+}
+
 // Suricata's `app_proto`: written once the flow's protocol is known ("failed" included).
 // Eastwatch's `vm` object: the inventory VMs of the alert's src and dest (sensor/inventory).
 void write_vm(JsonWriter& writer, const VmEveData& vm) {
@@ -393,6 +430,7 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
   writer.EndObject();
 
   if (event.has_http) write_http(writer, event.http);
+  if (event.has_tls) write_tls(writer, event.tls);
   if (event.has_vm) write_vm(writer, event.vm);
   write_app_proto(writer, event.app_proto);
   if (event.has_flow) {

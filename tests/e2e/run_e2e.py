@@ -1503,6 +1503,91 @@ def dns_tls_sticky_buffers(env):
     check(all(x.get("app_proto") in ("dns", "tls") for x in got), "app_proto")
 
 
+# A leaf certificate made once with openssl (tests/unit/applayer/tls_builder.hpp has the same
+# one and the `openssl x509 -noout -subject -issuer -serial -fingerprint -dates` figures).
+TLS_LEAF_DER = bytes.fromhex(
+    "308201893082012f02070a1b2c3d4e5f60300a06082a8648ce3d0403023047310b3009060355040613025553311a3018"
+    "060355040a0c114561737477617463682054657374204341311c301a06035504030c1345617374776174636820546573"
+    "7420526f6f74301e170d3234303130313030303030305a170d3334313233313233353935395a3054310b300906035504"
+    "06130255533113301106035504080c0a43616c69666f726e696131153013060355040a0c0c4578616d706c6520436f72"
+    "703119301706035504030c10746573742e6578616d706c652e636f6d3059301306072a8648ce3d020106082a8648ce3d"
+    "03010703420004ec7f4e37a8781fddd2b6bdae85973b6d52a198867fffbc4759a9a728035e2f031f5a83c3f673b05c63"
+    "1e47956feaa8fa57d76adee9a9e27830a77b5d33ad3031300a06082a8648ce3d04030203480030450220468fb4d48710"
+    "56a297a22efa4d868fb6a79517737a39d348e15f79f2cb812f75022100b202c997aa3f5da97a5a66cbdf005dae94dffb"
+    "e2e535823cc04ddab5a82471bd")
+
+
+def _tls_record(kind, body, version=0x0303):
+    return bytes([kind]) + version.to_bytes(2, "big") + len(body).to_bytes(2, "big") + body
+
+
+def _tls_handshake(kind, body):
+    return bytes([kind]) + len(body).to_bytes(3, "big") + body
+
+
+def _tls_ext(kind, body):
+    return kind.to_bytes(2, "big") + len(body).to_bytes(2, "big") + body
+
+
+@case
+def tls_handshake_eve_object(env):
+    """A TLS 1.2 handshake (ClientHello with SNI and GREASE values, ServerHello, Certificate,
+    ServerHelloDone) on port 8443: alerts of the flow carry Suricata 7's `tls` object. The
+    ClientHello's alert has sni and ja3 and version "UNDETERMINED" (Suricata logs the server's
+    version, not known yet); the server flight's alert adds the leaf's subject, issuerdn, serial,
+    fingerprint, validity, ja3s and "TLS 1.2". JA3 by hand (Salesforce: GREASE dropped, decimal):
+    771,49199-49200-156,0-10-11-13,29-23,0."""
+    import hashlib
+    sni = b"e2e.example.net"
+    exts = (_tls_ext(0x2a2a, b"") + _tls_ext(0, (len(sni) + 3).to_bytes(2, "big") + b"\x00" + len(sni).to_bytes(2, "big") + sni)
+            + _tls_ext(10, bytes([0, 4, 0, 29, 0, 23])) + _tls_ext(11, bytes([1, 0]))
+            + _tls_ext(13, bytes([0, 4, 4, 3, 8, 4])))
+    ciphers = bytes([0x1a, 0x1a, 0xc0, 0x2f, 0xc0, 0x30, 0x00, 0x9c])
+    hello = (bytes([3, 3]) + bytes(32) + bytes([0]) + len(ciphers).to_bytes(2, "big") + ciphers + bytes([1, 0])
+             + len(exts).to_bytes(2, "big") + exts)
+    server_exts = _tls_ext(65281, b"\x00") + _tls_ext(11, bytes([1, 0]))
+    server_hello = bytes([3, 3]) + bytes(32) + bytes([0]) + bytes([0xc0, 0x2f, 0]) + len(server_exts).to_bytes(2, "big") \
+        + server_exts
+    chain = len(TLS_LEAF_DER).to_bytes(3, "big") + TLS_LEAF_DER
+    flight = _tls_record(22, _tls_handshake(2, server_hello) + _tls_handshake(11, len(chain).to_bytes(3, "big") + chain)
+                         + _tls_handshake(14, b""))
+    cap = Capture()
+    tls = TcpSession(cap, "10.0.2.1", "10.0.2.2", 41000, 8443)
+    tls.handshake()
+    client_packet = tls.send(_tls_record(22, _tls_handshake(1, hello), 0x0301))
+    # The server flight in two segments, split inside the certificate (before the subject's O=).
+    split = flight.index(b"Example Corp") - 10
+    tls.send(flight[:split], to_server=False)
+    server_packet = tls.send(flight[split:], to_server=False)
+    tls.close()
+    cap.write(env.path("tls.pcap"))
+    rules = ('alert tcp any any -> any any (msg:"sni bytes"; flow:to_server; content:"e2e.example.net"; sid:1;)\n'
+             'alert tcp any any -> any any (msg:"certificate org"; flow:to_client; content:"Example Corp"; sid:2;)\n')
+    alerts, stats = env.replay([env.path("tls.pcap")], rules)
+    expect_alerts(alerts, [(client_packet, 1), (server_packet, 2)])
+    ja3 = "771,49199-49200-156,0-10-11-13,29-23,0"
+    first = alerts[0].get("tls")
+    check(first == {"sni": "e2e.example.net", "version": "UNDETERMINED",
+                    "ja3": {"hash": hashlib.md5(ja3.encode()).hexdigest(), "string": ja3}}, first)
+    ja3s = "771,49199,65281-11"
+    expected = {
+        "subject": "C=US, ST=California, O=Example Corp, CN=test.example.com",
+        "issuerdn": "C=US, O=Eastwatch Test CA, CN=Eastwatch Test Root",
+        "serial": "0A:1B:2C:3D:4E:5F:60",
+        "fingerprint": "d3:57:37:d4:a2:2a:e2:2e:88:b2:56:a1:8b:89:08:03:69:36:ee:8c",
+        "sni": "e2e.example.net", "version": "TLS 1.2",
+        "notbefore": "2024-01-01T00:00:00", "notafter": "2034-12-31T23:59:59",
+        "ja3": {"hash": hashlib.md5(ja3.encode()).hexdigest(), "string": ja3},
+        "ja3s": {"hash": hashlib.md5(ja3s.encode()).hexdigest(), "string": ja3s},
+    }
+    second = alerts[1].get("tls")
+    check(second == expected, f"tls object:\n  got      {second}\n  expected {expected}")
+    check(list(second) == list(expected), f"field order {list(second)}")
+    app = stats["app_layer"]
+    check(app["flow"]["tls"] == 1 and app["tx"]["tls"] == 1, app)
+    check(app["error"]["tls"] == {"gap": 0, "alloc": 0, "parser": 0}, app["error"]["tls"])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "app_layer_harness.hpp"
+#include "tls_builder.hpp"
 
 using namespace eastwatch;
 using namespace eastwatch::test;
@@ -47,4 +48,33 @@ TEST_CASE("parsing HTTP (pipelined, chunked, gzip) allocates nothing") {
   CHECK(g_allocations.load() == before);
   CHECK(h.counters().tx_http == 40);
   CHECK(h.counters().http.gzip_decompression_failed == 0);
+}
+
+TEST_CASE("parsing TLS handshakes (fragmented records, certificates, JA3) allocates nothing") {
+  if (!EASTWATCH_COUNTING_ALLOCATOR) {
+    WARN("skipped under AddressSanitizer: it replaces operator new");
+    return;
+  }
+  const std::string hello = test_client_hello();
+  const std::string flight = test_server_flight() + tls_record(20, "\x01") + tls_record(22, std::string(40, 'f'));
+  AppLayerHarness h({}, 443);
+  const uint64_t before = g_allocations.load();
+  uint32_t certificates = 0;
+  for (int round = 0; round < 20; ++round) {
+    h.flow.app_proto = 0;  // a new flow on the same Flow: detected and given a state again
+    h.flow.app_detect = 0;
+    h.flow.app_state = 0;
+    h.sent[0].clear();
+    h.sent[1].clear();
+    for (size_t i = 0; i < hello.size(); i += 61) h.request(std::string_view(hello).substr(i, 61));
+    for (size_t i = 0; i < flight.size(); i += 97) {
+      h.response(std::string_view(flight).substr(i, 97));
+      for (const TlsEntry& e : h.app->tls_output().entries()) certificates += e.has(TlsPart::Certificate);
+    }
+    h.app->release(h.flow);
+  }
+  CHECK(g_allocations.load() == before);
+  CHECK(certificates == 20);
+  CHECK(h.counters().tls.tx == 20);
+  CHECK(h.counters().tls.states_in_use == 0);
 }
