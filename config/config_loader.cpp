@@ -41,7 +41,7 @@ class Loader {
     }
     check_keys(root, "",
                {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "reference-config-file", "threshold-file", "flow",
-                "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream", "app-layer", "capture",
+                "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream", "app-layer", "capture", "decoder",
                 "inventory", "vm-detect", "spool"});
     if (auto sensor = map_at(root, "sensor", "sensor")) {
       check_keys(sensor, "sensor", {"name"});
@@ -67,6 +67,7 @@ class Loader {
     load_spool(root, settings.sinks.spool);
     load_defrag(root, settings.defrag);
     load_capture(root, settings.capture);
+    load_decoder(root, settings.variables, settings.decoder);
     load_host_os_policy(root, settings.host_os_policy);
     load_inventory(root, settings.inventory, settings.vm_detect);
   }
@@ -356,6 +357,87 @@ class Loader {
     get_bool(node["promisc"], "capture.promisc", capture.promisc);
     get_string(node["bpf-filter"], "capture.bpf-filter", capture.bpf_filter);
     get_uint(node["workers"], "capture.workers", capture.workers, 1, 64);
+  }
+
+  // A port list as Suricata's decoder.*.ports: "4789", "[4789, 8472]", a YAML list, or a port
+  // variable ($VXLAN_PORTS) of vars.port-groups; 1 to 4 ports.
+  void get_port_list(const YAML::Node& node, const std::string& path, const RuleVariables& variables,
+                     std::vector<uint16_t>& out) {
+    if (!node || node.IsNull()) return;
+    std::vector<std::string> texts;
+    get_string_list(node, path, texts);
+    std::vector<uint16_t> ports;
+    for (std::string text : texts) {
+      if (text.size() > 1 && text.front() == '$') {
+        auto it = variables.port_groups.find(text.substr(1));
+        if (it == variables.port_groups.end()) {
+          fail(node, path, "unknown port variable '" + text + "' (expected one of vars.port-groups)");
+          return;
+        }
+        text = it->second;
+      }
+      if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+      std::stringstream items(text);
+      for (std::string item; std::getline(items, item, ',');) {
+        item.erase(0, item.find_first_not_of(" \t"));
+        item.erase(item.find_last_not_of(" \t") + 1);
+        const bool digits = !item.empty() && item.size() <= 5 &&
+                            std::all_of(item.begin(), item.end(), [](unsigned char c) { return std::isdigit(c); });
+        const unsigned long port = digits ? std::stoul(item) : 0;
+        if (port < 1 || port > 65535) {
+          fail(node, path, "'" + item + "' is not a port (expected a port from 1 to 65535, or a list such as \"[4789, 8472]\")");
+          return;
+        }
+        ports.push_back(static_cast<uint16_t>(port));
+      }
+    }
+    if (ports.empty() || ports.size() > 4) {
+      fail(node, path, "expected 1 to 4 ports (got " + std::to_string(ports.size()) + ")");
+      return;
+    }
+    out = std::move(ports);
+  }
+
+  // decoder: {vxlan: {enabled, ports}, geneve: {enabled, ports}, erspan: {typeI: {enabled}}, rspan: {vlans}}
+  void load_decoder(const YAML::Node& root, const RuleVariables& variables, DecoderSettings& decoder) {
+    auto node = map_at(root, "decoder", "decoder");
+    if (!node) return;
+    check_keys(node, "decoder", {"vxlan", "geneve", "erspan", "rspan"});
+    auto tunnel = [&](const char* key, bool& enabled, std::vector<uint16_t>& ports) {
+      const std::string path = join("decoder", key);
+      if (auto tunnel_node = map_at(node, key, path)) {
+        check_keys(tunnel_node, path, {"enabled", "ports"});
+        get_bool(tunnel_node["enabled"], join(path, "enabled"), enabled);
+        get_port_list(tunnel_node["ports"], join(path, "ports"), variables, ports);
+      }
+    };
+    tunnel("vxlan", decoder.vxlan_enabled, decoder.vxlan_ports);
+    tunnel("geneve", decoder.geneve_enabled, decoder.geneve_ports);
+    if (auto erspan = map_at(node, "erspan", "decoder.erspan")) {
+      check_keys(erspan, "decoder.erspan", {"typeI"});
+      if (auto type1 = map_at(erspan, "typeI", "decoder.erspan.typeI")) {
+        check_keys(type1, "decoder.erspan.typeI", {"enabled"});
+        get_bool(type1["enabled"], "decoder.erspan.typeI.enabled", decoder.erspan_type1_enabled);
+      }
+    }
+    if (auto rspan = map_at(node, "rspan", "decoder.rspan")) {
+      check_keys(rspan, "decoder.rspan", {"vlans"});
+      const YAML::Node vlans = rspan["vlans"];
+      if (vlans && !vlans.IsNull()) {
+        std::bitset<4096> ids;
+        if (!vlans.IsSequence()) {
+          fail(vlans, "decoder.rspan.vlans", "expected a list of VLAN ids (such as [999, 1999])");
+        } else {
+          for (const auto& item : vlans) {
+            uint16_t id = 0;
+            const size_t before = errors_.size();
+            get_uint(item, "decoder.rspan.vlans", id, 1, 4094);
+            if (errors_.size() == before && id != 0) ids.set(id);
+          }
+          decoder.rspan_vlans = ids;
+        }
+      }
+    }
   }
 
   void load_defrag(const YAML::Node& root, DefragSettings& defrag) {

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/decoder_settings.hpp"
 #include "config/os_policy.hpp"
 #include "signatures/address.hpp"
 #include "signatures/variables.hpp"
@@ -210,6 +211,7 @@ struct Settings {
   DetectSettings detect;
   DefragSettings defrag;
   CaptureSettings capture;
+  DecoderSettings decoder;
   SinkSettings sinks;
   std::vector<HostOsPolicyEntry> host_os_policy;  // in config order; empty: every host bsd
   InventorySettings inventory;

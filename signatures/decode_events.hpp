@@ -26,6 +26,9 @@ enum class DecodeEvent : uint8_t {
   LtnullPktTooSmall, LtnullUnsupportedType, SllPktTooSmall, IprawInvalidIpVersion,
   Ipv4FragPktTooLarge, Ipv6FragPktTooLarge, Ipv4FragOverlap, Ipv6FragOverlap,
   Ipv4FragIgnored, Ipv6FragIgnored, Ipv6FragInvalidLength,
+  GrePktTooSmall, GreWrongVersion, GreVersion0Recur, GreVersion0Flags,
+  GreVersion0HdrTooBig, GreVersion0MalformedSreHdr, ErspanHeaderTooSmall, ErspanUnsupportedVersion,
+  VxlanUnknownPayloadType, GeneveUnknownPayloadType,
   Count
 };
 
@@ -46,6 +49,9 @@ inline constexpr std::array<std::string_view, kDecodeEventCount> kDecodeEventNam
     "ltnull.unsupported_type", "sll.pkt_too_small", "ipraw.invalid_ip_version", "ipv4.frag_pkt_too_large",
     "ipv6.frag_pkt_too_large", "ipv4.frag_overlap", "ipv6.frag_overlap", "ipv4.frag_ignored",
     "ipv6.frag_ignored", "ipv6.frag_invalid_length",
+    "gre.pkt_too_small", "gre.wrong_version", "gre.version0_recur", "gre.version0_flags",
+    "gre.version0_hdr_too_big", "gre.version0_malformed_sre_hdr", "erspan.header_too_small",
+    "erspan.unsupported_version", "vxlan.unknown_payload_type", "geneve.unknown_payload_type",
 };
 
 inline std::optional<DecodeEvent> decode_event_from_name(std::string_view name) noexcept {

@@ -28,6 +28,10 @@ struct DecodeStats {
   uint64_t unknown_ethertype = 0;
   uint64_t too_many_layers = 0;
   uint64_t max_pkt_size = 0;
+  uint64_t gre = 0;     // GRE headers decoded (mirror encapsulations)
+  uint64_t erspan = 0;  // ERSPAN type I, II and III
+  uint64_t vxlan = 0;
+  uint64_t geneve = 0;
 
   struct Events {
     uint64_t ethernet_pkt_too_small = 0;
@@ -86,7 +90,26 @@ struct DecodeStats {
     uint64_t ipv4_frag_ignored = 0;
     uint64_t ipv6_frag_ignored = 0;
     uint64_t ipv6_frag_invalid_length = 0;
+    // mirror encapsulations
+    uint64_t gre_pkt_too_small = 0;
+    uint64_t gre_wrong_version = 0;
+    uint64_t gre_version0_recur = 0;
+    uint64_t gre_version0_flags = 0;
+    uint64_t gre_version0_hdr_too_big = 0;
+    uint64_t gre_version0_malformed_sre_hdr = 0;
+    uint64_t erspan_header_too_small = 0;
+    uint64_t erspan_unsupported_version = 0;
+    uint64_t vxlan_unknown_payload_type = 0;
+    uint64_t geneve_unknown_payload_type = 0;
   } event;
+
+  // Eastwatch's own mirror counters (stats.log only).
+  struct Mirror {
+    uint64_t rspan = 0;               // frames taken off an RSPAN VLAN
+    uint64_t outer_fragmented = 0;    // first fragments of outer datagrams carrying GRE/VXLAN/Geneve: decoded once rebuilt
+    uint64_t erspan1_disabled = 0;    // GRE 0x88BE without a sequence number while decoder.erspan.typeI is off: not decoded
+    uint64_t erspan3_not_ethernet = 0;  // ERSPAN III frame type other than Ethernet: not decoded
+  } mirror;
 
   struct Checksums {
     uint64_t ipv4_bad = 0;
@@ -103,6 +126,7 @@ struct DecodeStats {
     f("null", null); f("sll", sll); f("tcp", tcp); f("udp", udp); f("icmpv4", icmpv4); f("icmpv6", icmpv6);
     f("vlan", vlan); f("vlan_qinq", vlan_qinq); f("vlan_qinqinq", vlan_qinqinq); f("too_many_layers", too_many_layers);
     f("avg_pkt_size", pkts ? bytes / pkts : 0); f("max_pkt_size", max_pkt_size);
+    f("gre", gre); f("erspan", erspan); f("vxlan", vxlan); f("geneve", geneve);
     const Events& e = event;
     f("event.ethernet.pkt_too_small", e.ethernet_pkt_too_small);
     f("event.vlan.header_too_small", e.vlan_header_too_small);
@@ -159,6 +183,16 @@ struct DecodeStats {
     f("event.ipv4.frag_ignored", e.ipv4_frag_ignored);
     f("event.ipv6.frag_ignored", e.ipv6_frag_ignored);
     f("event.ipv6.frag_invalid_length", e.ipv6_frag_invalid_length);
+    f("event.gre.pkt_too_small", e.gre_pkt_too_small);
+    f("event.gre.wrong_version", e.gre_wrong_version);
+    f("event.gre.version0_recur", e.gre_version0_recur);
+    f("event.gre.version0_flags", e.gre_version0_flags);
+    f("event.gre.version0_hdr_too_big", e.gre_version0_hdr_too_big);
+    f("event.gre.version0_malformed_sre_hdr", e.gre_version0_malformed_sre_hdr);
+    f("event.erspan.header_too_small", e.erspan_header_too_small);
+    f("event.erspan.unsupported_version", e.erspan_unsupported_version);
+    f("event.vxlan.unknown_payload_type", e.vxlan_unknown_payload_type);
+    f("event.geneve.unknown_payload_type", e.geneve_unknown_payload_type);
   }
 
   template <class F>
@@ -166,6 +200,9 @@ struct DecodeStats {
     f("checksum.ipv4_bad", checksum.ipv4_bad); f("checksum.tcp_bad", checksum.tcp_bad);
     f("checksum.udp_bad", checksum.udp_bad); f("checksum.icmpv4_bad", checksum.icmpv4_bad);
     f("checksum.icmpv6_bad", checksum.icmpv6_bad);
+    f("mirror.rspan", mirror.rspan); f("mirror.outer_fragmented", mirror.outer_fragmented);
+    f("mirror.erspan1_disabled", mirror.erspan1_disabled);
+    f("mirror.erspan3_not_ethernet", mirror.erspan3_not_ethernet);
   }
 };
 

@@ -13,23 +13,23 @@ constexpr uint16_t kEtherQinqOld = 0x9100;
 constexpr uint32_t kEthernetHeader = 14;
 }  // namespace
 
-bool decode_ethernet(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept {
+bool decode_ethernet(Packet& p, DecodeStats& s, uint32_t offset, Scope scope) noexcept {
   ++s.ethernet;
   if (p.caplen < offset + kEthernetHeader) {
     raise_event(p, s.event.ethernet_pkt_too_small, DecodeEvent::EthernetPktTooSmall);
     return false;
   }
-  return decode_ethertype(p, s, load_be16(p.data + offset + 12), offset + kEthernetHeader, depth);
+  return decode_ethertype(p, s, load_be16(p.data + offset + 12), offset + kEthernetHeader, scope);
 }
 
-bool decode_ethertype(Packet& p, DecodeStats& s, uint16_t ether_type, uint32_t offset, int depth) noexcept {
+bool decode_ethertype(Packet& p, DecodeStats& s, uint16_t ether_type, uint32_t offset, Scope scope) noexcept {
   p.ether_type = ether_type;
   switch (ether_type) {
-    case kEtherIpv4: return decode_ipv4(p, s, offset, depth);
-    case kEtherIpv6: return decode_ipv6(p, s, offset, depth);
+    case kEtherIpv4: return decode_ipv4(p, s, offset, scope);
+    case kEtherIpv6: return decode_ipv6(p, s, offset, scope);
     case kEtherVlan:
     case kEtherQinq:
-    case kEtherQinqOld: return decode_vlan(p, s, offset, depth);
+    case kEtherQinqOld: return decode_vlan(p, s, offset, scope);
     case kEtherArp: return decode_arp(p, s, offset);
     default:
       // Not an error: LLDP, LACP, IPX... are simply not inspected.

@@ -52,7 +52,7 @@ bool check_options(Packet& p, const uint8_t* options, uint32_t length, DecodeSta
 
 }  // namespace
 
-bool decode_ipv4(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept {
+bool decode_ipv4(Packet& p, DecodeStats& s, uint32_t offset, Scope scope) noexcept {
   ++s.ipv4;
   if (p.caplen < offset + 20) {
     raise_event(p, s.event.ipv4_pkt_too_small, DecodeEvent::Ipv4PktTooSmall);
@@ -117,14 +117,15 @@ bool decode_ipv4(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept
     return true;
   }
   if (p.ip_proto == 58) raise_event(p, s.event.ipv4_icmpv6, DecodeEvent::Ipv4Icmpv6);
-  (void)depth;
-  return decode_transport(p, s, p.ip_proto, l4, end);
+  return decode_transport(p, s, p.ip_proto, l4, end, scope);
 }
 
-bool decode_transport(Packet& p, DecodeStats& s, uint8_t protocol, uint32_t offset, uint32_t end) noexcept {
+bool decode_transport(Packet& p, DecodeStats& s, uint8_t protocol, uint32_t offset, uint32_t end,
+                      Scope scope) noexcept {
   switch (protocol) {
     case 6: return decode_tcp(p, s, offset, end);
-    case 17: return decode_udp(p, s, offset, end);
+    case 17: return decode_udp(p, s, offset, end, scope);
+    case 47: return decode_gre(p, s, offset, end, scope);
     case 1: return decode_icmpv4(p, s, offset, end);
     case 58: return decode_icmpv6(p, s, offset, end);
     default:

@@ -8,7 +8,7 @@ namespace {
 constexpr int kMaxExtensionHeaders = 16;
 }  // namespace
 
-bool decode_ipv6(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept {
+bool decode_ipv6(Packet& p, DecodeStats& s, uint32_t offset, Scope scope) noexcept {
   ++s.ipv6;
   if (p.caplen < offset + 40) {
     raise_event(p, s.event.ipv6_pkt_too_small, DecodeEvent::Ipv6PktTooSmall);
@@ -117,8 +117,7 @@ bool decode_ipv6(Packet& p, DecodeStats& s, uint32_t offset, int depth) noexcept
       default: {
         p.ip_proto = next;
         if (next == 1) raise_event(p, s.event.ipv6_icmpv4, DecodeEvent::Ipv6Icmpv4);
-        (void)depth;
-        return decode_transport(p, s, next, at, end);
+              return decode_transport(p, s, next, at, end, scope);
       }
     }
   }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 
+#include "sensor/decode/mirror.hpp"
 #include "signatures/address.hpp"
 #include "signatures/decode_events.hpp"
 
@@ -66,6 +67,10 @@ struct Packet {
   bool l4_checksum_bad = false;
   DecodeEventSet events;  // decoder and defrag anomalies raised on this packet (`decode-event:`)
   bool rebuilt_fragment = false;  // a datagram defrag rebuilt from fragments (EVE pkt_src "defrag")
+  // Mirror encapsulation (ERSPAN, GRE, VXLAN, Geneve, RSPAN): the outermost one's metadata;
+  // every field above then describes the inner, mirrored frame (offsets into it), as if it
+  // had been captured locally. encap None: captured locally (SPAN).
+  MirrorInfo mirror;
 
   // --- set by flow ---
   Flow* flow = nullptr;

@@ -1,9 +1,21 @@
 // UDP (RFC 768). The UDP length bounds the payload; checksum 0 over IPv4 means "none".
+// A datagram to a configured VXLAN or Geneve port continues into that decoder.
 #include "sensor/decode/detail/layers.hpp"
 
 namespace eastwatch::detail {
 
-bool decode_udp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexcept {
+namespace {
+
+bool has_port(const std::vector<uint16_t>& ports, uint16_t port) noexcept {
+  for (const uint16_t candidate : ports) {  // at most 4
+    if (candidate == port) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool decode_udp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end, Scope scope) noexcept {
   ++s.udp;
   if (offset + 8 > end) {
     raise_event(p, s.event.udp_pkt_too_small, DecodeEvent::UdpPktTooSmall);
@@ -34,7 +46,19 @@ bool decode_udp(Packet& p, DecodeStats& s, uint32_t offset, uint32_t end) noexce
       ++s.checksum.udp_bad;
     }
   }
-  return true;
+  if (scope.settings == nullptr) return true;
+  const DecoderSettings& settings = *scope.settings;
+  const bool vxlan = settings.vxlan_enabled && has_port(settings.vxlan_ports, p.dst_port);
+  const bool geneve = !vxlan && settings.geneve_enabled && has_port(settings.geneve_ports, p.dst_port);
+  if (!vxlan && !geneve) return true;
+  if (p.ip_fragment) {  // the first fragment of an outer datagram: decoded once defrag rebuilds it
+    ++s.mirror.outer_fragmented;
+    return true;
+  }
+  bool claimed = false;
+  const bool ok = vxlan ? decode_vxlan(p, s, p.payload_offset, udp_end, scope, claimed)
+                        : decode_geneve(p, s, p.payload_offset, udp_end, scope, claimed);
+  return claimed ? ok : true;
 }
 
 }  // namespace eastwatch::detail

@@ -7,6 +7,7 @@
 
 #include "sensor/applayer/http_eve_data.hpp"
 #include "sensor/applayer/tls_eve_data.hpp"
+#include "sensor/decode/mirror.hpp"
 #include "sensor/inventory/vm_eve_data.hpp"
 #include "signatures/address.hpp"
 #include "signatures/rule.hpp"
@@ -34,6 +35,7 @@ struct AlertEvent {
   uint16_t vlan_id[2] = {0, 0};
   bool to_server = true;
   bool rebuilt_fragment = false;  // the packet was a datagram rebuilt by defrag
+  MirrorInfo mirror;  // the packet's mirror encapsulation (EVE `mirror`); encap None: captured locally
 
   // The flow, when the packet had one.
   bool has_flow = false;

@@ -96,6 +96,7 @@ void fill_event(AlertEvent& event, const Rule& rule, const Packet& p, const EveS
   event.ts_usec = p.ts_usec;
   event.pcap_cnt = p.pcap_cnt;
   event.rebuilt_fragment = p.rebuilt_fragment;
+  event.mirror = p.mirror;
   event.src = p.src;
   event.dst = p.dst;
   event.src_port = p.src_port;

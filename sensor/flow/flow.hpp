@@ -18,6 +18,9 @@ struct FlowKey {
   uint16_t vlan_id[2] = {0, 0};
   uint8_t ip_proto = 0;
   uint8_t ip_version = 0;
+  // The mirror encapsulation with its session, VNI and VLAN (MirrorInfo::flow_key(); 0:
+  // captured locally): the same inner addresses on two VNIs are two flows.
+  uint64_t mirror = 0;
 };
 
 enum class FlowState : uint8_t { New, Established, Closed };
@@ -51,6 +54,7 @@ struct Flow {
   uint8_t tcp_flags_toclient = 0;
   bool alerted = false;
   bool passed = false;  // a pass rule matched: the rest of the flow is not inspected
+  IpAddress mirror_sensor_src;  // the outer source address of the first packet (EVE mirror.sensor_src)
 
   // flowbits set on this flow: a small inline set of flowbit numbers (flows rarely carry
   // more than a few); a set beyond capacity is counted and dropped by detection.

@@ -21,6 +21,7 @@ struct HashKey {
   uint16_t vlan[2];
   uint8_t ip_proto;
   uint8_t pad[7];
+  uint64_t mirror;  // MirrorInfo::flow_key()
 };
 
 bool endpoint_less(const IpAddress& a, uint16_t a_port, const IpAddress& b, uint16_t b_port) {
@@ -41,6 +42,7 @@ uint64_t flow_hash(const Packet& p) noexcept {
   key.vlan[0] = p.vlan_id[0];
   key.vlan[1] = p.vlan_id[1];
   key.ip_proto = p.ip_proto;
+  key.mirror = p.mirror.flow_key();
   return XXH3_64bits(&key, sizeof key);
 }
 
@@ -241,7 +243,7 @@ Flow* FlowTable::process(Packet& p) noexcept {
     Flow& candidate = flows[slots[i].index - 1];
     const FlowKey& k = candidate.key;
     if (candidate.hash != hash || k.ip_proto != p.ip_proto || k.vlan_id[0] != p.vlan_id[0] ||
-        k.vlan_id[1] != p.vlan_id[1]) {
+        k.vlan_id[1] != p.vlan_id[1] || k.mirror != p.mirror.flow_key()) {
       continue;
     }
     const bool forward = k.client == p.src && k.server == p.dst && k.client_port == p.src_port &&
@@ -272,6 +274,8 @@ Flow* FlowTable::process(Packet& p) noexcept {
     k.vlan_id[1] = p.vlan_id[1];
     k.ip_proto = p.ip_proto;
     k.ip_version = p.ip_version;
+    k.mirror = p.mirror.flow_key();
+    flow->mirror_sensor_src = p.mirror.sensor_src;
     flow->hash = hash;
     flow->flow_id = flow_id_from_sequence(++sequence_);
     flow->start_usec = p.ts_usec;

@@ -1,5 +1,7 @@
 #include "sensor/main/capture_dispatch.hpp"
 
+#include "sensor/decode/decoder.hpp"
+
 #include <xxhash.h>
 
 #include <algorithm>
@@ -86,6 +88,53 @@ uint32_t hash_ipv6(const uint8_t* ip, size_t len) noexcept {
   return hash_endpoints(ip + 8, ip + 24, 16, sport, dport, next, 6);
 }
 
+bool has_port(bool enabled, const std::vector<uint16_t>& ports, uint16_t port) noexcept {
+  return enabled && std::find(ports.begin(), ports.end(), port) != ports.end();
+}
+
+// Whether an IP packet (not a fragment) may carry a mirror encapsulation: GRE, or UDP to a
+// VXLAN/Geneve port. Outer fragments are hashed as fragments (defrag rebuilds them in one worker).
+bool looks_mirrored(const uint8_t* ip, size_t len, uint16_t ether_type, const DecoderSettings& decoder) noexcept {
+  uint8_t proto = 0;
+  size_t l4 = 0;
+  if (ether_type == 0x0800) {
+    if (len < 20 || (be16(ip + 6) & 0x3fff) != 0) return false;
+    proto = ip[9];
+    l4 = size_t{ip[0] & 0x0fu} * 4;
+  } else if (ether_type == 0x86dd) {
+    if (len < 40) return false;
+    proto = ip[6];
+    l4 = 40;
+  } else {
+    return false;
+  }
+  if (proto == 47) return true;
+  if (proto != 17 || l4 + 4 > len) return false;
+  const uint16_t dport = be16(ip + l4 + 2);
+  return has_port(decoder.vxlan_enabled, decoder.vxlan_ports, dport) ||
+         has_port(decoder.geneve_enabled, decoder.geneve_ports, dport);
+}
+
+// An encapsulated frame goes by its inner frame and its mirror session / VNI, as the worker's
+// flow table keys it: decoded here (bounded, no allocation) on a copy of the view.
+uint32_t hash_mirrored(const Packet& frame, const DecoderSettings& decoder) noexcept {
+  Packet inner;
+  inner.data = frame.data;
+  inner.caplen = frame.caplen;
+  inner.wirelen = frame.wirelen;
+  inner.link_type = frame.link_type;
+  DecodeStats scratch;
+  decode_packet(inner, scratch, decoder);
+  if (inner.ip_version == 0) return 0;
+  const uint8_t* src = inner.src.bytes.data();
+  const uint8_t* dst = inner.dst.bytes.data();
+  const uint32_t endpoints =
+      inner.ip_fragment ? hash_endpoints(src, dst, 16, 0, 0, inner.ip_id, static_cast<uint8_t>(0x80 | inner.ip_version))
+                        : hash_endpoints(src, dst, 16, inner.src_port, inner.dst_port, inner.ip_proto, inner.ip_version);
+  const uint64_t mirror = inner.mirror.flow_key();
+  return endpoints ^ static_cast<uint32_t>(XXH3_64bits(&mirror, sizeof mirror));
+}
+
 void backoff(uint32_t& idle) noexcept {
   ++idle;
   if (idle < 64) {
@@ -99,7 +148,7 @@ void backoff(uint32_t& idle) noexcept {
 
 }  // namespace
 
-uint32_t flow_hash(const Packet& frame) noexcept {
+uint32_t flow_hash(const Packet& frame, const DecoderSettings* decoder) noexcept {
   const uint8_t* data = frame.data;
   const size_t len = frame.caplen;
   if (data == nullptr) return 0;
@@ -110,6 +159,10 @@ uint32_t flow_hash(const Packet& frame) noexcept {
       if (len < 14) return 0;
       ether_type = be16(data + 12);
       offset = 14;
+      if (decoder != nullptr && (ether_type == 0x8100 || ether_type == 0x88a8) && len >= 18 &&
+          decoder->rspan_vlans.test(be16(data + 14) & 0x0fff)) {
+        return hash_mirrored(frame, *decoder);  // an RSPAN copy
+      }
       for (int tags = 0; tags < 2 && (ether_type == 0x8100 || ether_type == 0x88a8); ++tags) {
         if (offset + 4 > len) return 0;
         ether_type = be16(data + offset + 2);
@@ -137,6 +190,9 @@ uint32_t flow_hash(const Packet& frame) noexcept {
       if (len < 1) return 0;
       ether_type = (data[0] >> 4) == 4 ? 0x0800 : (data[0] >> 4) == 6 ? 0x86dd : 0;
       break;
+  }
+  if (decoder != nullptr && looks_mirrored(data + offset, len - offset, ether_type, *decoder)) {
+    return hash_mirrored(frame, *decoder);
   }
   if (ether_type == 0x0800) return hash_ipv4(data + offset, len - offset);
   if (ether_type == 0x86dd) return hash_ipv6(data + offset, len - offset);
@@ -202,7 +258,7 @@ void WorkerPool::dispatch(uint32_t producer, std::span<const Packet> frames, boo
   DispatchCounters& counters = counters_[producer];
   for (const Packet& frame : frames) {
     const uint32_t target =
-        workers == 1 ? 0 : static_cast<uint32_t>((uint64_t{flow_hash(frame)} * workers) >> 32);
+        workers == 1 ? 0 : static_cast<uint32_t>((uint64_t{flow_hash(frame, &settings_[0]->decoder)} * workers) >> 32);
     FrameRing& target_ring = ring(producer, target);
     bool truncated = false;
     uint32_t idle = 0;

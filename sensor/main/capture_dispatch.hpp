@@ -33,7 +33,10 @@
 
 namespace eastwatch {
 
-uint32_t flow_hash(const Packet& frame) noexcept;
+// With `decoder`, a frame that may carry a mirror encapsulation (GRE, a VXLAN/Geneve port, an
+// RSPAN VLAN) is hashed by its inner frame and mirror session / VNI instead, as the flow table
+// keys it (decoded on a copy of the view; the frame's worker decodes it again).
+uint32_t flow_hash(const Packet& frame, const DecoderSettings* decoder = nullptr) noexcept;
 
 // Eastwatch-only dispatch counters of one producer (stats.log only).
 struct DispatchCounters {

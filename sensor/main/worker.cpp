@@ -8,6 +8,18 @@
 namespace eastwatch {
 
 namespace {
+// The EVE `mirror` facts of a flow: its key's encapsulation, session, VNI and VLAN, and the
+// outer source address of its first packet.
+MirrorInfo flow_mirror(const Flow& flow) noexcept {
+  MirrorInfo mirror;
+  mirror.encap = static_cast<MirrorEncap>(flow.key.mirror >> 56);
+  mirror.vlan = static_cast<uint16_t>(flow.key.mirror >> 40);
+  mirror.session_id = static_cast<uint16_t>(flow.key.mirror >> 24);
+  mirror.vni = static_cast<uint32_t>(flow.key.mirror & 0xffffff);
+  mirror.sensor_src = flow.mirror_sensor_src;
+  return mirror;
+}
+
 // Flow expiry runs between bursts, at most every 100 ms of packet time, with bounded work.
 constexpr int64_t kExpireIntervalUsec = 100'000;
 constexpr uint32_t kExpireChecksPerRun = 256;
@@ -63,8 +75,10 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
                                                       : FlowEvent::Reason::Shutdown;
     event.alerted = flow.alerted;
     event.app_proto = flow.app_proto;
+    event.mirror = flow_mirror(flow);
     flow_records.push(event);
   });
+  decoder_ = settings.decoder;
 }
 
 void Worker::process_burst(std::span<Packet> packets) noexcept {
@@ -82,7 +96,7 @@ void Worker::process_burst(std::span<Packet> packets) noexcept {
 
 void Worker::process_packet(Packet& packet) noexcept {
   packet.reset_decode();
-  const bool decoded = decode_packet(packet, decode_stats_);
+  const bool decoded = decode_packet(packet, decode_stats_, decoder_);
   process_decoded(packet, decoded, true);
 }
 
@@ -135,14 +149,19 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
     rebuilt_ = *rebuilt;
     const uint64_t pkts = decode_stats_.pkts, bytes = decode_stats_.bytes, raw = decode_stats_.raw,
                    max_size = decode_stats_.max_pkt_size;
-    const bool ok = decode_packet(rebuilt_, decode_stats_);
+    const bool ok = decode_packet(rebuilt_, decode_stats_, decoder_);
     decode_stats_.pkts = pkts;
     decode_stats_.bytes = bytes;
     decode_stats_.raw = raw;
     decode_stats_.max_pkt_size = max_size;
-    rebuilt_.vlan_count = packet.vlan_count;
-    rebuilt_.vlan_id[0] = packet.vlan_id[0];
-    rebuilt_.vlan_id[1] = packet.vlan_id[1];
+    if (rebuilt_.mirror.encap == MirrorEncap::None) {
+      // The datagram of an inner fragment (or of an RSPAN frame): the frame's VLANs and mirror.
+      // An outer datagram rebuilt carries its own, decoded through the encapsulation.
+      rebuilt_.vlan_count = packet.vlan_count;
+      rebuilt_.vlan_id[0] = packet.vlan_id[0];
+      rebuilt_.vlan_id[1] = packet.vlan_id[1];
+      rebuilt_.mirror = packet.mirror;
+    }
     process_decoded(rebuilt_, ok, false);  // once: a datagram rebuilt from a rebuilt one is not tried
   }
 }

@@ -70,6 +70,7 @@ class Worker {
   std::unique_ptr<AlertEvent[]> alert_buffer_;
   uint32_t alert_buffer_size_;
   DecodeStats decode_stats_{};
+  DecoderSettings decoder_;  // the mirror encapsulation decoders' settings
   const InventoryStore* inventory_store_;
   std::shared_ptr<const Inventory> inventory_;  // the snapshot in use (null: none)
   uint32_t inventory_generation_ = 0;           // its generation, low 32 bits (Flow::vm_generation)

@@ -302,6 +302,33 @@ void write_app_proto(JsonWriter& writer, uint8_t app_proto) {
   write_string(writer, name);
 }
 
+// Eastwatch's `mirror` object: how an encapsulated frame reached the sensor (the fields that
+// apply to its encapsulation); nothing for a frame captured locally.
+void write_mirror(JsonWriter& writer, const MirrorInfo& mirror) {
+  if (mirror.encap == MirrorEncap::None) return;
+  write_key(writer, "mirror");
+  writer.StartObject();
+  write_key(writer, "encap");
+  write_string(writer, mirror_encap_name(mirror.encap));
+  if (mirror.has_session_id()) {
+    write_key(writer, "session_id");
+    writer.Uint(mirror.session_id);
+  }
+  if (mirror.has_vni()) {
+    write_key(writer, "vni");
+    writer.Uint(mirror.vni);
+  }
+  if (mirror.has_vlan() && (mirror.vlan != 0 || mirror.encap == MirrorEncap::Rspan)) {
+    write_key(writer, "vlan");
+    writer.Uint(mirror.vlan);
+  }
+  if (mirror.has_sensor_src()) {
+    write_key(writer, "sensor_src");
+    write_string(writer, address_text(mirror.sensor_src));
+  }
+  writer.EndObject();
+}
+
 void write_counter_node(JsonWriter& writer, const CounterNode& node) {
   for (const auto& child : node.children) {
     write_key(writer, child.name);
@@ -432,6 +459,7 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
   if (event.has_http) write_http(writer, event.http);
   if (event.has_tls) write_tls(writer, event.tls);
   if (event.has_vm) write_vm(writer, event.vm);
+  write_mirror(writer, event.mirror);
   write_app_proto(writer, event.app_proto);
   if (event.has_flow) {
     write_key(writer, "flow");
@@ -531,6 +559,7 @@ std::string_view EveFormatter::flow(const FlowEvent& event) {
     write_key(writer, "host");
     write_string(writer, sensor_name_);
   }
+  write_mirror(writer, event.mirror);
   write_app_proto(writer, event.app_proto);
   write_key(writer, "flow");
   writer.StartObject();

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "sensor/decode/mirror.hpp"
 #include "signatures/address.hpp"
 
 namespace eastwatch {
@@ -32,6 +33,7 @@ struct FlowEvent {
   Reason reason = Reason::Timeout;
   bool alerted = false;
   uint8_t app_proto = 0;  // AppProto (sensor/applayer/app_proto.hpp); 0: unknown, no `app_proto` field
+  MirrorInfo mirror;      // how the flow was mirrored to the sensor (EVE `mirror`); encap None: locally
 };
 
 }  // namespace eastwatch
