@@ -463,7 +463,8 @@ class Loader {
     }
     auto node = map_at(root, "vm-detect", "vm-detect");
     if (!node) return;
-    check_keys(node, "vm-detect", {"enabled", "rate-limit", "arp-spoofing", "zone-policy", "management-access"});
+    check_keys(node, "vm-detect", {"enabled", "rate-limit", "arp-spoofing", "zone-policy", "management-access",
+                                   "mac-spoofing", "rogue-dhcp", "rogue-ra", "scan", "brute-force"});
     get_bool(node["enabled"], "vm-detect.enabled", detect.enabled);
     if (auto limit = map_at(node, "rate-limit", "vm-detect.rate-limit")) {
       check_keys(limit, "vm-detect.rate-limit", {"alerts", "seconds"});
@@ -480,6 +481,22 @@ class Loader {
     detector("arp-spoofing", detect.arp_spoofing);
     detector("zone-policy", detect.zone_policy);
     detector("management-access", detect.management_access);
+    detector("mac-spoofing", detect.mac_spoofing);
+    detector("rogue-dhcp", detect.rogue_dhcp);
+    detector("rogue-ra", detect.rogue_ra);
+    if (auto scan = map_at(node, "scan", "vm-detect.scan")) {
+      check_keys(scan, "vm-detect.scan", {"enabled", "ports", "hosts", "seconds"});
+      get_bool(scan["enabled"], "vm-detect.scan.enabled", detect.scan);
+      get_uint(scan["ports"], "vm-detect.scan.ports", detect.scan_ports, 1, 63);  // the tracker holds 64
+      get_uint(scan["hosts"], "vm-detect.scan.hosts", detect.scan_hosts, 1, 63);
+      get_uint(scan["seconds"], "vm-detect.scan.seconds", detect.scan_seconds, 1, 3600);
+    }
+    if (auto brute = map_at(node, "brute-force", "vm-detect.brute-force")) {
+      check_keys(brute, "vm-detect.brute-force", {"enabled", "connections", "seconds"});
+      get_bool(brute["enabled"], "vm-detect.brute-force.enabled", detect.brute_force);
+      get_uint(brute["connections"], "vm-detect.brute-force.connections", detect.brute_force_connections, 1, 1000000);
+      get_uint(brute["seconds"], "vm-detect.brute-force.seconds", detect.brute_force_seconds, 1, 3600);
+    }
   }
 
   // host-os-policy: {windows: [0.0.0.0/0], linux: [10.0.0.0/8, "2001:db8::/32"], ...}

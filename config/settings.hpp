@@ -137,6 +137,16 @@ struct VmDetectSettings {
   bool arp_spoofing = true;           // sid 1
   bool zone_policy = true;            // sid 5
   bool management_access = true;      // sid 8
+  bool mac_spoofing = true;           // sid 2
+  bool rogue_dhcp = true;             // sid 3
+  bool rogue_ra = true;               // sid 4
+  bool scan = true;                   // sid 6
+  uint32_t scan_ports = 20;           // more than this many ports on one neighbour ...
+  uint32_t scan_hosts = 10;           // ... or more than this many neighbours ...
+  uint32_t scan_seconds = 60;         // ... within this many seconds
+  bool brute_force = true;            // sid 7
+  uint32_t brute_force_connections = 10;  // more than this many new connections to one service ...
+  uint32_t brute_force_seconds = 60;      // ... within this many seconds
 };
 
 // The network sinks (sensor/output/sink*.hpp): where EVE records go besides eve.json, each

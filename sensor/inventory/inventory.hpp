@@ -26,6 +26,13 @@
 
 namespace eastwatch {
 
+// What a VM is allowed to do on the segment (`roles:` in the inventory), as bits.
+namespace vm_role {
+inline constexpr uint8_t DhcpServer = 0x01;  // "dhcp-server": may send DHCP offers and acks (sid 3)
+inline constexpr uint8_t Router = 0x02;      // "router": may send IPv6 router advertisements (sid 4) and
+                                             // forward other hosts' packets with its own MAC (sid 2)
+}  // namespace vm_role
+
 struct InventoryVm {
   std::string name;
   std::string host;    // the hypervisor host it runs on (the file's sensor.host when not given)
@@ -36,6 +43,7 @@ struct InventoryVm {
   std::vector<IpAddress> ips;
   uint16_t zone_index = 0;
   uint16_t host_index = 0;  // equal for VMs on the same host
+  uint8_t roles = 0;        // vm_role bits
 };
 
 // One `policy.allow` entry: flows from zone `from` to zone `to` (kAnyZone: any zone), to a

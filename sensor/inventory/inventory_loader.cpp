@@ -258,7 +258,7 @@ class InventoryBuilder {
     std::map<IpAddress, std::string> ip_owner;
     std::map<std::string, std::string> variable_owner;
     each_map(node, "vms", "VMs such as {name, host, zone, macs, ips}", [&](const YAML::Node& entry, const std::string& path) {
-      check_keys(entry, path, {"name", "host", "zone", "macs", "ips", "tenant", "tags"});
+      check_keys(entry, path, {"name", "host", "zone", "macs", "ips", "tenant", "tags", "roles"});
       InventoryVm vm;
       if (!scalar(entry["name"], join(path, "name"), vm.name) || vm.name.empty()) {
         fail(entry, join(path, "name"), "missing (expected the VM's name)");
@@ -282,6 +282,15 @@ class InventoryBuilder {
       }
       scalar(entry["tenant"], join(path, "tenant"), vm.tenant);
       for (const YAML::Node& tag : scalars(entry["tags"], join(path, "tags"), "tags")) vm.tags.push_back(tag.Scalar());
+      for (const YAML::Node& role : scalars(entry["roles"], join(path, "roles"), "roles")) {
+        if (role.Scalar() == "dhcp-server") {
+          vm.roles |= vm_role::DhcpServer;
+        } else if (role.Scalar() == "router") {
+          vm.roles |= vm_role::Router;
+        } else {
+          fail(role, join(path, "roles"), "unknown role '" + role.Scalar() + "' (expected dhcp-server or router)");
+        }
+      }
       for (const YAML::Node& mac_node : scalars(entry["macs"], join(path, "macs"), "MAC addresses")) {
         uint64_t mac = 0;
         if (!parse_mac(mac_node.Scalar(), mac)) {

@@ -126,6 +126,10 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
   if (decoded && !packet.ip_fragment && packet.ip_version != 0) {
     flows_.process(packet);
     if (inventory_ && packet.flow != nullptr) push_alerts(packet, resolve_flow_vms(packet));
+    if (inventory_) {  // sids 2, 3, 4: MAC spoofing, rogue DHCP, rogue IPv6 RA
+      push_alerts(packet, vm_detect_.on_packet(packet, *inventory_,
+                                               std::span<AlertEvent>(alert_buffer_.get(), alert_buffer_size_)));
+    }
     if (packet.is_tcp() && packet.flow != nullptr) {
       stream_.process(packet, stream_update_);
       stream = &stream_update_;

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "sensor/flow/flow.hpp"
+#include "sensor/inventory/vm_context.hpp"
 
 namespace eastwatch {
 
@@ -25,6 +26,18 @@ std::array<Rule, 9> build_rules() {
   rules[kSidArpSpoofing] =
       make_rule(kSidArpSpoofing, "EASTWATCH VM ARP spoofing: a VM address claimed with another VM's MAC",
                 "protocol-command-decode", "Generic Protocol Command Decode", 1);
+  rules[kSidMacSpoofing] =
+      make_rule(kSidMacSpoofing, "EASTWATCH VM MAC spoofing: a frame with one VM's MAC and another VM's address",
+                "protocol-command-decode", "Generic Protocol Command Decode", 1);
+  rules[kSidRogueDhcp] = make_rule(kSidRogueDhcp, "EASTWATCH VM rogue DHCP server", "protocol-command-decode",
+                                   "Generic Protocol Command Decode", 1);
+  rules[kSidRogueRouterAdvert] = make_rule(kSidRogueRouterAdvert, "EASTWATCH VM rogue IPv6 router advertisement",
+                                           "protocol-command-decode", "Generic Protocol Command Decode", 1);
+  rules[kSidScan] = make_rule(kSidScan, "EASTWATCH VM port scan or host sweep of neighbours", "attempted-recon",
+                              "Attempted Information Leak", 2);
+  rules[kSidBruteForce] =
+      make_rule(kSidBruteForce, "EASTWATCH VM brute force against SSH, RDP, SMB or WinRM of a neighbour",
+                "attempted-user", "Attempted User Privilege Gain", 1);
   rules[kSidZonePolicy] = make_rule(kSidZonePolicy, "EASTWATCH VM zone-policy violation between guests",
                                     "policy-violation", "Potential Corporate Privacy Violation", 2);
   rules[kSidManagementAccess] =
@@ -44,6 +57,59 @@ uint64_t mix(uint64_t value) noexcept {
   return value ^ (value >> 31);
 }
 
+// The frame's source MAC when the frame is the one the VM sent (SPAN, RSPAN); nullptr for an
+// encapsulated mirror (the bytes there are the outer header's) or a frame without Ethernet.
+const uint8_t* sender_mac(const Packet& p) noexcept {
+  if (p.mirror.encap != MirrorEncap::None && p.mirror.encap != MirrorEncap::Rspan) return nullptr;
+  const uint8_t* src;
+  const uint8_t* dst;
+  frame_macs(p, src, dst);
+  return src;
+}
+
+// Whether the packet's sender is an inventory VM with `role`.
+bool sender_has_role(const Packet& p, const Inventory& inventory, uint8_t role) noexcept {
+  const uint32_t vm = resolve_vm(inventory, sender_mac(p), p.src);
+  return vm != 0 && (inventory.vm(vm - 1).roles & role) != 0;
+}
+
+// A neighbour of `source`: an inventory VM, or an address in its /24 (IPv4) or /64 (IPv6).
+bool neighbour(const IpAddress& source, const IpAddress& dest, uint32_t dest_vm) noexcept {
+  if (dest_vm != 0) return true;
+  if (source.is_v4() != dest.is_v4()) return false;
+  if (source.is_v4()) return (source.v4() >> 8) == (dest.v4() >> 8);
+  return IpKey::of(source).high == IpKey::of(dest).high;
+}
+
+bool brute_force_port(uint16_t port) noexcept {
+  return port == 22 || port == 3389 || port == 445 || port == 5985 || port == 5986;
+}
+
+// DHCP message type (option 53) of a BOOTP reply (op 2) in `payload`: 2 OFFER, 5 ACK, ...;
+// 0 when there is none; -1 when the payload is not a complete BOOTP message with the magic
+// cookie or its options run past the end. Every step advances, so the walk is bounded by the
+// payload length.
+int dhcp_reply_type(std::span<const uint8_t> payload) noexcept {
+  constexpr size_t kFixed = 236, kCookie = 4;
+  if (payload.size() < kFixed + kCookie) return -1;
+  if (payload[0] != 2) return 0;  // a request (op 1) offers nothing
+  if (payload[236] != 99 || payload[237] != 130 || payload[238] != 83 || payload[239] != 99) return -1;
+  size_t i = kFixed + kCookie;
+  while (i < payload.size()) {
+    const uint8_t code = payload[i];
+    if (code == 255) return 0;  // end, without a message type
+    if (code == 0) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= payload.size() || i + 2 + payload[i + 1] > payload.size()) return -1;
+    const uint8_t length = payload[i + 1];
+    if (code == 53) return length == 1 ? payload[i + 2] : -1;
+    i += 2 + length;
+  }
+  return -1;  // no end option
+}
+
 }  // namespace
 
 std::span<const Rule> vm_detect_rules() {
@@ -52,7 +118,7 @@ std::span<const Rule> vm_detect_rules() {
 }
 
 VmDetector::VmDetector(const VmDetectSettings& settings)
-    : settings_(settings), rate_(std::make_unique<RateSlot[]>(kRateSlots)) {
+    : settings_(settings), rate_(std::make_unique<RateSlot[]>(kRateSlots)), scans_(settings) {
   vm_detect_rules();  // built here, off the packet path
 }
 
@@ -155,12 +221,86 @@ size_t VmDetector::on_new_flow(const Packet& p, const Inventory& inventory, uint
       ++counters_.zone_policy;
     }
   }
+  produced = scan_and_brute_force(p, server_vm, out, produced);
   // sid 8: a guest opens a flow to a management-plane address and port.
   if (settings_.management_access && produced < out.size() &&
       inventory.management_match(p.dst, p.dst_port, p.ip_proto) != nullptr &&
       allow(kSidManagementAccess, p.src, p.ts_usec)) {
     emit(rules[kSidManagementAccess], p, out[produced++]);
     ++counters_.management_access;
+  }
+  return produced;
+}
+
+// sid 6 from the new flows (TCP SYNs, UDP) a VM opens to its neighbours; sid 7 from its new TCP
+// connections to another VM's SSH, RDP, SMB or WinRM port.
+size_t VmDetector::scan_and_brute_force(const Packet& p, uint32_t server_vm, std::span<AlertEvent> out,
+                                        size_t produced) noexcept {
+  const bool syn = p.is_tcp() && (p.tcp_flags & (tcp_flag::Syn | tcp_flag::Ack)) == tcp_flag::Syn;
+  if (!p.has_transport || !(syn || p.is_udp())) return produced;
+  const auto rules = vm_detect_rules();
+  const uint32_t now = static_cast<uint32_t>(p.ts_usec / 1'000'000);
+  if (settings_.scan && neighbour(p.src, p.dst, server_vm)) {
+    const bool ports = scans_.port_scan(p.src, p.dst, p.dst_port, now);
+    const bool hosts = scans_.host_sweep(p.src, p.dst, now);
+    if ((ports || hosts) && produced < out.size() && allow(kSidScan, p.src, p.ts_usec)) {
+      emit(rules[kSidScan], p, out[produced++]);
+      counters_.port_scan += ports;
+      counters_.host_sweep += hosts && !ports;
+    }
+  }
+  if (settings_.brute_force && syn && server_vm != 0 && brute_force_port(p.dst_port) &&
+      scans_.brute_force(p.src, p.dst, p.dst_port, now)) {
+    if (produced < out.size() && allow(kSidBruteForce, p.src, p.ts_usec)) {
+      emit(rules[kSidBruteForce], p, out[produced++]);
+      ++counters_.brute_force;
+    }
+  }
+  counters_.scan_evicted = scans_.evicted();
+  return produced;
+}
+
+// sid 3: the sender of a DHCP OFFER or ACK is not a VM marked dhcp-server.
+bool VmDetector::rogue_dhcp_reply(const Packet& p) noexcept {
+  if (!p.is_udp() || !p.has_transport || p.src_port != 67 || p.dst_port != 68) return false;
+  if (p.payload_offset + p.payload_len > p.caplen) return false;
+  const int type = dhcp_reply_type(p.payload());
+  if (type < 0) ++counters_.dhcp_malformed;
+  return type == 2 || type == 5;
+}
+
+size_t VmDetector::on_packet(const Packet& p, const Inventory& inventory, std::span<AlertEvent> out) noexcept {
+  if (!settings_.enabled || out.empty() || p.ip_version == 0 || p.ip_fragment || p.data == nullptr) return 0;
+  const auto rules = vm_detect_rules();
+  size_t produced = 0;
+  // sid 2: the frame's source MAC is one VM's and its source address another's (a router may
+  // forward other hosts' packets with its own MAC).
+  if (settings_.mac_spoofing) {
+    const uint8_t* mac = sender_mac(p);
+    const uint32_t owner = inventory.find_ip(p.src);
+    const uint32_t sender = mac != nullptr && owner != Inventory::kNotFound ? inventory.find_mac(mac) : Inventory::kNotFound;
+    if (sender != Inventory::kNotFound && sender != owner && (inventory.vm(sender).roles & vm_role::Router) == 0) {
+      if (allow(kSidMacSpoofing, p.src, p.ts_usec)) {
+        emit(rules[kSidMacSpoofing], p, out[produced++]);
+        ++counters_.mac_spoofing;
+      }
+    }
+  }
+  // sid 3: a DHCP server that the inventory does not know as one.
+  if (settings_.rogue_dhcp && produced < out.size() && rogue_dhcp_reply(p) &&
+      !sender_has_role(p, inventory, vm_role::DhcpServer)) {
+    if (allow(kSidRogueDhcp, p.src, p.ts_usec)) {
+      emit(rules[kSidRogueDhcp], p, out[produced++]);
+      ++counters_.rogue_dhcp;
+    }
+  }
+  // sid 4: an ICMPv6 router advertisement from a host not marked router.
+  if (settings_.rogue_ra && produced < out.size() && p.ip_version == 6 && p.ip_proto == 58 && p.has_transport &&
+      p.icmp_type == 134 && !sender_has_role(p, inventory, vm_role::Router)) {
+    if (allow(kSidRogueRouterAdvert, p.src, p.ts_usec)) {
+      emit(rules[kSidRogueRouterAdvert], p, out[produced++]);
+      ++counters_.rogue_ra;
+    }
   }
   return produced;
 }

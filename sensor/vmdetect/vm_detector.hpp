@@ -2,8 +2,12 @@
 // See README.md for every sid, its message, trigger and configuration.
 //
 // Contract:
-//  - `VmDetector` is per worker; it allocates its rate-limit table in the constructor and
-//    nothing afterwards. `on_new_flow` never allocates, locks or throws.
+//  - `VmDetector` is per worker; it allocates its rate-limit table and its ScanTracker in the
+//    constructor and nothing afterwards. `on_new_flow`, `on_packet` and `on_arp` never
+//    allocate, lock or throw, and read only the frame's bytes within caplen.
+//  - A frame's MACs are used only when it was captured as it was sent (SPAN or RSPAN): for an
+//    encapsulated mirror the bytes at the start of the frame are the outer header's, so the
+//    sender is resolved by its address alone and sid 2 does not run.
 //  - Each alert is a complete AlertEvent of a static pseudo-rule from `vm_detect_rules()` (gid
 //    9000, sid N, rev 1), which lives as long as the program, so queued events stay valid
 //    across inventory reloads.
@@ -22,13 +26,19 @@
 #include "sensor/decode/packet.hpp"
 #include "sensor/detect/alert_event.hpp"
 #include "sensor/inventory/inventory.hpp"
+#include "sensor/vmdetect/scan_tracker.hpp"
 #include "signatures/rule.hpp"
 
 namespace eastwatch {
 
 inline constexpr uint32_t kVmDetectGid = 9000;
 inline constexpr uint32_t kSidArpSpoofing = 1;
+inline constexpr uint32_t kSidMacSpoofing = 2;
+inline constexpr uint32_t kSidRogueDhcp = 3;
+inline constexpr uint32_t kSidRogueRouterAdvert = 4;
 inline constexpr uint32_t kSidZonePolicy = 5;
+inline constexpr uint32_t kSidScan = 6;
+inline constexpr uint32_t kSidBruteForce = 7;
 inline constexpr uint32_t kSidManagementAccess = 8;
 
 // The pseudo-rules of the built-in detectors, by sid (index = sid; unused sids have sid 0).
@@ -40,6 +50,14 @@ struct VmDetectCounters {
   uint64_t arp_spoofing = 0;       // sid 1 alerts written
   uint64_t zone_policy = 0;        // sid 5 alerts written
   uint64_t management_access = 0;  // sid 8 alerts written
+  uint64_t mac_spoofing = 0;       // sid 2
+  uint64_t rogue_dhcp = 0;         // sid 3
+  uint64_t rogue_ra = 0;           // sid 4
+  uint64_t port_scan = 0;          // sid 6 alerts for more than scan.ports ports of one neighbour
+  uint64_t host_sweep = 0;         // sid 6 alerts for more than scan.hosts neighbours (only)
+  uint64_t brute_force = 0;        // sid 7
+  uint64_t dhcp_malformed = 0;     // UDP 67 -> 68 that is not a complete BOOTP reply with options
+  uint64_t scan_evicted = 0;       // scan/brute-force table slots taken over inside their window
   uint64_t rate_limited = 0;       // alerts held back by the rate limit
   uint64_t rate_evicted = 0;       // rate-limit slots taken over by another (sid, source)
 
@@ -51,6 +69,9 @@ struct VmDetectCounters {
   void visit_extra(F&& f) const {
     f("vm_arp_spoofing", arp_spoofing); f("vm_zone_policy", zone_policy); f("vm_management_access", management_access);
     f("vm_rate_limited", rate_limited); f("vm_rate_evicted", rate_evicted);
+    f("vm_mac_spoofing", mac_spoofing); f("vm_rogue_dhcp", rogue_dhcp); f("vm_rogue_ra", rogue_ra);
+    f("vm_port_scan", port_scan); f("vm_host_sweep", host_sweep); f("vm_brute_force", brute_force);
+    f("vm_dhcp_malformed", dhcp_malformed); f("vm_scan_evicted", scan_evicted);
   }
 };
 
@@ -59,14 +80,19 @@ class VmDetector {
   explicit VmDetector(const VmDetectSettings& settings);
 
   // The first packet of a new flow (sent by its client), whose client and server VMs are
-  // `client_vm` / `server_vm` (index + 1; 0: not in the inventory). Writes up to out.size()
-  // alert events; returns how many.
+  // `client_vm` / `server_vm` (index + 1; 0: not in the inventory): sids 5, 6, 7, 8. Writes up
+  // to out.size() alert events; returns how many.
   size_t on_new_flow(const Packet& p, const Inventory& inventory, uint32_t client_vm, uint32_t server_vm,
                      std::span<AlertEvent> out) noexcept;
 
   // An ARP frame (decoded, ether_type 0x0806): sid 1 when a reply or gratuitous ARP claims
   // the address of one VM with the MAC of another. Reads only the ARP header within caplen.
   size_t on_arp(const Packet& p, const Inventory& inventory, std::span<AlertEvent> out) noexcept;
+
+  // Every decoded IP packet that is not a fragment (after flow lookup, so p.flow is set when it
+  // has one): sid 2 (MAC of one VM, address of another), sid 3 (a DHCP offer or ack from a
+  // host not marked dhcp-server), sid 4 (an IPv6 router advertisement from one not marked router).
+  size_t on_packet(const Packet& p, const Inventory& inventory, std::span<AlertEvent> out) noexcept;
 
   const VmDetectCounters& counters() const noexcept { return counters_; }
 
@@ -81,9 +107,13 @@ class VmDetector {
 
   bool allow(uint32_t sid, const IpAddress& source, int64_t ts_usec) noexcept;
   void emit(const Rule& rule, const Packet& p, AlertEvent& event) noexcept;
+  bool rogue_dhcp_reply(const Packet& p) noexcept;
+  // sids 6 and 7 for a new flow from a VM; appends to out from `produced`.
+  size_t scan_and_brute_force(const Packet& p, uint32_t server_vm, std::span<AlertEvent> out, size_t produced) noexcept;
 
   VmDetectSettings settings_;
   std::unique_ptr<RateSlot[]> rate_;
+  ScanTracker scans_;
   VmDetectCounters counters_{};
 };
 

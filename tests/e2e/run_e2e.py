@@ -1441,6 +1441,142 @@ def arp_spoofing_between_guests(env):
     check(alerts[0]["vm"]["src"]["name"] == "web-01", f"the claimant: {alerts[0].get('vm')}")
 
 
+GUEST_INVENTORY = """sensor: {host: esx-01}
+zones: [{name: dmz}, {name: infra}]
+policy: {default: allow}
+vms:
+  - {name: web-01, zone: dmz, macs: ["00:50:56:00:00:11"], ips: ["10.20.0.11"]}
+  - {name: db-01, host: esx-02, zone: dmz, macs: ["00:50:56:00:00:12"], ips: ["10.20.0.12"]}
+  - {name: app-01, zone: dmz, macs: ["00:50:56:00:00:13"], ips: ["10.20.0.13"]}
+  - {name: dhcp-01, zone: infra, macs: ["00:50:56:00:00:02"], ips: ["10.20.0.2"], roles: [dhcp-server]}
+  - {name: gw-01, zone: infra, macs: ["00:50:56:00:00:01"], ips: ["10.20.0.1", "fe80::1"], roles: [router]}
+"""
+DHCP_MAC, GW_MAC, STRANGER_MAC = "00:50:56:00:00:02", "00:50:56:00:00:01", "00:50:56:00:00:77"
+NEVER_RULE = 'alert tcp any any -> any any (msg:"x"; content:"never"; sid:1;)\n'
+
+
+def guest_replay(env, cap, name):
+    """Replays `cap` with GUEST_INVENTORY; returns (alerts, [(pcap_cnt, gid, sid)], stats)."""
+    pcap = env.path(name)
+    cap.write(pcap)
+    inventory = env.write("guests.yaml", GUEST_INVENTORY)
+    alerts, stats = env.replay([pcap], NEVER_RULE, "--set", f"inventory.file={inventory}")
+    return alerts, [(a["pcap_cnt"], a["alert"]["gid"], a["alert"]["signature_id"]) for a in alerts], stats
+
+
+@case
+def rogue_dhcp_server_between_guests(env):
+    """sid 3: a DHCP OFFER from web-01 (not a dhcp-server) and an ACK from a MAC the inventory
+    does not know alert; dhcp-01's (roles: [dhcp-server]) OFFER and ACK, a client's DISCOVER and
+    web-01's NAK do not."""
+    from scapy.all import BOOTP, DHCP, UDP, Ether
+    cap = Capture()
+    bcast = "ff:ff:ff:ff:ff:ff"
+
+    def dhcp(mac, src, sport, dport, op, message):
+        return cap.add(Ether(src=mac, dst=bcast) / IP(src=src, dst="255.255.255.255") / UDP(sport=sport, dport=dport) /
+                       BOOTP(op=op, chaddr=b"\x00\x50\x56\x00\x00\x13", yiaddr="10.20.0.13") /
+                       DHCP(options=[("message-type", message), "end"]))
+    discover = dhcp(APP_MAC, "0.0.0.0", 68, 67, 1, "discover")
+    legit_offer = dhcp(DHCP_MAC, "10.20.0.2", 67, 68, 2, "offer")
+    rogue_offer = dhcp(WEB_MAC, "10.20.0.11", 67, 68, 2, "offer")
+    legit_ack = dhcp(DHCP_MAC, "10.20.0.2", 67, 68, 2, "ack")
+    nak = dhcp(WEB_MAC, "10.20.0.11", 67, 68, 2, "nak")
+    stranger_ack = dhcp(STRANGER_MAC, "10.20.0.77", 67, 68, 2, "ack")
+    alerts, got, stats = guest_replay(env, cap, "dhcp.pcap")
+    check(got == [(rogue_offer, 9000, 3), (stranger_ack, 9000, 3)],
+          f"alerts {got} (discover {discover}, legit {legit_offer}/{legit_ack}, nak {nak})")
+    check(alerts[0]["alert"]["signature"] == "EASTWATCH VM rogue DHCP server", f"{alerts[0]['alert']}")
+    check((alerts[0]["src_ip"], alerts[0]["src_port"], alerts[0]["dest_port"]) == ("10.20.0.11", 67, 68), "addresses")
+    check(alerts[0]["vm"]["src"]["name"] == "web-01", f"the rogue server: {alerts[0].get('vm')}")
+    check("vm" not in alerts[1], "an unknown server to a broadcast says nothing about VMs")
+    check(stats["detect"]["alert"] == 2, "gid 9000 alerts count in detect.alert")
+
+
+@case
+def rogue_router_advertisement_between_guests(env):
+    """sid 4: an ICMPv6 router advertisement from web-01's MAC alerts; gw-01's (roles: [router])
+    and web-01's router solicitation and neighbour advertisement do not."""
+    from scapy.all import ICMPv6ND_NA, ICMPv6ND_RA, ICMPv6ND_RS, IPv6, Ether
+    cap = Capture()
+    all_nodes = "33:33:00:00:00:01"
+    legit = cap.add(Ether(src=GW_MAC, dst=all_nodes) / IPv6(src="fe80::1", dst="ff02::1", hlim=255) / ICMPv6ND_RA())
+    solicit = cap.add(Ether(src=WEB_MAC, dst="33:33:00:00:00:02") /
+                      IPv6(src="fe80::250:56ff:fe00:11", dst="ff02::2", hlim=255) / ICMPv6ND_RS())
+    rogue = cap.add(Ether(src=WEB_MAC, dst=all_nodes) /
+                    IPv6(src="fe80::250:56ff:fe00:11", dst="ff02::1", hlim=255) / ICMPv6ND_RA())
+    advert = cap.add(Ether(src=WEB_MAC, dst=all_nodes) /
+                     IPv6(src="fe80::250:56ff:fe00:11", dst="ff02::1", hlim=255) / ICMPv6ND_NA(tgt="fe80::250:56ff:fe00:11"))
+    alerts, got, _ = guest_replay(env, cap, "ra.pcap")
+    check(got == [(rogue, 9000, 4)], f"alerts {got} (router {legit}, solicitation {solicit}, NA {advert})")
+    check(alerts[0]["alert"]["signature"] == "EASTWATCH VM rogue IPv6 router advertisement", f"{alerts[0]['alert']}")
+    check(alerts[0]["icmp_type"] == 134 and alerts[0]["proto"] == "IPv6-ICMP", f"{alerts[0]}")
+    check(alerts[0]["vm"]["src"]["name"] == "web-01", f"by its MAC: {alerts[0].get('vm')}")
+
+
+@case
+def mac_spoofing_between_guests(env):
+    """sid 2: a frame with web-01's MAC and db-01's source address alerts (vm.src: web-01, the
+    MAC's owner); web-01's own traffic, gw-01 (roles: [router]) forwarding db-01's packet and a
+    MAC the inventory does not know do not."""
+    cap = Capture()
+    own = udp_packet(cap, "10.20.0.11", "10.20.0.13", 5000, 53, b"own", smac=WEB_MAC, dmac=APP_MAC)
+    spoofed = udp_packet(cap, "10.20.0.12", "10.20.0.13", 5001, 53, b"spoofed", smac=WEB_MAC, dmac=APP_MAC)
+    routed = udp_packet(cap, "10.20.0.12", "10.20.0.13", 5002, 53, b"routed", smac=GW_MAC, dmac=APP_MAC)
+    stranger = udp_packet(cap, "10.20.0.12", "10.20.0.13", 5003, 53, b"stranger", smac=STRANGER_MAC, dmac=APP_MAC)
+    alerts, got, _ = guest_replay(env, cap, "spoof.pcap")
+    check(got == [(spoofed, 9000, 2)], f"alerts {got} (own {own}, routed {routed}, unknown MAC {stranger})")
+    check(alerts[0]["alert"]["signature"].startswith("EASTWATCH VM MAC spoofing"), f"{alerts[0]['alert']}")
+    check(alerts[0]["src_ip"] == "10.20.0.12", "the claimed address")
+    check(vm_of(alerts[0])[:2] == (("web-01", "dmz", "esx-01"), ("app-01", "dmz", "esx-01")), f"{alerts[0].get('vm')}")
+
+
+@case
+def port_scan_of_a_neighbour(env):
+    """sid 6: web-01 sends SYNs to 30 ports of db-01 (each refused): one alert, at the 21st port
+    (more than vm-detect.scan.ports 20 within 60 s); app-01 opening 5 connections to two of
+    db-01's ports does not alert."""
+    cap = Capture()
+    for i in range(5):
+        TcpSession(cap, "10.20.0.13", "10.20.0.12", 42000 + i, 5432 if i % 2 else 80, APP_MAC, DB_MAC).handshake()
+    syns = [TcpSession(cap, "10.20.0.11", "10.20.0.12", 43000 + port, port, WEB_MAC, DB_MAC).refused() - 1
+            for port in range(1, 31)]
+    alerts, got, _ = guest_replay(env, cap, "scan.pcap")
+    check(got == [(syns[20], 9000, 6)], f"alerts {got}, SYNs at {syns}")
+    check(alerts[0]["alert"]["signature"] == "EASTWATCH VM port scan or host sweep of neighbours", "msg")
+    check((alerts[0]["src_ip"], alerts[0]["dest_ip"], alerts[0]["dest_port"]) == ("10.20.0.11", "10.20.0.12", 21),
+          f"{alerts[0]}")
+    check(vm_of(alerts[0]) == (("web-01", "dmz", "esx-01"), ("db-01", "dmz", "esx-02"), False, "inter-host"),
+          f"{alerts[0].get('vm')}")
+
+
+@case
+def ssh_brute_force_between_guests(env):
+    """sid 7: 12 SSH connections from web-01 to db-01 within seconds: one alert, at the 11th SYN
+    (more than vm-detect.brute-force.connections 10); app-01's 3 SSH connections and web-01's 12
+    connections to db-01's port 80 do not alert. With connections raised to 20: none."""
+    cap = Capture()
+    syns = []
+    for i in range(12):
+        s = TcpSession(cap, "10.20.0.11", "10.20.0.12", 44000 + i, 22, WEB_MAC, DB_MAC)
+        syns.append(s.handshake() - 2)
+        s.send(b"SSH-2.0-OpenSSH_9.2\r\n")
+        s.close()
+        TcpSession(cap, "10.20.0.11", "10.20.0.12", 45000 + i, 80, WEB_MAC, DB_MAC).handshake()
+        if i < 3:
+            TcpSession(cap, "10.20.0.13", "10.20.0.12", 46000 + i, 22, APP_MAC, DB_MAC).handshake()
+    alerts, got, _ = guest_replay(env, cap, "brute.pcap")
+    check(got == [(syns[10], 9000, 7)], f"alerts {got}, SSH SYNs at {syns}")
+    check(alerts[0]["alert"]["signature"] == "EASTWATCH VM brute force against SSH, RDP, SMB or WinRM of a neighbour",
+          "msg")
+    check(alerts[0]["dest_port"] == 22 and alerts[0]["vm"]["dest"]["name"] == "db-01", f"{alerts[0]}")
+    shutil.rmtree(env.path("out"))  # eve.json is appended to
+    inventory = env.path("guests.yaml")
+    alerts, _ = env.replay([env.path("brute.pcap")], NEVER_RULE, "--set", f"inventory.file={inventory}",
+                           "--set", "vm-detect.brute-force.connections=20")
+    check(alerts == [], f"connections 20: {[a['alert']['signature_id'] for a in alerts]}")
+
+
 def pcap_records(path):
     """A classic pcap file as (file header, [record bytes...])."""
     data = open(path, "rb").read()

@@ -1,0 +1,78 @@
+// The vm-detect: keys of the detectors sids 2, 3, 4, 6, 7: defaults equal the embedded yaml,
+// --set overrides, and range/unknown-key errors name the key.
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "config/config_loader.hpp"
+
+using namespace eastwatch;
+
+namespace {
+
+std::vector<std::string> errors_of(const std::vector<std::string>& overrides) {
+  auto settings = load_settings(std::nullopt, overrides);
+  std::vector<std::string> out;
+  if (!settings) {
+    for (const auto& error : settings.error()) out.push_back(error.message);
+  }
+  return out;
+}
+
+bool any_contains(const std::vector<std::string>& messages, const std::string& text) {
+  for (const auto& message : messages) {
+    if (message.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("vm-detect defaults: the embedded yaml equals settings.hpp") {
+  auto settings = load_settings(std::nullopt, {});
+  REQUIRE(settings);
+  const VmDetectSettings defaults;
+  const VmDetectSettings& got = settings->vm_detect;
+  CHECK(got.mac_spoofing == defaults.mac_spoofing);
+  CHECK(got.rogue_dhcp == defaults.rogue_dhcp);
+  CHECK(got.rogue_ra == defaults.rogue_ra);
+  CHECK(got.scan == defaults.scan);
+  CHECK(got.scan_ports == defaults.scan_ports);
+  CHECK(got.scan_hosts == defaults.scan_hosts);
+  CHECK(got.scan_seconds == defaults.scan_seconds);
+  CHECK(got.brute_force == defaults.brute_force);
+  CHECK(got.brute_force_connections == defaults.brute_force_connections);
+  CHECK(got.brute_force_seconds == defaults.brute_force_seconds);
+  CHECK(defaults.scan_ports == 20);
+  CHECK(defaults.scan_hosts == 10);
+  CHECK(defaults.brute_force_connections == 10);
+}
+
+TEST_CASE("vm-detect keys of sids 2, 3, 4, 6, 7 are set with --set") {
+  auto settings = load_settings(std::nullopt, {"vm-detect.mac-spoofing.enabled=no", "vm-detect.rogue-dhcp.enabled=no",
+                                               "vm-detect.rogue-ra.enabled=no", "vm-detect.scan.ports=5",
+                                               "vm-detect.scan.hosts=3", "vm-detect.scan.seconds=30",
+                                               "vm-detect.brute-force.connections=4",
+                                               "vm-detect.brute-force.seconds=20", "vm-detect.brute-force.enabled=no"});
+  REQUIRE(settings);
+  const VmDetectSettings& got = settings->vm_detect;
+  CHECK_FALSE(got.mac_spoofing);
+  CHECK_FALSE(got.rogue_dhcp);
+  CHECK_FALSE(got.rogue_ra);
+  CHECK(got.scan);
+  CHECK(got.scan_ports == 5);
+  CHECK(got.scan_hosts == 3);
+  CHECK(got.scan_seconds == 30);
+  CHECK_FALSE(got.brute_force);
+  CHECK(got.brute_force_connections == 4);
+  CHECK(got.brute_force_seconds == 20);
+}
+
+TEST_CASE("vm-detect: out-of-range values and unknown keys are errors naming the key") {
+  CHECK(any_contains(errors_of({"vm-detect.scan.ports=64"}), "vm-detect.scan.ports"));
+  CHECK(any_contains(errors_of({"vm-detect.scan.hosts=0"}), "vm-detect.scan.hosts"));
+  CHECK(any_contains(errors_of({"vm-detect.brute-force.connections=0"}), "vm-detect.brute-force.connections"));
+  CHECK(any_contains(errors_of({"vm-detect.scan.window=5"}), "vm-detect.scan"));
+  CHECK(errors_of({"vm-detect.scan.ports=63"}).empty());
+}
