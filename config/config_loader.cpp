@@ -556,7 +556,7 @@ class Loader {
     }
     check_keys(outputs, "outputs", {"eve", "fast", "stats-log", "redis", "syslog", "unix", "kafka"});
     if (auto eve = map_at(outputs, "eve", "outputs.eve")) {
-      check_keys(eve, "outputs.eve", {"enabled", "filename", "stats", "flow", "alert"});
+      check_keys(eve, "outputs.eve", {"enabled", "filename", "stats", "flow", "alert", "anomaly"});
       get_bool(eve["flow"], "outputs.eve.flow", settings.eve.flow);
       get_bool(eve["enabled"], "outputs.eve.enabled", settings.eve.enabled);
       get_string(eve["filename"], "outputs.eve.filename", settings.eve.filename);
@@ -571,6 +571,20 @@ class Loader {
                  settings.eve.alert_payload_printable);
         get_bool(alert["packet"], "outputs.eve.alert.packet", settings.eve.alert_packet);
         get_bool(alert["references"], "outputs.eve.alert.references", settings.eve.alert_references);
+      }
+      // Suricata's eve-log.types.anomaly keys, plus rate-limit (records per second per event name).
+      if (auto anomaly = map_at(eve, "anomaly", "outputs.eve.anomaly")) {
+        AnomalySettings& out = settings.eve.anomaly;
+        check_keys(anomaly, "outputs.eve.anomaly", {"enabled", "types", "packethdr", "rate-limit"});
+        get_bool(anomaly["enabled"], "outputs.eve.anomaly.enabled", out.enabled);
+        get_bool(anomaly["packethdr"], "outputs.eve.anomaly.packethdr", out.packethdr);
+        get_uint(anomaly["rate-limit"], "outputs.eve.anomaly.rate-limit", out.rate_limit, 0, 1'000'000);
+        if (auto types = map_at(anomaly, "types", "outputs.eve.anomaly.types")) {
+          check_keys(types, "outputs.eve.anomaly.types", {"decode", "stream", "applayer"});
+          get_bool(types["decode"], "outputs.eve.anomaly.types.decode", out.decode);
+          get_bool(types["stream"], "outputs.eve.anomaly.types.stream", out.stream);
+          get_bool(types["applayer"], "outputs.eve.anomaly.types.applayer", out.applayer);
+        }
       }
     }
     load_file_output(outputs, "fast", settings.fast);

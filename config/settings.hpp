@@ -37,6 +37,16 @@ struct FlowSettings {
   uint32_t worker_index = 0;
 };
 
+// EVE `anomaly` records (Suricata's eve-log.types.anomaly): decoder, defrag and stream events.
+struct AnomalySettings {
+  bool enabled = false;
+  bool decode = true;         // decoder and defrag events (anomaly.type "decode")
+  bool stream = true;         // TCP stream events (anomaly.type "stream")
+  bool applayer = false;      // application-layer events (anomaly.type "applayer"); none are raised yet
+  bool packethdr = false;     // the frame's first 32 bytes as base64 `packet` (needs decode on, as Suricata)
+  uint32_t rate_limit = 100;  // records per second (packet time) per event name per worker; 0: no limit
+};
+
 struct EveSettings {
   bool enabled = true;
   std::string filename = "eve.json";  // relative to the log directory
@@ -46,6 +56,7 @@ struct EveSettings {
   bool alert_references = false;       // `alert.references`: the rule's references as URLs
   bool stats = true;                   // a stats record at the end of a replay
   bool flow = false;                   // a flow record when each flow ends
+  AnomalySettings anomaly;             // `anomaly` records
 };
 
 struct FileOutputSettings {

@@ -245,6 +245,7 @@ WorkerPool::WorkerPool(const Settings& settings, const DetectEngine& detect, Out
     settings_.back()->flow.worker_index = w;  // flow ids unique across workers
     workers_.push_back(std::make_unique<Worker>(*settings_.back(), detect, output.queue(w), output.flow_queue(w),
                                                   inventory));
+    workers_.back()->set_anomaly_queue(output.anomaly_queue(w));
   }
   for (uint32_t i = 0; i < producers_ * workers; ++i) rings_.push_back(std::make_unique<FrameRing>(kRingSlots, slot_bytes));
   for (uint32_t w = 0; w < workers; ++w) threads_.emplace_back([this, w] { run(w); });

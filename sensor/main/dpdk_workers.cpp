@@ -212,6 +212,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
       rx->settings = std::make_unique<Settings>(settings);
       rx->settings->flow.worker_index = w;  // flow ids unique across workers
       rx->worker = std::make_unique<Worker>(*rx->settings, detect, (*output)->queue(w), (*output)->flow_queue(w));
+      rx->worker->set_anomaly_queue((*output)->anomaly_queue(w));
       rx->queue = std::make_unique<DpdkRxQueue>(source, static_cast<uint16_t>(w), dpdk.burst_size, snaplen);
       rx->drain_bursts = drain_bursts;
       rx_workers.push_back(std::move(rx));

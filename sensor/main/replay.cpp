@@ -78,6 +78,7 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
 
   DetectEngine detect(rules, settings.detect, settings.eve);
   Worker worker(settings, detect, (*output)->queue(0), (*output)->flow_queue(0), inventory);
+  worker.set_anomaly_queue((*output)->anomaly_queue(0));
   CaptureCounters capture_counters{};
   std::array<Packet, Worker::kBurstSize> burst{};
   ProgressLine progress(!options.quiet);

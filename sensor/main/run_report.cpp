@@ -19,6 +19,7 @@ void add_worker_stats(StatsCollector& stats, const Worker& worker) {
   stats.add("app_layer", worker.app_layer_counters());
   stats.add("detect", worker.detect_counters());
   stats.add("detect", worker.vm_detect_counters());  // gid 9000 alerts sum into detect.alert
+  stats.add("anomaly", worker.anomaly_counters());   // stats.log only
 }
 
 void write_rule_profile(const CliOptions& options, const Settings& settings, const DetectEngine& detect,

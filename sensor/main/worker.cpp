@@ -41,7 +41,8 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
       alert_buffer_(std::make_unique<AlertEvent[]>(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet))),
       alert_buffer_size_(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet)),
       inventory_store_(inventory),
-      vm_detect_(settings.vm_detect) {
+      vm_detect_(settings.vm_detect),
+      anomalies_(settings.eve.enabled ? settings.eve.anomaly : AnomalySettings{}) {
   refresh_inventory();
   // A flow's end frees its TCP session; with EVE flow records on, it also writes the record.
   const bool write_records = settings.eve.enabled && settings.eve.flow;
@@ -114,7 +115,10 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
   } else if (!decoded) {
     // A packet whose IP header decoded but whose transport is broken still meets the `ip`
     // rules (as in Suricata), without a flow; anything less is only counted.
-    if (packet.ip_version == 0) return;
+    if (packet.ip_version == 0) {
+      anomalies_.record(packet, {});
+      return;
+    }
     packet.has_transport = false;
     packet.payload_len = 0;
   }
@@ -123,6 +127,7 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
                                           std::span<AlertEvent>(alert_buffer_.get(), alert_buffer_size_)));
   }
   const StreamUpdate* stream = nullptr;
+  StreamAnomalySet stream_events;
   if (decoded && !packet.ip_fragment && packet.ip_version != 0) {
     flows_.process(packet);
     if (inventory_ && packet.flow != nullptr) push_alerts(packet, resolve_flow_vms(packet));
@@ -131,7 +136,10 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
                                                std::span<AlertEvent>(alert_buffer_.get(), alert_buffer_size_)));
     }
     if (packet.is_tcp() && packet.flow != nullptr) {
+      const bool watch_stream = anomalies_.wants_stream();
+      if (watch_stream) stream_before_ = stream_.counters();
       stream_.process(packet, stream_update_);
+      if (watch_stream) stream_events = stream_anomalies(stream_before_, stream_.counters(), packet);
       stream = &stream_update_;
     }
   }
@@ -147,6 +155,7 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
     alert_count = detect_.inspect(packet, *detect_thread_, out, stream, true);
     push_alerts(packet, alert_count);
   }
+  anomalies_.record(packet, stream_events);  // before the rebuilt datagram, which records its own
   if (rebuilt != nullptr) {
     // The rebuilt datagram runs through decode, flow and detection like a captured packet; it
     // is not a captured frame, so decoder.pkts/bytes/raw do not count it (defrag.*.reassembled does).

@@ -18,6 +18,7 @@
 #include "sensor/inventory/inventory_store.hpp"
 #include "sensor/inventory/vm_eve_data.hpp"
 #include "sensor/output/alert_queue.hpp"
+#include "sensor/output/anomaly_recorder.hpp"
 #include "sensor/stream/tcp_stream_engine.hpp"
 #include "sensor/vmdetect/vm_detector.hpp"
 
@@ -36,6 +37,9 @@ class Worker {
   // Processes a burst of captured frames (frame fields set). Never allocates or throws.
   void process_burst(std::span<Packet> packets) noexcept;
 
+  // Where EVE anomaly records go (OutputThread::anomaly_queue; null: none are made).
+  void set_anomaly_queue(AnomalyQueue* queue) noexcept { anomalies_.set_queue(queue); }
+
   // Ends every flow (end of a replay).
   void finish() noexcept;
 
@@ -46,6 +50,7 @@ class Worker {
   const StreamCounters& stream_counters() const noexcept { return stream_.counters(); }
   const AppLayerCounters& app_layer_counters() const noexcept { return app_layer_.counters(); }
   const VmDetectCounters& vm_detect_counters() const noexcept { return vm_detect_.counters(); }
+  const AnomalyCounters& anomaly_counters() const noexcept { return anomalies_.counters(); }
   std::span<const RuleProfile> rule_profile(size_t rule_count) const noexcept {
     return detect_thread_->profile(rule_count);
   }
@@ -77,6 +82,8 @@ class Worker {
   VmDetector vm_detect_;
   VmEveData vm_eve_{};  // the `vm` object of the packet being alerted on
   int64_t last_expire_usec_ = 0;
+  AnomalyRecorder anomalies_;      // EVE anomaly records of the packets' decode and stream events
+  StreamCounters stream_before_{};  // the stream counters before the latest packet (stream events)
 };
 
 }  // namespace eastwatch

@@ -9,6 +9,7 @@
 
 #include "config/settings.hpp"
 #include "sensor/detect/alert_event.hpp"
+#include "sensor/output/anomaly_event.hpp"
 #include "sensor/output/flow_event.hpp"
 #include "sensor/output/stats_snapshot.hpp"
 
@@ -29,6 +30,7 @@ class EveFormatter {
   std::string_view alert(const AlertEvent& event);
   std::string_view stats(const StatsSnapshot& snapshot);
   std::string_view flow(const FlowEvent& event);
+  std::string_view anomaly(const AnomalyEvent& event);  // in anomaly_format.cpp
   std::string_view fast_log_line(const AlertEvent& event);
 
  private:

@@ -46,6 +46,7 @@ OutputThread::OutputThread(const Settings& settings, const OutputOptions& option
   for (uint32_t i = 0; i < worker_count; ++i) {
     queues_.push_back(std::make_unique<AlertQueue>());
     flow_queues_.push_back(std::make_unique<FlowQueue>());
+    if (settings.eve.enabled && settings.eve.anomaly.enabled) anomaly_queues_.push_back(std::make_unique<AnomalyQueue>());
   }
 }
 
@@ -88,6 +89,17 @@ bool OutputThread::drain_once() {
         if (eve_ != nullptr) write_line(eve_, line);
         to_sinks(line, event->flow_id, 0);
       }
+      queue->pop();
+      any = true;
+    }
+  }
+  for (auto& queue : anomaly_queues_) {
+    for (int i = 0; i < 256; ++i) {
+      const AnomalyEvent* event = queue->front();
+      if (event == nullptr) break;
+      const std::string_view line = formatter_.anomaly(*event);
+      if (eve_ != nullptr) write_line(eve_, line);
+      to_sinks(line, event->has_flow ? event->flow_id : 0, 0);
       queue->pop();
       any = true;
     }

@@ -26,6 +26,7 @@
 
 #include "config/settings.hpp"
 #include "sensor/output/alert_queue.hpp"
+#include "sensor/output/anomaly_event.hpp"
 #include "sensor/output/eve_format.hpp"
 #include "sensor/output/sink.hpp"
 #include "sensor/output/stats_snapshot.hpp"
@@ -49,6 +50,10 @@ class OutputThread {
 
   AlertQueue& queue(uint32_t worker) noexcept { return *queues_[worker]; }
   FlowQueue& flow_queue(uint32_t worker) noexcept { return *flow_queues_[worker]; }
+  // Worker w's anomaly queue; null when outputs.eve.anomaly (or outputs.eve) is off.
+  AnomalyQueue* anomaly_queue(uint32_t worker) noexcept {
+    return worker < anomaly_queues_.size() ? anomaly_queues_[worker].get() : nullptr;
+  }
   void write_stats(StatsSnapshot snapshot);
   void stop();
 
@@ -69,6 +74,7 @@ class OutputThread {
   EveSettings eve_settings_;
   std::vector<std::unique_ptr<AlertQueue>> queues_;
   std::vector<std::unique_ptr<FlowQueue>> flow_queues_;
+  std::vector<std::unique_ptr<AnomalyQueue>> anomaly_queues_;
   std::FILE* eve_ = nullptr;
   std::FILE* fast_ = nullptr;
   std::string stats_log_path_;

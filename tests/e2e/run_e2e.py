@@ -270,6 +270,85 @@ def malformed_packets(env):
     check(events["ethernet"]["pkt_too_small"] == 1, "runt Ethernet frame")
 
 
+def _anomalies(env):
+    records = [json.loads(line) for line in open(env.path("out/eve.json"))]
+    return [r for r in records if r["event_type"] == "anomaly"]
+
+
+def _anomaly_replay(env, pcap, rules, *extra):
+    shutil.rmtree(env.path("out"), ignore_errors=True)  # eve.json and stats.log are appended to
+    env.replay([pcap], rules, *extra)
+    return _anomalies(env)
+
+
+@case
+def anomaly_records(env):
+    """outputs.eve.anomaly: one EVE anomaly record per decoder/stream event raised on a packet,
+    with Suricata's event names and layout (output-json-anomaly.c); rate-limited per event name;
+    off by default."""
+    cap = Capture()
+    good = lambda: pcapgen.ether() / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=1, dport=2, flags="PA") / Raw(b"evil")
+    cap.add(good())
+    raw = bytes(good())
+    cap.add(Raw(raw[:14 + 12]))                                   # 2: IPv4 header cut short
+    bad_ihl = bytearray(raw); bad_ihl[14] = 0x43                  # 3: IHL 3
+    cap.add(Raw(bytes(bad_ihl)))
+    bad_doff = bytearray(raw); bad_doff[14 + 20 + 12] = 0x20      # 4: TCP data offset 2
+    cap.add(Raw(bytes(bad_doff)))
+    cap.add(Raw(raw[:14 + 20 + 10]))                              # 5: IP length beyond the frame
+    short_len = bytearray(raw); short_len[16:18] = (10).to_bytes(2, "big")  # 6: total length < header
+    cap.add(Raw(bytes(short_len)))
+    cap.add(Raw(raw[:10]))                                        # 7: runt Ethernet frame
+    cap.add(good())
+    cap.write(env.path("m.pcap"))
+    rules = 'alert tcp any any -> any any (msg:"x"; content:"evil"; sid:1;)\n'
+    check(_anomaly_replay(env, env.path("m.pcap"), rules) == [], "anomaly records are off by default")
+    anomalies = _anomaly_replay(env, env.path("m.pcap"), rules, "--set", "outputs.eve.anomaly.enabled=yes")
+    got = [(a["pcap_cnt"], a["anomaly"]["type"], a["anomaly"]["event"]) for a in anomalies]
+    expected = [(2, "decode", "ipv4.pkt_too_small"), (3, "decode", "ipv4.hlen_too_small"),
+                (4, "decode", "tcp.hlen_too_small"), (5, "decode", "ipv4.trunc_pkt"),
+                (6, "decode", "ipv4.iplen_smaller_than_hlen"), (7, "decode", "ethernet.pkt_too_small")]
+    check(got == expected, f"anomalies:\n  got      {got}\n  expected {expected}")
+    # Suricata keeps the addresses of a packet whose IP header decoded (4: the TCP header is
+    # broken, ports 0) and drops them when the IP header itself is broken (2, 7).
+    by_cnt = {a["pcap_cnt"]: a for a in anomalies}
+    tcp = by_cnt[4]
+    check(tcp["src_ip"] == "10.0.0.1" and tcp["dest_ip"] == "10.0.0.2" and tcp["proto"] == "TCP"
+          and tcp["src_port"] == 0, f"addresses of a packet with a valid IP header: {tcp}")
+    check("src_ip" not in by_cnt[2] and "proto" not in by_cnt[7], "no addresses without an IP header")
+    check(all(list(a)[:3] == ["timestamp", "pcap_cnt", "event_type"] and "host" in a for a in anomalies),
+          "Suricata's header order")
+
+    # Ten identical broken packets in one second: rate-limit 2 lets the first two through.
+    burst = Capture()
+    for _ in range(10):
+        burst.add(Raw(raw[:14 + 20 + 10]))
+    burst.write(env.path("burst.pcap"))
+    got = [(a["pcap_cnt"], a["anomaly"]["event"])
+           for a in _anomaly_replay(env, env.path("burst.pcap"), rules, "--set", "outputs.eve.anomaly.enabled=yes",
+                                    "--set", "outputs.eve.anomaly.rate-limit=2")]
+    check(got == [(1, "ipv4.trunc_pkt"), (2, "ipv4.trunc_pkt")], f"rate-limited records: {got}")
+    log = open(env.path("out/stats.log")).read()
+    check(any(line.split("|")[0].strip() == "anomaly.rate_limited" and line.split("|")[-1].strip() == "8"
+              for line in log.splitlines()), "stats.log counts the 8 records held back")
+
+    # A stream event: a retransmission with other bytes (Suricata's
+    # stream.reassembly_overlap_different_data), type "stream", on the flow's packet.
+    streams = Capture()
+    r = TcpSession(streams, "10.0.0.1", "10.0.0.2", 40001, 80)
+    r.handshake()
+    base = r.cseq
+    r.send(b"AAAA")
+    r.cseq = base
+    r.send(b"XXXX")
+    streams.write(env.path("st.pcap"))
+    stream_records = _anomaly_replay(env, env.path("st.pcap"), rules, "--set", "outputs.eve.anomaly.enabled=yes")
+    overlap = [a for a in stream_records if a["anomaly"]["event"] == "stream.reassembly_overlap_different_data"]
+    check(len(overlap) == 1 and overlap[0]["anomaly"]["type"] == "stream" and overlap[0]["pcap_cnt"] == 5
+          and "flow_id" in overlap[0] and overlap[0]["src_port"] == 40001, f"stream anomaly: {stream_records}")
+    check(_anomaly_replay(env, env.path("st.pcap"), rules, "--set", "outputs.eve.anomaly.enabled=yes",
+                          "--set", "outputs.eve.anomaly.types.stream=no") == [], "types.stream: no")
+
 @case
 def rule_check_mode(env):
     rules = env.write("check.rules", "\n".join([
