@@ -13,6 +13,7 @@
 #include "sensor/output/anomaly_recorder.hpp"
 #include "sensor/output/eve_format.hpp"
 #include "tests/unit/decode/frame_builder.hpp"
+#include "tests/unit/support/counting_allocator.hpp"
 
 using namespace eastwatch;
 using eastwatch::test::Frame;
@@ -164,6 +165,31 @@ TEST_CASE("the recorder is off by default, without a queue, and per type") {
   REQUIRE(events.size() == 1);
   CHECK(events[0].type == AnomalyEvent::Type::Stream);
   CHECK(events[0].event == "stream.pkt_retransmission");
+}
+
+TEST_CASE("recording allocates nothing: queued, rate-limited and refused events alike") {
+  if (!EASTWATCH_COUNTING_ALLOCATOR) {
+    WARN("skipped under AddressSanitizer: it replaces operator new");
+    return;
+  }
+  AnomalySettings settings = enabled_settings();
+  settings.rate_limit = 3;
+  settings.packethdr = true;
+  AnomalyRecorder recorder(settings);
+  AnomalyQueue queue(8);
+  recorder.set_queue(&queue);
+  const Frame truncated = truncated_ipv4();
+  const Frame short_tcp = short_tcp_header();
+  std::vector<Packet> packets;
+  for (uint64_t i = 0; i < 64; ++i) packets.push_back(decode(i % 2 ? truncated : short_tcp, i + 1, kT0 + int64_t(i) * 100'000));
+  StreamAnomalySet stream;
+  stream.set(StreamAnomaly::ReassemblySeqGap);
+  const uint64_t before = g_allocations.load();
+  for (const Packet& packet : packets) recorder.record(packet, stream);
+  const uint64_t allocations = g_allocations.load() - before;
+  CHECK(allocations == 0);
+  CHECK(recorder.counters().records == 8);  // the queue holds 8; nothing drained it
+  CHECK(recorder.counters().queue_full + recorder.counters().records + recorder.counters().rate_limited == 128);
 }
 
 TEST_CASE("stream events are the stream counters one packet moved") {
