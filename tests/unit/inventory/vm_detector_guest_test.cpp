@@ -9,6 +9,7 @@
 #include "sensor/flow/flow.hpp"
 #include "sensor/vmdetect/vm_detector.hpp"
 #include "tests/unit/decode/frame_builder.hpp"
+#include "tests/unit/support/counting_allocator.hpp"  // the only one in inventory_tests
 
 using namespace eastwatch;
 using eastwatch::test::Frame;
@@ -327,4 +328,31 @@ TEST_CASE("the new pseudo-rules: gid 9000, sids 2, 3, 4, 6, 7 with their message
     CHECK(rules[sid].msg.rfind("EASTWATCH VM ", 0) == 0);
   }
   CHECK(rules[kSidScan].msg == "EASTWATCH VM port scan or host sweep of neighbours");
+}
+
+TEST_CASE("the detectors allocate nothing per packet once built") {
+  if (!EASTWATCH_COUNTING_ALLOCATOR) {
+    WARN("skipped under AddressSanitizer: it replaces operator new");
+    return;
+  }
+  const auto inv = guests();
+  VmDetector detector{VmDetectSettings{}};
+  std::vector<AlertEvent> out(4);
+  std::vector<Frame> frames = {dhcp_frame(kWeb, 11, bootp(2, {53, 1, 2})), icmpv6_frame(kWeb, 0x11, 134),
+                               transport_frame(kWeb, 12, {10, 20, 0, 2}, 80)};
+  for (uint16_t port = 1; port <= 40; ++port) frames.push_back(transport_frame(kWeb, 11, {10, 20, 0, 12}, port));
+  for (int i = 0; i < 15; ++i) frames.push_back(transport_frame(kWeb, 11, {10, 20, 0, 12}, 22));
+  std::vector<Packet> packets;
+  for (const Frame& f : frames) packets.push_back(decode(f));
+  const uint64_t before = g_allocations.load();
+  size_t alerts = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (Packet& p : packets) {
+      p.ts_usec += 1'000'000;
+      alerts += detector.on_packet(p, *inv, out);
+      alerts += detector.on_new_flow(p, *inv, vm_of(*inv, p, false), vm_of(*inv, p, true), out);
+    }
+  }
+  CHECK(g_allocations.load() == before);
+  CHECK(alerts > 5);
 }
