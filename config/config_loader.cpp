@@ -292,7 +292,7 @@ class Loader {
   void load_app_layer(const YAML::Node& root, AppLayerSettings& app) {
     auto node = map_at(root, "app-layer", "app-layer");
     if (!node) return;
-    check_keys(node, "app-layer", {"memcap", "http", "tls"});
+    check_keys(node, "app-layer", {"memcap", "http", "tls", "dns"});
     get_size(node["memcap"], "app-layer.memcap", app.memcap, 1 << 20);
     if (auto http = map_at(node, "http", "app-layer.http")) {
       check_keys(http, "app-layer.http", {"request-body-limit", "response-body-limit", "header-limit",
@@ -325,6 +325,26 @@ class Loader {
         app.tls.handshake_limit = static_cast<uint32_t>(handshake_limit);
       }
     }
+    if (auto dns = map_at(node, "dns", "app-layer.dns")) {
+      check_keys(dns, "app-layer.dns", {"global-memcap", "tcp", "udp"});
+      get_size(dns["global-memcap"], "app-layer.dns.global-memcap", app.dns.global_memcap, 0);
+      if (auto tcp = map_at(dns, "tcp", "app-layer.dns.tcp")) {
+        check_keys(tcp, "app-layer.dns.tcp", {"enabled", "buffer-size"});
+        get_bool(tcp["enabled"], "app-layer.dns.tcp.enabled", app.dns.tcp_enabled);
+        uint64_t buffer_size = app.dns.tcp_buffer_size;
+        get_size(tcp["buffer-size"], "app-layer.dns.tcp.buffer-size", buffer_size, 512);
+        if (buffer_size > 65535) {
+          fail(tcp["buffer-size"], "app-layer.dns.tcp.buffer-size",
+               "'" + tcp["buffer-size"].Scalar() + "' is too large (expected at most 65535, a DNS message's longest)");
+        } else {
+          app.dns.tcp_buffer_size = static_cast<uint32_t>(buffer_size);
+        }
+      }
+      if (auto udp = map_at(dns, "udp", "app-layer.dns.udp")) {
+        check_keys(udp, "app-layer.dns.udp", {"enabled"});
+        get_bool(udp["enabled"], "app-layer.dns.udp.enabled", app.dns.udp_enabled);
+      }
+    }
   }
 
   void load_flow(const YAML::Node& root, FlowSettings& flow) {
@@ -347,7 +367,18 @@ class Loader {
   void load_capture(const YAML::Node& root, CaptureSettings& capture) {
     auto node = map_at(root, "capture", "capture");
     if (!node) return;
-    check_keys(node, "capture", {"interfaces", "buffer-size", "snaplen", "promisc", "bpf-filter", "workers"});
+    check_keys(node, "capture", {"mode", "interfaces", "buffer-size", "snaplen", "promisc", "bpf-filter", "workers", "dpdk"});
+    std::string mode;
+    if (scalar(node["mode"], "capture.mode", mode)) {
+      if (lower(mode) == "pcap") {
+        capture.mode = CaptureMode::Pcap;
+      } else if (lower(mode) == "dpdk") {
+        capture.mode = CaptureMode::Dpdk;
+      } else {
+        fail(node["mode"], "capture.mode", "'" + mode + "' is not a capture mode (expected pcap or dpdk)");
+      }
+    }
+    load_dpdk(node, capture.dpdk);
     get_string_list(node["interfaces"], "capture.interfaces", capture.interfaces);
     get_size(node["buffer-size"], "capture.buffer-size", capture.buffer_size, 1 << 20);
     if (capture.buffer_size > (1ull << 30)) {
@@ -357,6 +388,26 @@ class Loader {
     get_bool(node["promisc"], "capture.promisc", capture.promisc);
     get_string(node["bpf-filter"], "capture.bpf-filter", capture.bpf_filter);
     get_uint(node["workers"], "capture.workers", capture.workers, 1, 64);
+  }
+
+  void load_dpdk(const YAML::Node& capture, DpdkSettings& dpdk) {
+    auto node = map_at(capture, "dpdk", "capture.dpdk");
+    if (!node) return;
+    check_keys(node, "capture.dpdk", {"eal-args", "ports", "rx-queues", "mbuf-pool-size", "mbuf-cache-size",
+                                      "rx-descriptors", "burst-size", "idle-exit"});
+    get_string_list(node["eal-args"], "capture.dpdk.eal-args", dpdk.eal_args);
+    get_string_list(node["ports"], "capture.dpdk.ports", dpdk.ports);
+    for (const auto& port : dpdk.ports) {
+      if (port.empty()) fail(node["ports"], "capture.dpdk.ports", "empty port name (expected a name such as net_pcap0 or a PCI address)");
+    }
+    get_uint(node["rx-queues"], "capture.dpdk.rx-queues", dpdk.rx_queues, 0, 64);
+    get_uint(node["mbuf-pool-size"], "capture.dpdk.mbuf-pool-size", dpdk.mbuf_pool_size, 1023, 16777215);
+    // At most RTE_MEMPOOL_CACHE_MAX_SIZE; with a pool of at least 1,023 mbufs always within the
+    // two thirds of the pool that rte_mempool allows.
+    get_uint(node["mbuf-cache-size"], "capture.dpdk.mbuf-cache-size", dpdk.mbuf_cache_size, 0, 512);
+    get_uint(node["rx-descriptors"], "capture.dpdk.rx-descriptors", dpdk.rx_descriptors, 32, 65536);
+    get_uint(node["burst-size"], "capture.dpdk.burst-size", dpdk.burst_size, 1, 64);
+    get_uint(node["idle-exit"], "capture.dpdk.idle-exit", dpdk.idle_exit, 0, 86400);
   }
 
   // A port list as Suricata's decoder.*.ports: "4789", "[4789, 8472]", a YAML list, or a port
@@ -556,8 +607,11 @@ class Loader {
     }
     check_keys(outputs, "outputs", {"eve", "fast", "stats-log", "redis", "syslog", "unix", "kafka"});
     if (auto eve = map_at(outputs, "eve", "outputs.eve")) {
-      check_keys(eve, "outputs.eve", {"enabled", "filename", "stats", "flow", "alert", "anomaly"});
+      check_keys(eve, "outputs.eve", {"enabled", "filename", "stats", "flow", "alert", "community-id", "community-id-seed",
+                                        "anomaly"});
       get_bool(eve["flow"], "outputs.eve.flow", settings.eve.flow);
+      get_bool(eve["community-id"], "outputs.eve.community-id", settings.eve.community_id);
+      get_uint(eve["community-id-seed"], "outputs.eve.community-id-seed", settings.eve.community_id_seed, 0, 65535);
       get_bool(eve["enabled"], "outputs.eve.enabled", settings.eve.enabled);
       get_string(eve["filename"], "outputs.eve.filename", settings.eve.filename);
       get_bool(eve["stats"], "outputs.eve.stats", settings.eve.stats);

@@ -57,6 +57,8 @@ struct EveSettings {
   bool stats = true;                   // a stats record at the end of a replay
   bool flow = false;                   // a flow record when each flow ends
   AnomalySettings anomaly;             // `anomaly` records
+  bool community_id = false;           // `community_id` (Community ID v1) in alert and flow records
+  uint16_t community_id_seed = 0;
 };
 
 struct FileOutputSettings {
@@ -117,14 +119,39 @@ struct AppLayerTlsSettings {
   uint32_t handshake_limit = 16 * 1024;  // handshake message bytes gathered per direction
 };
 
+// DNS (Suricata's app-layer.protocols.dns, flattened to app-layer.dns).
+struct AppLayerDnsSettings {
+  bool tcp_enabled = true;                  // parse DNS over TCP
+  bool udp_enabled = true;                  // parse DNS over UDP
+  uint64_t global_memcap = 16ull << 20;     // per worker: DNS/TCP flow states with their message buffers
+  uint32_t tcp_buffer_size = 4 * 1024;      // per direction: a message split over segments is gathered here
+};
+
 struct AppLayerSettings {
-  uint64_t memcap = 64ull << 20;  // per worker: HTTP flow states with their header buffers
+  uint64_t memcap = 256ull << 20;  // per worker: HTTP flow states with their header buffers
   AppLayerHttpSettings http;
   AppLayerTlsSettings tls;
+  AppLayerDnsSettings dns;
+};
+
+enum class CaptureMode { Pcap, Dpdk };
+
+// DPDK capture (capture.mode: dpdk; Suricata's dpdk: section, flattened).
+struct DpdkSettings {
+  std::vector<std::string> eal_args;  // rte_eal_init's arguments (the program name is added)
+  std::vector<std::string> ports;     // port names (net_pcap0, a PCI address), rte_eth_dev_get_port_by_name
+  uint32_t rx_queues = 0;             // RX queues per port; 0: one per worker
+  uint32_t mbuf_pool_size = 65535;    // mbufs in the pool shared by every port
+  uint32_t mbuf_cache_size = 256;     // per-lcore mbuf cache
+  uint32_t rx_descriptors = 1024;     // descriptors per RX queue
+  uint32_t burst_size = 32;           // frames per rte_eth_rx_burst
+  uint32_t idle_exit = 0;             // seconds without a frame that end the run; 0: never
 };
 
 // Where frames come from and how they are spread over workers (Suricata's af-packet: and threading:).
 struct CaptureSettings {
+  CaptureMode mode = CaptureMode::Pcap;  // --dpdk sets Dpdk
+  DpdkSettings dpdk;
   std::vector<std::string> interfaces;  // live capture; -i replaces the list
   uint64_t buffer_size = 64ull << 20;   // kernel ring per interface (TPACKET_V3), bytes
   uint32_t snaplen = 65535;             // bytes kept of each frame
@@ -232,8 +259,8 @@ struct Settings {
   DetectSettings detect;
   DefragSettings defrag;
   CaptureSettings capture;
-  DecoderSettings decoder;
   SinkSettings sinks;
+  DecoderSettings decoder;
   std::vector<HostOsPolicyEntry> host_os_policy;  // in config order; empty: every host bsd
   InventorySettings inventory;
   VmDetectSettings vm_detect;

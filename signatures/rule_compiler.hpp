@@ -96,6 +96,44 @@ struct SignatureGroup {
   bool contains(uint32_t rule) const noexcept { return (members[rule >> 6] >> (rule & 63)) & 1; }
 };
 
+// Application-layer rules (a section on an HTTP, file, DNS or TLS buffer, or dns.opcode /
+// tls.version) are not in the packet groups: they are checked per transaction. Each buffer
+// variant (kind + transform chain) has a block database over the fast patterns that live in
+// it (literal ids first, then pcre prefilters); rules whose app-layer sections have neither
+// are listed per protocol and checked on every transaction of it.
+enum class AppTxProtocol : uint8_t { Http, Dns, Tls, Count };
+
+struct BufferPrefilter {
+  BufferKind kind = BufferKind::Payload;
+  std::vector<Transform> transforms;
+  const hs_database_t* database = nullptr;        // literals
+  const hs_database_t* regex_database = nullptr;  // pcre prefilters
+  std::vector<uint32_t> pattern_rule_offsets;     // as PrefilterGroup's
+  std::vector<uint32_t> pattern_rules;
+  uint32_t pattern_count = 0;
+};
+
+// The protocol whose transactions carry buffers of this kind (Count for Payload).
+AppTxProtocol app_protocol_of(BufferKind kind) noexcept;
+
+// When a transaction's buffers become available, as stages 0-3: HTTP request headers, request
+// body, response headers, response body; DNS query (0) and response (2); TLS ClientHello (0),
+// ServerHello (2) and Certificate (3). A rule inspects the stages of its sections in order and
+// alerts at the last; its fast pattern lives in its earliest stage.
+enum class TxSide : uint8_t { Request, Response, Either };
+// The side an application-layer rule inspects: its one-sided buffers (http.uri: request,
+// http.stat_code: response) or else its `flow:` direction; Either when neither says (only
+// two-sided buffers such as http.header, file.data).
+TxSide rule_tx_side(const Rule& rule) noexcept;
+// The stage of a kind for a rule of that side (Either: that of the side being inspected).
+uint8_t buffer_stage(BufferKind kind, TxSide side) noexcept;
+// The stage of a rule's section: a two-sided buffer takes the side of the nearest one-sided
+// buffer before it (else after it: `http.stat_code; ...; file.data;` is the response body),
+// else the rule's `flow:` direction, else `entry_side` (the side being inspected).
+uint8_t section_stage(const Rule& rule, size_t section, TxSide entry_side) noexcept;
+// A rule checked per transaction (see above).
+bool is_app_layer_rule(const Rule& rule) noexcept;
+
 struct CompileStats {
   uint32_t rules = 0;
   uint32_t patterns = 0;      // distinct literals over all groups
@@ -134,6 +172,19 @@ class CompiledRuleSet {
   const std::string& fast_pattern_bytes(uint32_t rule) const noexcept { return fast_pattern_[rule].bytes; }
   bool fast_pattern_nocase(uint32_t rule) const noexcept { return fast_pattern_[rule].nocase; }
   const CompileStats& stats() const noexcept { return stats_; }
+  // Application layer: the buffer variants, the variants of one kind, the rules of a protocol
+  // without a prefilter, and whether rule i is an application-layer rule.
+  std::span<const BufferPrefilter> buffer_prefilters() const noexcept { return buffer_prefilters_; }
+  std::span<const uint16_t> variants(BufferKind kind) const noexcept {
+    return variants_of_kind_[static_cast<size_t>(kind)];
+  }
+  std::span<const uint32_t> app_unprefiltered(AppTxProtocol protocol) const noexcept {
+    return app_unprefiltered_[static_cast<size_t>(protocol)];
+  }
+  bool is_app_rule(uint32_t rule) const noexcept { return app_rule_[rule] != 0; }
+  bool has_app_rules() const noexcept { return has_app_rules_; }
+  // The variant holding rule i's fast pattern (-1: none or not an app-layer rule).
+  int32_t fast_pattern_variant(uint32_t rule) const noexcept { return fast_pattern_[rule].variant; }
   // The pseudo-rule of tagged packets (`tag`): Suricata's gid 2, sid 1, rev 1, priority 2, no
   // classtype; the events of tagged packets point to it, so it lives as long as the set.
   const Rule& tag_rule() const noexcept { return tag_rule_; }
@@ -148,6 +199,7 @@ class CompiledRuleSet {
     int16_t section = -1;
     int16_t content = -1;
     bool nocase = false;
+    int32_t variant = -1;
     std::string bytes;
   };
   struct Protocol {
@@ -160,6 +212,11 @@ class CompiledRuleSet {
   std::vector<Rule> rules_;
   std::vector<FastPatternRef> fast_pattern_;
   std::array<Protocol, static_cast<size_t>(PrefilterGroupId::Count)> protocols_;
+  std::vector<BufferPrefilter> buffer_prefilters_;
+  std::array<std::vector<uint16_t>, kBufferKindCount> variants_of_kind_;
+  std::array<std::vector<uint32_t>, static_cast<size_t>(AppTxProtocol::Count)> app_unprefiltered_;
+  std::vector<uint8_t> app_rule_;
+  bool has_app_rules_ = false;
   std::vector<HsDatabase> databases_;  // owned here; prefilters point into them
   CompileStats stats_;
   Rule tag_rule_;

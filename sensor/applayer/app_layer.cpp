@@ -45,6 +45,15 @@ AppLayer::AppLayer(const AppLayerSettings& settings)
   tls_free_ = std::make_unique<uint32_t[]>(tls_capacity_);
   for (uint32_t i = 0; i < tls_capacity_; ++i) tls_free_[i] = tls_capacity_ - 1 - i;
   tls_free_count_ = tls_capacity_;
+
+  const uint64_t dns_per_state = sizeof(DnsTcpState) + 2ull * settings_.dns.tcp_buffer_size;
+  dns_capacity_ = static_cast<uint32_t>(std::min<uint64_t>(settings_.dns.global_memcap / dns_per_state, 1u << 24));
+  dns_states_ = std::make_unique<DnsTcpState[]>(dns_capacity_);
+  dns_buffers_.reset(
+      static_cast<uint8_t*>(std::malloc(std::max<uint64_t>(1, 2ull * settings_.dns.tcp_buffer_size * dns_capacity_))));
+  dns_free_ = std::make_unique<uint32_t[]>(dns_capacity_);
+  for (uint32_t i = 0; i < dns_capacity_; ++i) dns_free_[i] = dns_capacity_ - 1 - i;
+  dns_free_count_ = dns_capacity_;
 }
 
 AppLayer::~AppLayer() = default;
@@ -52,12 +61,14 @@ AppLayer::~AppLayer() = default;
 void AppLayer::process(Packet& packet, const StreamUpdate* stream) noexcept {
   output_.reset();
   tls_output_.reset();
+  dns_output_.reset();
   Flow* flow = packet.flow;
   if (flow == nullptr) return;
   if (stream != nullptr) {
     process_tcp(*flow, *stream);
-  } else if (packet.is_udp() && flow->app_proto == static_cast<uint8_t>(AppProto::Unknown)) {
-    detect_udp(*flow, packet);
+  } else if (packet.is_udp()) {
+    if (flow->app_proto == static_cast<uint8_t>(AppProto::Unknown)) detect_udp(*flow, packet);
+    if (flow->app_proto == static_cast<uint8_t>(AppProto::Dns)) process_dns_udp(*flow, packet);
   }
 }
 
@@ -132,6 +143,7 @@ void AppLayer::process_tcp(Flow& flow, const StreamUpdate& update) noexcept {
   if (!update.tracked) return;
   if (flow.app_proto == static_cast<uint8_t>(AppProto::Unknown)) detect_tcp(flow, update);
   if (flow.app_proto == static_cast<uint8_t>(AppProto::Tls)) return process_tls(flow, update);
+  if (flow.app_proto == static_cast<uint8_t>(AppProto::Dns)) return process_dns_tcp(flow, update);
   if (flow.app_proto != static_cast<uint8_t>(AppProto::Http)) return;
   HttpState* state = http_state(flow);
   if (state == nullptr) return;
@@ -163,6 +175,13 @@ void AppLayer::process_tcp(Flow& flow, const StreamUpdate& update) noexcept {
 
 void AppLayer::release(const Flow& flow) noexcept {
   if (flow.app_state == 0) return;
+  if (flow.app_proto == static_cast<uint8_t>(AppProto::Dns)) {
+    if (flow.key.ip_proto == 6) {  // UDP: app_state is the tx counter, no state
+      dns_free_[dns_free_count_++] = flow.app_state - 1;
+      --counters_.dns.tcp_states_in_use;
+    }
+    return;
+  }
   if (flow.app_proto == static_cast<uint8_t>(AppProto::Tls)) {
     tls_free_[tls_free_count_++] = flow.app_state - 1;
     --counters_.tls.states_in_use;
@@ -229,6 +248,36 @@ void AppLayer::process_tls(Flow& flow, const StreamUpdate& update) noexcept {
 const TlsEveData* AppLayer::tls_eve(const Flow& flow) const noexcept {
   if (flow.app_proto != static_cast<uint8_t>(AppProto::Tls) || flow.app_state == 0) return nullptr;
   return &tls_states_[flow.app_state - 1].parser.eve();
+}
+
+// UDP: each datagram is one message; the flow's app_state counts its transactions.
+void AppLayer::process_dns_udp(Flow& flow, const Packet& packet) noexcept {
+  if (!settings_.dns.udp_enabled || packet.payload_len == 0) return;
+  const std::span<const uint8_t> payload(packet.data + packet.payload_offset, packet.payload_len);
+  if (parse_dns_message(payload, packet.to_server, flow.app_state, dns_output_, counters_.dns)) {
+    ++flow.app_state;
+    ++counters_.dns.tx_udp;
+  } else {
+    ++counters_.dns.error_udp_parser;
+  }
+}
+
+void AppLayer::process_dns_tcp(Flow& flow, const StreamUpdate& update) noexcept {
+  if (!settings_.dns.tcp_enabled) return;
+  if (flow.app_state == 0) {
+    if (flow.app_detect & kNoState) return;
+    if (dns_free_count_ == 0) {
+      flow.app_detect |= kNoState;
+      ++counters_.dns.error_tcp_alloc;
+      return;
+    }
+    const uint32_t index = dns_free_[--dns_free_count_];
+    dns_states_[index].init(dns_buffers_.get() + 2ull * settings_.dns.tcp_buffer_size * index,
+                            settings_.dns.tcp_buffer_size);
+    flow.app_state = index + 1;
+    ++counters_.dns.tcp_states_in_use;
+  }
+  dns_states_[flow.app_state - 1].feed_update(update, dns_output_, counters_.dns);
 }
 
 }  // namespace eastwatch

@@ -21,6 +21,10 @@
 //  - A TLS flow gets a TlsFlowParser state from a second pool (app-layer.tls.memcap; full:
 //    error.tls.alloc); `tls_output()` lists, per packet, what its handshake yielded
 //    (tls_parser.hpp), and `tls_eve` the flow's EVE `tls` facts.
+//  - DNS (dns_parser.hpp): every UDP datagram of a DNS flow is a message; a DNS/TCP flow gets a
+//    DnsTcpState from a third pool (app-layer.dns.global-memcap; full: error.dns_tcp.alloc).
+//    `dns_output()` lists the packet's DNS transactions. A UDP DNS flow has no state: its
+//    Flow::app_state counts its transactions (the next tx id).
 #pragma once
 
 #include <cstdint>
@@ -30,6 +34,7 @@
 #include "config/settings.hpp"
 #include "sensor/applayer/app_layer_counters.hpp"
 #include "sensor/applayer/app_proto.hpp"
+#include "sensor/applayer/dns_parser.hpp"
 #include "sensor/applayer/http_decompress.hpp"
 #include "sensor/applayer/http_parser.hpp"
 #include "sensor/applayer/tls_parser.hpp"
@@ -58,10 +63,13 @@ class AppLayer {
   const TlsOutput& tls_output() const noexcept { return tls_output_; }
   // The EVE `tls` facts of the flow; null when the flow has no TLS parser.
   const TlsEveData* tls_eve(const Flow& flow) const noexcept;
+  // The DNS transactions parsed in the current packet.
+  const DnsOutput& dns_output() const noexcept { return dns_output_; }
 
   const AppLayerCounters& counters() const noexcept { return counters_; }
   uint32_t http_capacity() const noexcept { return capacity_; }
   uint32_t tls_capacity() const noexcept { return tls_capacity_; }
+  uint32_t dns_tcp_capacity() const noexcept { return dns_capacity_; }
 
  private:
   struct HttpState {
@@ -83,6 +91,8 @@ class AppLayer {
   };
   void process_tls(Flow& flow, const StreamUpdate& update) noexcept;
   TlsState* tls_state(Flow& flow) noexcept;
+  void process_dns_udp(Flow& flow, const Packet& packet) noexcept;
+  void process_dns_tcp(Flow& flow, const StreamUpdate& update) noexcept;
 
   AppLayerSettings settings_;
   AppLayerCounters counters_;
@@ -102,6 +112,13 @@ class AppLayer {
   std::unique_ptr<uint8_t, FreeDeleter> tls_buffers_;
   std::unique_ptr<uint32_t[]> tls_free_;
   uint32_t tls_free_count_ = 0;
+  // DNS: the per-packet output; DNS/TCP states, 2 x tcp.buffer-size each (touched when used), free indexes.
+  DnsOutput dns_output_;
+  uint32_t dns_capacity_ = 0;
+  std::unique_ptr<DnsTcpState[]> dns_states_;
+  std::unique_ptr<uint8_t, FreeDeleter> dns_buffers_;
+  std::unique_ptr<uint32_t[]> dns_free_;
+  uint32_t dns_free_count_ = 0;
 };
 
 }  // namespace eastwatch

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "sensor/applayer/dns_counters.hpp"
 #include "sensor/applayer/tls_counters.hpp"
 
 namespace eastwatch {
@@ -62,6 +63,7 @@ struct AppLayerCounters {
   uint64_t pending_overflow = 0;           // pipelined requests beyond the pending queue (responses unmatched)
   HttpEventCounters http;
   TlsCounters tls;
+  DnsCounters dns;
 
   template <class F>
   void visit(F&& f) const {
@@ -70,6 +72,7 @@ struct AppLayerCounters {
     f("flow.smtp", flow_smtp); f("tx.http", tx_http); f("error.http.gap", error_http_gap);
     f("error.http.alloc", error_http_alloc); f("error.http.parser", error_http_parser);
     tls.visit(f);
+    dns.visit(f);
   }
   template <class F>
   void visit_extra(F&& f) const {
@@ -108,6 +111,7 @@ struct AppLayerCounters {
     f("http.compression_bomb", e.compression_bomb);
     f("http.uri_invalid_encoding", e.uri_invalid_encoding);
     tls.visit_extra(f);
+    dns.visit_extra(f);
   }
 };
 

@@ -136,7 +136,7 @@ HttpTransaction* HttpOutput::entry(uint64_t tx_id, bool request_side) noexcept {
   HttpTransaction& tx = txs_[tx_count_++];
   tx.tx_id = tx_id;
   tx.request_side = request_side;
-  tx.complete = tx.progress = tx.body_offset = 0;
+  tx.complete = tx.progress = tx.carried = tx.body_offset = 0;
   tx.status = 0;
   tx.header_count = 0;
   for (ByteView& v : tx.buffers) v = {};
@@ -563,6 +563,7 @@ void HttpFlowParser::headers_done(bool to_server, Direction& d, HttpContext& ctx
   if (tx != nullptr) {
     tx->complete |= complete;
     ctx.output.commit(w.used);
+    keep_carried(to_server, d, *tx, static_cast<uint32_t>(raw_block.size()));
   }
 
   // What follows the headers (RFC 7230 3.3.3).
@@ -613,6 +614,46 @@ void HttpFlowParser::start_body(bool, Direction& d, uint64_t content_length, boo
   }
 }
 
+// After a header block: copies of its kCarried* views behind the raw block in the flow's
+// buffer (those that fit), for the body pieces of later packets.
+void HttpFlowParser::keep_carried(bool to_server, Direction& d, const HttpTransaction& tx,
+                                  uint32_t raw_len) noexcept {
+  const HttpBuffer* list = to_server ? kCarriedRequest : kCarriedResponse;
+  uint32_t used = raw_len;
+  for (uint32_t i = 0; i < kCarriedBuffers; ++i) {
+    const ByteView v = tx.has(list[i]) ? tx.get(list[i]) : ByteView{};
+    d.carried_off[i] = used;
+    d.carried_len[i] = 0;
+    if (v.empty() || v.len > header_limit_ - used) continue;
+    std::memcpy(d.buffer + used, v.data, v.len);
+    d.carried_len[i] = v.len;
+    used += v.len;
+  }
+  d.carried_tx = tx.tx_id;
+}
+
+// A body piece in a packet after its headers' packet: the kept header views, into the arena.
+void HttpFlowParser::carry(bool to_server, Direction& d, HttpTransaction& tx, HttpContext& ctx) noexcept {
+  if (d.carried_tx != tx.tx_id) return;
+  const HttpBuffer* list = to_server ? kCarriedRequest : kCarriedResponse;
+  uint32_t total = 0;
+  for (uint32_t i = 0; i < kCarriedBuffers; ++i) total += d.carried_len[i];
+  const std::span<uint8_t> space = ctx.output.free_space();
+  if (total > space.size()) {
+    ++ctx.counters.output_overflow;
+    return;
+  }
+  uint32_t used = 0;
+  for (uint32_t i = 0; i < kCarriedBuffers; ++i) {
+    if (d.carried_len[i] == 0) continue;
+    std::memcpy(space.data() + used, d.buffer + d.carried_off[i], d.carried_len[i]);
+    tx.buffers[static_cast<uint32_t>(list[i])] = {space.data() + used, d.carried_len[i]};
+    tx.carried |= http_bit(list[i]);
+    used += d.carried_len[i];
+  }
+  ctx.output.commit(used);
+}
+
 void HttpFlowParser::body_bytes(bool to_server, Direction& d, const uint8_t* data, uint32_t len,
                                 HttpContext& ctx) noexcept {
   if (len == 0) return;
@@ -627,6 +668,7 @@ void HttpFlowParser::body_bytes(bool to_server, Direction& d, const uint8_t* dat
   }
   const HttpBuffer b = to_server ? HttpBuffer::RequestBody : HttpBuffer::ResponseBody;
   ByteView& view = tx->buffers[static_cast<uint32_t>(b)];
+  if (!(tx->progress & http_bit(b)) && tx->complete == 0) carry(to_server, d, *tx, ctx);
   const std::span<uint8_t> space = ctx.output.free_space();
   if ((tx->progress & http_bit(b)) && view.data + view.len != space.data()) {
     ++ctx.counters.output_overflow;  // not contiguous with this packet's earlier piece

@@ -50,6 +50,18 @@ struct HttpHeader {
   ByteView value;
 };
 
+// The header buffers a body piece carries again (request side, response side). Detection's
+// fast-pattern choice relies on this list (signatures/rule_compiler.cpp, carried_to_body).
+inline constexpr uint32_t kCarriedBuffers = 10;
+inline constexpr HttpBuffer kCarriedRequest[kCarriedBuffers] = {
+    HttpBuffer::Method, HttpBuffer::Uri, HttpBuffer::UriRaw, HttpBuffer::Host, HttpBuffer::UserAgent,
+    HttpBuffer::ContentType, HttpBuffer::Cookie, HttpBuffer::Protocol, HttpBuffer::RequestLine,
+    HttpBuffer::RequestHeaders};
+inline constexpr HttpBuffer kCarriedResponse[kCarriedBuffers] = {
+    HttpBuffer::StatusCode, HttpBuffer::StatusMessage, HttpBuffer::ResponseContentType, HttpBuffer::Server,
+    HttpBuffer::Location, HttpBuffer::SetCookie, HttpBuffer::ResponseProtocol, HttpBuffer::ResponseLine,
+    HttpBuffer::ResponseHeaders, HttpBuffer::ResponseContentLength};
+
 struct HttpTransaction {
   static constexpr uint32_t kMaxHeaders = 64;  // per side; more are counted (*_too_many_headers)
 
@@ -57,13 +69,17 @@ struct HttpTransaction {
   bool request_side = true; // the side whose buffers this entry carries
   uint64_t complete = 0;    // http_bit(b): b became complete in this packet
   uint64_t progress = 0;    // http_bit(body): new body bytes in this packet
+  // http_bit(b): b is the side's header buffer again, carried by an entry whose body piece
+  // came in a later packet than its headers (see kCarriedRequest), so that a rule on the
+  // headers and the body is checked where its body content is; not "complete" here.
+  uint64_t carried = 0;
   uint64_t body_offset = 0; // offset in the decoded body of the body view's first byte
   uint16_t status = 0;      // response side: the status code (0: none / HTTP/0.9)
   ByteView buffers[kHttpBufferCount];
   HttpHeader headers[kMaxHeaders];
   uint32_t header_count = 0;
 
-  bool has(HttpBuffer b) const noexcept { return (complete | progress) & http_bit(b); }
+  bool has(HttpBuffer b) const noexcept { return (complete | progress | carried) & http_bit(b); }
   ByteView get(HttpBuffer b) const noexcept { return buffers[static_cast<uint32_t>(b)]; }
   std::span<const HttpHeader> header_list() const noexcept { return {headers, header_count}; }
 };
@@ -135,6 +151,11 @@ class HttpFlowParser {
     bool chunk_line_bad = false;
     uint8_t chunk_line[32] = {};
     uint8_t chunk_line_len = 0;
+    // Copies of the latest block's kCarried* buffers, kept in `buffer` after the raw block (the
+    // next block overwrites them only after this body has ended); carried_tx: whose they are.
+    uint32_t carried_off[kCarriedBuffers] = {};
+    uint32_t carried_len[kCarriedBuffers] = {};
+    uint64_t carried_tx = UINT64_MAX;
   };
 
  private:
@@ -145,6 +166,8 @@ class HttpFlowParser {
   void start_body(bool to_server, Direction& d, uint64_t content_length, bool has_length, bool chunked,
                   bool until_close, HttpContext& ctx) noexcept;
   void body_bytes(bool to_server, Direction& d, const uint8_t* data, uint32_t len, HttpContext& ctx) noexcept;
+  void keep_carried(bool to_server, Direction& d, const HttpTransaction& tx, uint32_t raw_len) noexcept;
+  void carry(bool to_server, Direction& d, HttpTransaction& tx, HttpContext& ctx) noexcept;
   void body_done(bool to_server, Direction& d, HttpContext& ctx) noexcept;
   void feed_chunk_line(bool to_server, Direction& d, const uint8_t*& p, const uint8_t* end, HttpContext& ctx) noexcept;
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "sensor/applayer/dns_eve_data.hpp"
 #include "sensor/applayer/http_eve_data.hpp"
 #include "sensor/applayer/tls_eve_data.hpp"
 #include "sensor/decode/mirror.hpp"
@@ -50,10 +51,14 @@ struct AlertEvent {
   uint16_t flow_src_port = 0;
   uint16_t flow_dst_port = 0;
   uint8_t app_proto = 0;  // the flow's AppProto (sensor/applayer/app_proto.hpp); 0: unknown
+  bool has_tx = false;    // an application-layer rule matched transaction tx_id (EVE `tx_id`)
+  uint64_t tx_id = 0;
   bool has_http = false;  // `http` holds the flow's latest HTTP transaction (EVE `http` object)
   HttpEveData http;
   bool has_tls = false;  // `tls` holds the flow's TLS handshake facts (EVE `tls` object)
   TlsEveData tls;
+  bool has_dns = false;  // `dns` holds the packet's DNS transaction (the matched one; EVE `dns` object)
+  DnsEveData dns;
   bool has_vm = false;  // `vm` names the inventory VMs of src and dest (EVE `vm` object)
   VmEveData vm;
 

@@ -7,9 +7,13 @@
 
 #include "sensor/detect/content_inspect.hpp"
 #include "sensor/detect/packet_tests.hpp"
+#include "sensor/detect/rule_match.hpp"
 #include "sensor/flow/flow.hpp"
+#include "signatures/transforms.hpp"
 
 namespace eastwatch {
+
+using namespace detail;
 
 namespace {
 
@@ -22,51 +26,6 @@ PrefilterGroupId group_of(const Packet& p) noexcept {
     case 58: return PrefilterGroupId::Icmp;
     default: return PrefilterGroupId::OtherIp;
   }
-}
-
-bool endpoints_match(const Rule& rule, const IpAddress& src, uint16_t src_port, const IpAddress& dst,
-                     uint16_t dst_port, bool has_ports) noexcept {
-  if (!rule.src_addresses.contains(src) || !rule.dst_addresses.contains(dst)) return false;
-  if (!has_ports) return rule.src_ports.is_any() && rule.dst_ports.is_any();
-  return rule.src_ports.contains(src_port) && rule.dst_ports.contains(dst_port);
-}
-
-AppProto flow_app_proto(const Packet& p) noexcept {
-  return p.flow != nullptr ? static_cast<AppProto>(p.flow->app_proto) : AppProto::Unknown;
-}
-
-// Snort 3 `service:`: the flow was identified as one of the rule's services.
-bool service_identified(const Rule& rule, AppProto proto) noexcept {
-  if (rule.services.empty() || proto == AppProto::Unknown || proto == AppProto::Failed) return false;
-  return std::find(rule.services.begin(), rule.services.end(), static_cast<uint8_t>(proto)) != rule.services.end();
-}
-
-// The header's application-layer protocol, app-layer-protocol and service conditions.
-bool app_layer_matches(const Rule& rule, const Packet& p) noexcept {
-  const AppProto proto = flow_app_proto(p);
-  if (rule.app_proto != AppProto::Unknown && proto != rule.app_proto) return false;
-  if (rule.app_layer_protocol && (proto == rule.app_layer_protocol->proto) == rule.app_layer_protocol->negated) {
-    return false;
-  }
-  // Identified as a service not in the list: no match. Not identified: the ports decide.
-  if (!rule.services.empty() && proto != AppProto::Unknown && proto != AppProto::Failed &&
-      !service_identified(rule, proto)) {
-    return false;
-  }
-  return true;
-}
-
-bool header_matches(const Rule& rule, const Packet& p) noexcept {
-  // Only `ip` rules apply to a packet whose transport header is absent (a non-first fragment).
-  if (rule.protocol != RuleProtocol::Ip && !p.has_transport) return false;
-  // A flow identified as one of a Snort 3 rule's services meets it whatever its ports.
-  if (service_identified(rule, flow_app_proto(p))) {
-    if (rule.src_addresses.contains(p.src) && rule.dst_addresses.contains(p.dst)) return true;
-    return rule.bidirectional && rule.src_addresses.contains(p.dst) && rule.dst_addresses.contains(p.src);
-  }
-  const bool has_ports = p.has_transport && (p.ip_proto == 6 || p.ip_proto == 17);
-  if (endpoints_match(rule, p.src, p.src_port, p.dst, p.dst_port, has_ports)) return true;
-  return rule.bidirectional && endpoints_match(rule, p.dst, p.dst_port, p.src, p.src_port, has_ports);
 }
 
 struct ScanContext {
@@ -89,111 +48,6 @@ int on_fast_pattern(unsigned int id, unsigned long long, unsigned long long, uns
     scan->candidates->push_back(rule);  // capacity reserved to the rule count: never reallocates
   }
   return 0;
-}
-
-void fill_event(AlertEvent& event, const Rule& rule, const Packet& p, const EveSettings& eve) noexcept {
-  event.rule = &rule;
-  event.ts_usec = p.ts_usec;
-  event.pcap_cnt = p.pcap_cnt;
-  event.rebuilt_fragment = p.rebuilt_fragment;
-  event.mirror = p.mirror;
-  event.src = p.src;
-  event.dst = p.dst;
-  event.src_port = p.src_port;
-  event.dst_port = p.dst_port;
-  event.ip_version = p.ip_version;
-  event.ip_proto = p.ip_proto;
-  event.icmp_type = p.icmp_type;
-  event.icmp_code = p.icmp_code;
-  event.vlan_count = std::min<uint8_t>(p.vlan_count, 2);
-  event.vlan_id[0] = p.vlan_id[0];
-  event.vlan_id[1] = p.vlan_id[1];
-  event.to_server = p.to_server;
-  event.link_type = static_cast<uint16_t>(p.link_type);
-  const Flow* flow = p.flow;
-  event.has_flow = flow != nullptr;
-  if (flow != nullptr) {
-    event.flow_id = flow->flow_id;
-    event.flow_start_usec = flow->start_usec;
-    event.pkts_toserver = flow->pkts_toserver;
-    event.pkts_toclient = flow->pkts_toclient;
-    event.bytes_toserver = flow->bytes_toserver;
-    event.bytes_toclient = flow->bytes_toclient;
-    event.flow_src = flow->key.client;
-    event.flow_dst = flow->key.server;
-    event.flow_src_port = flow->key.client_port;
-    event.flow_dst_port = flow->key.server_port;
-    event.app_proto = flow->app_proto;
-  }
-  event.payload_len = 0;
-  event.packet_len = 0;
-  if (eve.alert_payload || eve.alert_payload_printable) {
-    event.payload_len = std::min(p.payload_len, AlertEvent::kMaxPayload);
-    std::memcpy(event.payload, p.data + p.payload_offset, event.payload_len);
-  }
-  if (eve.alert_packet) {
-    event.packet_len = std::min(p.caplen, AlertEvent::kMaxPacket);
-    std::memcpy(event.packet, p.data, event.packet_len);
-  }
-}
-
-bool flowbit_conditions_hold(const Rule& rule, const Flow* flow) noexcept {
-  for (const auto& option : rule.flowbits) {
-    if (!option.is_condition()) continue;
-    bool any = false;
-    bool all = true;
-    for (uint16_t id : option.ids) {
-      const bool set = flow != nullptr && flow->has_flowbit(id);
-      any = any || set;
-      all = all && set;
-    }
-    const bool wanted = option.command == FlowbitsOption::Command::IsSet;
-    // isset: all (or, with '|', any) are set. isnotset: none (with '|', not all) is set.
-    const bool holds = wanted ? (option.any ? any : all) : (option.any ? !all : !any);
-    if (!holds) return false;
-  }
-  return true;
-}
-
-// set/unset/toggle after a match; returns false if a set did not fit in the flow.
-bool apply_flowbit_actions(const Rule& rule, Flow* flow) noexcept {
-  if (flow == nullptr) return true;
-  bool fitted = true;
-  for (const auto& option : rule.flowbits) {
-    for (uint16_t id : option.ids) {
-      switch (option.command) {
-        case FlowbitsOption::Command::Set: fitted = flow->set_flowbit(id) && fitted; break;
-        case FlowbitsOption::Command::Unset: flow->unset_flowbit(id); break;
-        case FlowbitsOption::Command::Toggle:
-          if (flow->has_flowbit(id)) {
-            flow->unset_flowbit(id);
-          } else {
-            fitted = flow->set_flowbit(id) && fitted;
-          }
-          break;
-        default: break;
-      }
-    }
-  }
-  return fitted;
-}
-
-bool suppressed(const Rule& rule, const Packet& p) noexcept {
-  for (const auto& s : rule.suppressions) {
-    switch (s.track) {
-      case Suppression::Track::All: return true;
-      case Suppression::Track::BySrc:
-        if (s.addresses.contains(p.src)) return true;
-        break;
-      case Suppression::Track::ByDst:
-        if (s.addresses.contains(p.dst)) return true;
-        break;
-      case Suppression::Track::ByEither:
-        if (s.addresses.contains(p.src) || s.addresses.contains(p.dst)) return true;
-        break;
-    }
-  }
-  return false;
 }
 
 struct StreamScanContext {
@@ -325,6 +179,12 @@ std::unique_ptr<DetectThread> DetectEngine::make_thread(uint32_t stream_sessions
     thread->stream_owner_.assign(thread->streams_.size(), 0);
   }
   thread->regex_ = std::make_unique<RegexScratch>();
+  if (rules_->has_app_rules()) {
+    thread->tx_candidates_.reserve(rule_count);
+    thread->tx_seen_.assign(rule_count, 0);
+    thread->transform_ = std::make_unique<TransformScratch>();
+    thread->start_buffer_ = std::make_unique<uint8_t[]>(DetectThread::kStartBuffer);
+  }
   if (settings_.profile_rules) thread->profile_ = std::make_unique<RuleProfile[]>(rule_count);
   const auto rules = rules_->rules();
   if (std::any_of(rules.begin(), rules.end(),
@@ -355,8 +215,8 @@ bool DetectEngine::rule_matches(const Rule& rule, uint32_t index, const Packet& 
     if (payload.empty()) return false;
     int skip = -1;
     if (rules_->fast_pattern_section(index) == static_cast<int16_t>(s)) {
-      const int16_t fp = rules_->fast_pattern_content(index);
-      if (section.contents[fp].fast_pattern_only) skip = fp;
+      const int16_t fp = rules_->fast_pattern_content(index);  // -1: a pcre prefilter
+      if (fp >= 0 && section.contents[static_cast<size_t>(fp)].fast_pattern_only) skip = fp;
     }
     InspectBudget budget;
     const bool matched = inspect_section(section, payload, skip, *thread.regex_, budget);
@@ -365,6 +225,53 @@ bool DetectEngine::rule_matches(const Rule& rule, uint32_t index, const Packet& 
     if (!matched) return false;
   }
   return true;
+}
+
+// A rule matched: its flowbit actions, then pass (true: stop inspecting the packet), noalert,
+// suppression, threshold, rate_filter and tags decide whether out[produced] gets its alert.
+bool DetectEngine::on_match(const Rule& rule, uint32_t index, const Packet& p, DetectThread& thread,
+                            std::span<AlertEvent> out, size_t& produced) const noexcept {
+  if (!rule.flowbits.empty() && !apply_flowbit_actions(rule, p.flow)) ++thread.counters_.flowbits_dropped;
+  if (rule.action == RuleAction::Pass) {
+    // As in Suricata: nothing ordered after a pass rule alerts on this packet, and the rest
+    // of the flow is not inspected (it is still tracked and counted).
+    if (p.flow != nullptr) p.flow->passed = true;
+    return true;
+  }
+  if (rule.noalert) {
+    if (!rule.tags.empty()) set_tags(rule, p, thread);  // Suricata tags on noalert matches too
+    return false;
+  }
+  if (!rule.suppressions.empty() && suppressed(rule, p)) {
+    ++thread.counters_.alerts_suppressed;
+    return false;
+  }
+  if (rule.threshold && thread.thresholds_) {
+    const bool allowed = thread.thresholds_->allow(index, *rule.threshold, p.src, p.dst, p.ts_usec);
+    thread.counters_.threshold_evicted = thread.thresholds_->evicted();
+    if (!allowed) {
+      ++thread.counters_.alerts_suppressed;
+      return false;
+    }
+  }
+  if (rule.rate_filter && thread.thresholds_ &&
+      thread.thresholds_->rate_exceeded(index, *rule.rate_filter, p.src, p.dst, p.ts_usec)) {
+    ++thread.counters_.rate_filtered;
+    thread.counters_.threshold_evicted = thread.thresholds_->evicted();
+    if (rule.rate_filter->new_action == RateFilterOption::NewAction::Pass) {
+      ++thread.counters_.alerts_suppressed;
+      return false;
+    }
+  }
+  if (!rule.tags.empty()) set_tags(rule, p, thread);
+  if (produced >= out.size()) {
+    ++thread.counters_.alert_queue_overflow;
+    return false;
+  }
+  fill_event(out[produced++], rule, p, eve_);
+  if (p.flow != nullptr) p.flow->alerted = true;
+  ++thread.counters_.alert;
+  return false;
 }
 
 size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<AlertEvent> out,
@@ -498,46 +405,7 @@ size_t DetectEngine::inspect(const Packet& p, DetectThread& thread, std::span<Al
       matched = verify();
     }
     if (!matched) continue;
-    if (!rule.flowbits.empty() && !apply_flowbit_actions(rule, p.flow)) ++thread.counters_.flowbits_dropped;
-    if (rule.action == RuleAction::Pass) {
-      // As in Suricata: nothing ordered after a pass rule alerts on this packet, and the rest
-      // of the flow is not inspected (it is still tracked and counted).
-      if (p.flow != nullptr) p.flow->passed = true;
-      break;
-    }
-    if (rule.noalert) {
-      if (!rule.tags.empty()) set_tags(rule, p, thread);  // Suricata tags on noalert matches too
-      continue;
-    }
-    if (!rule.suppressions.empty() && suppressed(rule, p)) {
-      ++thread.counters_.alerts_suppressed;
-      continue;
-    }
-    if (rule.threshold && thread.thresholds_) {
-      const bool allowed = thread.thresholds_->allow(index, *rule.threshold, p.src, p.dst, p.ts_usec);
-      thread.counters_.threshold_evicted = thread.thresholds_->evicted();
-      if (!allowed) {
-        ++thread.counters_.alerts_suppressed;
-        continue;
-      }
-    }
-    if (rule.rate_filter && thread.thresholds_ &&
-        thread.thresholds_->rate_exceeded(index, *rule.rate_filter, p.src, p.dst, p.ts_usec)) {
-      ++thread.counters_.rate_filtered;
-      thread.counters_.threshold_evicted = thread.thresholds_->evicted();
-      if (rule.rate_filter->new_action == RateFilterOption::NewAction::Pass) {
-        ++thread.counters_.alerts_suppressed;
-        continue;
-      }
-    }
-    if (!rule.tags.empty()) set_tags(rule, p, thread);
-    if (produced >= limit) {
-      ++thread.counters_.alert_queue_overflow;
-      continue;
-    }
-    fill_event(out[produced++], rule, p, eve_);
-    if (p.flow != nullptr) p.flow->alerted = true;
-    ++thread.counters_.alert;
+    if (on_match(rule, index, p, thread, out.first(limit), produced)) break;
   }
   return stream_only ? produced : tag_packet(p, thread, out, produced);
 }

@@ -27,6 +27,10 @@
 
 namespace eastwatch {
 
+class AppLayer;
+struct TransformScratch;
+struct TxView;
+
 struct DetectCounters {
   uint64_t alert = 0;                 // alerts raised
   uint64_t alert_queue_overflow = 0;  // alerts dropped past max_alerts_per_packet
@@ -46,6 +50,10 @@ struct DetectCounters {
   uint64_t tagged_packets = 0;     // "Tagged Packet" events (gid 2, sid 1) of `tag` rules
   uint64_t tag_dropped = 0;        // tags that did not fit in their flow's or host's list
   uint64_t tag_evicted = 0;        // hosts whose tags were given up for a new host (table full)
+  uint64_t tx_scans = 0;           // Hyperscan scans of application-layer buffers
+  uint64_t tx_candidates = 0;      // application-layer rules handed to verification
+  uint64_t tx_state_dropped = 0;   // part-matched transactions forgotten (Flow::tx_matches full)
+  uint64_t transform_truncated = 0;  // transformed buffers cut at the transform scratch size
 
   template <class F>
   void visit(F&& f) const {  // names in Suricata's EVE schema (stats.detect.*)
@@ -60,6 +68,8 @@ struct DetectCounters {
     f("stream_scans", stream_scans); f("stream_candidates", stream_candidates);
     f("stream_matches", stream_matches); f("stream_unscanned", stream_unscanned);
     f("tagged_packets", tagged_packets); f("tag_dropped", tag_dropped); f("tag_evicted", tag_evicted);
+    f("tx_scans", tx_scans); f("tx_candidates", tx_candidates); f("tx_state_dropped", tx_state_dropped);
+    f("transform_truncated", transform_truncated);
   }
 };
 
@@ -90,11 +100,28 @@ class DetectEngine {
   size_t inspect(const Packet& packet, DetectThread& thread, std::span<AlertEvent> out,
                  const StreamUpdate* stream = nullptr, bool stream_only = false) const noexcept;
 
+  // Inspects the application-layer transactions the packet's parsing produced (`app`'s
+  // HTTP, DNS and TLS outputs) with the rules on their buffers; call after `inspect` for the
+  // same packet (and after each further delivery). A rule alerts once per transaction, its
+  // event carrying the transaction's id. Writes up to out.size() events; returns how many.
+  size_t inspect_transactions(const Packet& packet, const AppLayer& app, DetectThread& thread,
+                              std::span<AlertEvent> out) const noexcept;
+
   const CompiledRuleSet& rules() const noexcept { return *rules_; }
 
  private:
+  static constexpr uint32_t kMaxTxBuffers = 16;  // instances of one buffer kind per entry (DNS names, certificates)
+  uint32_t tx_buffers(const TxView& view, BufferKind kind, DetectThread& thread, std::span<const uint8_t>* out,
+                      uint32_t max) const noexcept;
+  bool section_matches_tx(const BufferSection& section, const TxView& view, int skip,
+                          DetectThread& thread) const noexcept;
+  bool tx_rule_matches(const Rule& rule, uint32_t index, const Packet& p, const TxView& view,
+                       DetectThread& thread) const noexcept;
+  size_t inspect_tx(const Packet& p, const TxView& view, DetectThread& thread, std::span<AlertEvent> out) const noexcept;
   bool rule_matches(const Rule& rule, uint32_t index, const Packet& p, std::span<const uint8_t> payload,
                     DetectThread& thread) const noexcept;
+  bool on_match(const Rule& rule, uint32_t index, const Packet& p, DetectThread& thread, std::span<AlertEvent> out,
+                size_t& produced) const noexcept;
   void scan_stream(const Packet& p, const StreamUpdate& stream, const PrefilterGroup& group,
                    const SignatureGroup& members, bool for_packet_too, DetectThread& thread) const noexcept;
   // `tag`: sets the tags of a rule that alerted; counts the packet against the tags in force
@@ -132,6 +159,14 @@ class DetectThread {
   std::unique_ptr<RegexScratch> regex_;
   std::unique_ptr<RuleProfile[]> profile_;
   uint32_t stamp_ = 0;
+  // Application layer: candidates per transaction entry, their stamps, transform and
+  // http.start scratch.
+  static constexpr uint32_t kStartBuffer = 32 * 1024;
+  std::vector<uint32_t> tx_candidates_;
+  std::vector<uint32_t> tx_seen_;
+  uint32_t tx_stamp_ = 0;
+  std::unique_ptr<TransformScratch> transform_;
+  std::unique_ptr<uint8_t[]> start_buffer_;
   DetectCounters counters_;
 };
 

@@ -91,6 +91,20 @@ struct Flow {
   uint8_t tag_count = 0;
   TagState tags[kMaxTags] = {};
 
+  // Application-layer rules part-way through a transaction (detection's): the stages of
+  // transaction `tx` (low 32 bits of its id) that rule `rule` matched so far, or that it
+  // alerted on it. A full list replaces its oldest entry (counted as detect.tx_state_dropped).
+  struct TxMatch {
+    uint32_t rule = 0;
+    uint32_t tx = 0;
+    uint8_t stages = 0;
+    bool alerted = false;
+  };
+  static constexpr uint8_t kMaxTxMatches = 8;
+  uint8_t tx_match_count = 0;
+  uint8_t tx_match_next = 0;  // the entry a full list replaces next
+  TxMatch tx_matches[kMaxTxMatches] = {};
+
   // TCP handshake progress, for the state machine.
   bool syn_seen = false;
   bool synack_seen = false;

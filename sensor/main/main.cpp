@@ -7,6 +7,7 @@
 #include "config/config_loader.hpp"
 #include "sensor/inventory/inventory_store.hpp"
 #include "sensor/main/cli.hpp"
+#include "sensor/main/dpdk_workers.hpp"
 #include "sensor/main/hangup.hpp"
 #include "sensor/main/replay.hpp"
 #include "sensor/main/rule_loading.hpp"
@@ -36,7 +37,9 @@ int main(int argc, char** argv) {
   if (!options->interfaces.empty()) settings->capture.interfaces = options->interfaces;
   if (!options->read_files.empty()) settings->capture.interfaces.clear();  // -r replays, even with interfaces configured
   if (options->workers) settings->capture.workers = *options->workers;
-  if (!options->test_mode && options->read_files.empty() && settings->capture.interfaces.empty()) {
+  if (options->dpdk) settings->capture.mode = CaptureMode::Dpdk;
+  const bool dpdk = settings->capture.mode == CaptureMode::Dpdk && options->read_files.empty() && options->interfaces.empty();
+  if (!options->test_mode && !dpdk && options->read_files.empty() && settings->capture.interfaces.empty()) {
     std::fputs(kNothingToDoMessage, stderr);
     return kExitBadInput;
   }
@@ -84,6 +87,7 @@ int main(int argc, char** argv) {
     }
     std::fputc('\n', stderr);
   }
+  if (dpdk) return run_dpdk(*options, *settings, std::move(rules->compiled));
   // Reloads (file changed, SIGHUP) on a control thread for the whole run.
   std::unique_ptr<InventoryWatcher> watcher;
   if (!inventory_file.empty()) {

@@ -146,6 +146,7 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
   app_layer_.process(packet, stream);  // every packet: empties the previous packet's HTTP output
   const std::span<AlertEvent> out(alert_buffer_.get(), alert_buffer_size_);
   size_t alert_count = detect_.inspect(packet, *detect_thread_, out, stream);
+  alert_count += detect_.inspect_transactions(packet, app_layer_, *detect_thread_, out.subspan(alert_count));
   push_alerts(packet, alert_count);
   // More contiguous bytes than one update holds (a long-awaited hole filled): the rest of
   // them, inspected as the stream of the same packet.
@@ -153,7 +154,18 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
     stream_.drain(*packet.flow, stream_update_.to_server, stream_update_);
     app_layer_.process_drained(packet, stream_update_);
     alert_count = detect_.inspect(packet, *detect_thread_, out, stream, true);
+    alert_count += detect_.inspect_transactions(packet, app_layer_, *detect_thread_, out.subspan(alert_count));
     push_alerts(packet, alert_count);
+  }
+  // A TCP session that reached CLOSED gives its session and application-layer state back now
+  // (the flow itself stays until its timeout): closed sessions would otherwise hold the pools
+  // (stream.memcap, app-layer.memcap) for the flow timeout, and traffic that opens many short
+  // connections would run them dry.
+  if (stream != nullptr && stream_update_.session != nullptr && stream_update_.session->state == TcpState::Closed) {
+    stream_.release(*packet.flow);
+    app_layer_.release(*packet.flow);
+    packet.flow->stream_session = 0;
+    packet.flow->app_state = 0;
   }
   anomalies_.record(packet, stream_events);  // before the rebuilt datagram, which records its own
   if (rebuilt != nullptr) {
@@ -233,6 +245,16 @@ void Worker::push_alerts(const Packet& packet, size_t count) noexcept {
     if (event.has_http) event.http = *http;
     event.has_tls = tls != nullptr && !tls->empty();
     if (event.has_tls) event.tls = *tls;
+    // DNS: the transaction the rule matched (tx_id), else the packet's last one.
+    const std::span<const DnsTransaction> dns = app_layer_.dns_output().transactions();
+    event.has_dns = !dns.empty();
+    if (event.has_dns) {
+      const DnsTransaction* tx = &dns.back();
+      for (const DnsTransaction& t : dns) {
+        if (event.has_tx && t.tx_id == event.tx_id) tx = &t;
+      }
+      dns_eve_fill(*tx, event.dns);
+    }
     event.has_vm = has_vm;
     if (has_vm) event.vm = vm_eve_;
     alerts_.push(event);

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <utility>
 
 #include <rapidjson/writer.h>
+
+#include "sensor/output/community_id.hpp"
 
 #include "sensor/applayer/app_proto.hpp"
 
@@ -265,6 +268,92 @@ void write_tls(JsonWriter& writer, const TlsEveData& tls) {
   writer.EndObject();
 }
 
+// Suricata 8's `dns` object (version 3, as in its dns records): the DNS transaction the alert
+// is on; queries, and for a response its answers and authorities. rrtype and rcode by
+// Suricata's names, else the number.
+void write_dns(JsonWriter& writer, const DnsEveData& dns) {
+  write_key(writer, "dns");
+  writer.StartObject();
+  char number[8];
+  auto name_or_number = [&](std::string_view name, unsigned value) {
+    if (name.empty()) {
+      const int n = std::snprintf(number, sizeof number, "%u", value);
+      name = std::string_view(number, static_cast<size_t>(n));
+    }
+    write_string(writer, name);
+  };
+  write_key(writer, "version");
+  writer.Uint(3);
+  write_key(writer, "type");
+  write_string(writer, dns.request ? "request" : "response");
+  write_key(writer, "tx_id");
+  writer.Uint64(dns.tx_id);
+  write_key(writer, "id");
+  writer.Uint(dns.id);
+  char flags[8];
+  const int n = std::snprintf(flags, sizeof flags, "%x", dns.flags);
+  write_key(writer, "flags");
+  write_string(writer, std::string_view(flags, static_cast<size_t>(n)));
+  constexpr std::pair<const char*, uint16_t> kBits[] = {
+      {"qr", 0x8000}, {"aa", 0x0400}, {"tc", 0x0200}, {"rd", 0x0100}, {"ra", 0x0080}, {"z", 0x0040}};
+  for (const auto& [key, bit] : kBits) {
+    if (!(dns.flags & bit)) continue;
+    write_key(writer, key);
+    writer.Bool(true);
+  }
+  write_key(writer, "opcode");
+  writer.Uint(dns.opcode);
+  write_key(writer, "rcode");
+  name_or_number(dns_rcode_name(dns.rcode), dns.rcode);
+  if (dns.query_count > 0) {
+    write_key(writer, "queries");
+    writer.StartArray();
+    for (uint32_t i = 0; i < dns.query_count; ++i) {
+      writer.StartObject();
+      write_key(writer, "rrname");
+      write_wire_string(writer, dns.view(dns.queries[i].rrname));
+      write_key(writer, "rrtype");
+      name_or_number(dns_rrtype_name(dns.queries[i].rrtype), dns.queries[i].rrtype);
+      writer.EndObject();
+    }
+    writer.EndArray();
+  }
+  for (const bool authorities : {false, true}) {
+    bool open = false;
+    for (uint32_t i = 0; i < dns.answer_count; ++i) {
+      const DnsEveData::Answer& a = dns.answers[i];
+      if (a.authority != authorities) continue;
+      if (!open) {
+        write_key(writer, authorities ? "authorities" : "answers");
+        writer.StartArray();
+        open = true;
+      }
+      writer.StartObject();
+      write_key(writer, "rrname");
+      write_wire_string(writer, dns.view(a.rrname));
+      write_key(writer, "rrtype");
+      name_or_number(dns_rrtype_name(a.rrtype), a.rrtype);
+      write_key(writer, "ttl");
+      writer.Uint(a.ttl);
+      if (a.has_rdata) {
+        write_key(writer, "rdata");
+        write_wire_string(writer, dns.view(a.rdata));
+      }
+      writer.EndObject();
+    }
+    if (open) writer.EndArray();
+  }
+  writer.EndObject();
+}
+
+void write_community_id(JsonWriter& writer, uint16_t seed, const IpAddress& src, const IpAddress& dst, uint8_t proto,
+                        uint16_t src_port, uint16_t dst_port) {
+  char text[kCommunityIdLength];
+  const size_t n = community_id(seed, src, dst, proto, src_port, dst_port, text);
+  write_key(writer, "community_id");
+  write_string(writer, std::string_view(text, n));
+}
+
 // Suricata's `app_proto`: written once the flow's protocol is known ("failed" included).
 // Eastwatch's `vm` object: the inventory VMs of the alert's src and dest (sensor/inventory).
 void write_vm(JsonWriter& writer, const VmEveData& vm) {
@@ -396,11 +485,21 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
   write_addresses(writer, Endpoints{event.src, event.src_port, event.dst, event.dst_port, event.ip_proto});
   write_key(writer, "proto");
   write_string(writer, protocol_name(event.ip_proto));
+  if (settings_.community_id) {
+    // ICMP: type and code stand for the ports (community_id.hpp).
+    const bool icmp = event.ip_proto == 1 || event.ip_proto == 58;
+    write_community_id(writer, settings_.community_id_seed, event.src, event.dst, event.ip_proto,
+                       icmp ? event.icmp_type : event.src_port, icmp ? event.icmp_code : event.dst_port);
+  }
   if (is_icmp) {
     write_key(writer, "icmp_type");
     writer.Uint(event.icmp_type);
     write_key(writer, "icmp_code");
     writer.Uint(event.icmp_code);
+  }
+  if (event.has_tx) {  // the transaction an application-layer rule matched, as Suricata
+    write_key(writer, "tx_id");
+    writer.Uint64(event.tx_id);
   }
   write_key(writer, "pkt_src");
   write_string(writer, event.rebuilt_fragment ? "defrag" : "wire/pcap");  // Suricata's names
@@ -458,6 +557,7 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
 
   if (event.has_http) write_http(writer, event.http);
   if (event.has_tls) write_tls(writer, event.tls);
+  if (event.has_dns) write_dns(writer, event.dns);
   if (event.has_vm) write_vm(writer, event.vm);
   write_mirror(writer, event.mirror);
   write_app_proto(writer, event.app_proto);
@@ -555,6 +655,10 @@ std::string_view EveFormatter::flow(const FlowEvent& event) {
   write_addresses(writer, Endpoints{event.src, event.src_port, event.dst, event.dst_port, event.ip_proto});
   write_key(writer, "proto");
   write_string(writer, protocol_name(event.ip_proto));
+  if (settings_.community_id) {
+    write_community_id(writer, settings_.community_id_seed, event.src, event.dst, event.ip_proto, event.src_port,
+                       event.dst_port);
+  }
   if (!sensor_name_.empty()) {
     write_key(writer, "host");
     write_string(writer, sensor_name_);

@@ -1377,6 +1377,77 @@ def app_layer_rule_conditions(env):
     check(all(a.get("app_proto") == "http" for a in alerts if a["pcap_cnt"] == http_packet), "app_proto http")
 
 
+@case
+def http_sticky_buffers(env):
+    """Rules on HTTP sticky buffers, Snort 2 content modifiers, uricontent, urilen and pcre's HTTP
+    flags, each on the transaction and the packet where Suricata would see its buffer: request
+    buffers on the request's packet, response buffers on the response's; a rule on request and
+    response buffers alerts on the response of the request that matched; pipelined requests are
+    separate transactions (tx_id) and a rule alerts once on each; a request split over segments
+    alerts where its header block ends; a body rule where the body arrives."""
+    cap = Capture()
+    s = TcpSession(cap, "10.20.0.11", "10.20.0.12", 40000, 8080)
+    s.handshake()
+    a = s.send(b"GET /Admin/../shell.php?cmd=id HTTP/1.1\r\nHost: WEB-01.local:8080\r\n"
+               b"User-Agent: Evil-Agent/1.0\r\nCookie: session=abc\r\n\r\n")
+    b = s.send(b"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: 12\r\n\r\n"
+               b"uid=0(root)\n", to_server=False)
+    c = s.send(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two HTTP/1.1\r\nHost: a\r\n\r\n")
+    s.close()
+    t = TcpSession(cap, "10.20.0.11", "10.20.0.12", 40001, 80)
+    t.handshake()
+    t.send(b"GET /spl")
+    d = t.send(b"it-path HTTP/1.1\r\nHost: x\r\n\r\n")
+    t.close()
+    u = TcpSession(cap, "10.20.0.11", "10.20.0.12", 40002, 80)
+    u.handshake()
+    u.send(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n")
+    e = u.send(b"user=a&password=b")
+    u.close()
+    # A response whose body comes in three pieces; the content is in the second and the third.
+    v = TcpSession(cap, "10.20.0.11", "10.20.0.12", 40003, 80)
+    v.handshake()
+    v.send(b"GET /dl HTTP/1.1\r\nHost: x\r\n\r\n")
+    v.send(b"HTTP/1.1 200 OK\r\nContent-Length: 35\r\n\r\n0123456789", to_server=False)
+    f = v.send(b"MALWARE!!MALWARE!!", to_server=False)
+    v.send(b"MALWARE", to_server=False)
+    v.close()
+    cap.write(env.path("http.pcap"))
+    rules = "\n".join([
+        'alert http any any -> any any (msg:"uri"; http.uri; content:"/shell.php"; startswith; sid:1;)',
+        'alert http any any -> any any (msg:"raw uri"; http.uri.raw; content:"/Admin/../"; sid:2;)',
+        'alert http any any -> any any (msg:"method"; http.method; content:"GET"; bsize:3; http.uri; content:"shell"; sid:3;)',
+        'alert http any any -> any any (msg:"host"; http.host; content:"web-01.local"; bsize:12; sid:4;)',
+        'alert http any any -> any any (msg:"ua"; http.user_agent; content:"evil-agent"; nocase; sid:5;)',
+        'alert http any any -> any any (msg:"status+server"; http.stat_code; content:"200"; http.server; content:"nginx"; sid:6;)',
+        'alert http any any -> any any (msg:"request and response"; http.uri; content:"cmd=id"; http.stat_code; content:"200"; file.data; content:"uid=0"; sid:7;)',
+        'alert http any any -> any any (msg:"not there"; http.uri; content:"/nothing"; sid:8;)',
+        'alert http any any -> any any (msg:"file data"; flow:to_client; file.data; content:"root"; sid:9;)',
+        'alert http any any -> any any (msg:"header"; http.header; content:"Cookie|3a 20|session=abc"; sid:10;)',
+        'alert http any any -> any any (msg:"transform"; http.uri.raw; to_lowercase; content:"/admin/"; sid:11;)',
+        'alert http any any -> any any (msg:"urilen"; urilen:17; sid:12;)',
+        'alert tcp any any -> any any (msg:"snort2 modifiers"; content:"GET"; http_method; content:"shell"; http_uri; sid:13;)',
+        'alert tcp any any -> any any (msg:"uricontent"; uricontent:"cmd=id"; sid:14;)',
+        'alert http any any -> any any (msg:"pcre U"; pcre:"/cmd=[a-z]+$/U"; sid:15;)',
+        'alert http any any -> any any (msg:"pipelined"; http.uri; content:"/two"; sid:16;)',
+        'alert http any any -> any any (msg:"each tx"; http.uri; content:"/"; startswith; http.host; content:"a"; bsize:1; sid:17;)',
+        'alert http any any -> any any (msg:"split"; http.uri; content:"/split-path"; sid:18;)',
+        'alert http any any -> any any (msg:"body"; http.method; content:"POST"; http.request_body; content:"password="; sid:19;)',
+        'alert http any any -> any any (msg:"body negative"; http.method; content:"POST"; http.request_body; content:"secret"; sid:20;)',
+        'alert http any any -> any any (msg:"status, later piece"; http.stat_code; content:"200"; file.data; content:"MALWARE"; sid:21;)',
+        'alert http any any -> any any (msg:"status mismatch"; http.stat_code; content:"404"; file.data; content:"MALWARE"; sid:22;)',
+    ]) + "\n"
+    alerts, _ = env.replay([env.path("http.pcap")], rules)
+    got = sorted(alerts, key=lambda x: (x["pcap_cnt"], x["alert"]["signature_id"], x.get("tx_id", -1)))
+    expected = [(a, 1), (a, 2), (a, 3), (a, 4), (a, 5), (a, 10), (a, 11), (a, 12), (a, 13), (a, 14), (a, 15),
+                (b, 6), (b, 7), (b, 9), (c, 16), (c, 17), (c, 17), (d, 18), (e, 19), (f, 21)]
+    expect_alerts(got, expected)
+    tx = [(x["alert"]["signature_id"], x.get("tx_id")) for x in got]
+    check(tx.count((17, 1)) == 1 and tx.count((17, 2)) == 1 and (16, 2) in tx, f"pipelined tx ids: {tx}")
+    check((1, 0) in tx and (7, 0) in tx and (19, 0) in tx, f"tx ids: {tx}")
+    check(all(x.get("app_proto") == "http" and "http" in x for x in got), "every alert has app_proto and http")
+
+
 # --- VM inventory (sensor/inventory, sensor/vmdetect) ---------------------------------------
 
 DEMO_INVENTORY = os.path.join(HERE, "inventory", "demo-inventory.yaml")
@@ -1728,6 +1799,157 @@ def inventory_reload_during_replay(env):
     check("inventory.reloads" in open(os.path.join(out, "stats.log")).read(), "reloads counted")
 
 
+# A leaf certificate made once with openssl (tests/unit/applayer/tls_builder.hpp has the same
+# one and the `openssl x509 -noout -subject -issuer -serial -fingerprint -dates` figures).
+TLS_LEAF_DER = bytes.fromhex(
+    "308201893082012f02070a1b2c3d4e5f60300a06082a8648ce3d0403023047310b3009060355040613025553311a3018"
+    "060355040a0c114561737477617463682054657374204341311c301a06035504030c1345617374776174636820546573"
+    "7420526f6f74301e170d3234303130313030303030305a170d3334313233313233353935395a3054310b300906035504"
+    "06130255533113301106035504080c0a43616c69666f726e696131153013060355040a0c0c4578616d706c6520436f72"
+    "703119301706035504030c10746573742e6578616d706c652e636f6d3059301306072a8648ce3d020106082a8648ce3d"
+    "03010703420004ec7f4e37a8781fddd2b6bdae85973b6d52a198867fffbc4759a9a728035e2f031f5a83c3f673b05c63"
+    "1e47956feaa8fa57d76adee9a9e27830a77b5d33ad3031300a06082a8648ce3d04030203480030450220468fb4d48710"
+    "56a297a22efa4d868fb6a79517737a39d348e15f79f2cb812f75022100b202c997aa3f5da97a5a66cbdf005dae94dffb"
+    "e2e535823cc04ddab5a82471bd")
+
+
+def _tls_record(kind, body, version=0x0303):
+    return bytes([kind]) + version.to_bytes(2, "big") + len(body).to_bytes(2, "big") + body
+
+
+def _tls_handshake(kind, body):
+    return bytes([kind]) + len(body).to_bytes(3, "big") + body
+
+
+def _tls_ext(kind, body):
+    return kind.to_bytes(2, "big") + len(body).to_bytes(2, "big") + body
+
+
+@case
+def tls_handshake_eve_object(env):
+    """A TLS 1.2 handshake (ClientHello with SNI and GREASE values, ServerHello, Certificate,
+    ServerHelloDone) on port 8443: alerts of the flow carry Suricata 7's `tls` object. The
+    ClientHello's alert has sni and ja3 and version "UNDETERMINED" (Suricata logs the server's
+    version, not known yet); the server flight's alert adds the leaf's subject, issuerdn, serial,
+    fingerprint, validity, ja3s and "TLS 1.2". JA3 by hand (Salesforce: GREASE dropped, decimal):
+    771,49199-49200-156,0-10-11-13,29-23,0."""
+    import hashlib
+    sni = b"e2e.example.net"
+    exts = (_tls_ext(0x2a2a, b"") + _tls_ext(0, (len(sni) + 3).to_bytes(2, "big") + b"\x00" + len(sni).to_bytes(2, "big") + sni)
+            + _tls_ext(10, bytes([0, 4, 0, 29, 0, 23])) + _tls_ext(11, bytes([1, 0]))
+            + _tls_ext(13, bytes([0, 4, 4, 3, 8, 4])))
+    ciphers = bytes([0x1a, 0x1a, 0xc0, 0x2f, 0xc0, 0x30, 0x00, 0x9c])
+    hello = (bytes([3, 3]) + bytes(32) + bytes([0]) + len(ciphers).to_bytes(2, "big") + ciphers + bytes([1, 0])
+             + len(exts).to_bytes(2, "big") + exts)
+    server_exts = _tls_ext(65281, b"\x00") + _tls_ext(11, bytes([1, 0]))
+    server_hello = bytes([3, 3]) + bytes(32) + bytes([0]) + bytes([0xc0, 0x2f, 0]) + len(server_exts).to_bytes(2, "big") \
+        + server_exts
+    chain = len(TLS_LEAF_DER).to_bytes(3, "big") + TLS_LEAF_DER
+    flight = _tls_record(22, _tls_handshake(2, server_hello) + _tls_handshake(11, len(chain).to_bytes(3, "big") + chain)
+                         + _tls_handshake(14, b""))
+    cap = Capture()
+    tls = TcpSession(cap, "10.0.2.1", "10.0.2.2", 41000, 8443)
+    tls.handshake()
+    client_packet = tls.send(_tls_record(22, _tls_handshake(1, hello), 0x0301))
+    # The server flight in two segments, split inside the certificate (before the subject's O=).
+    split = flight.index(b"Example Corp") - 10
+    tls.send(flight[:split], to_server=False)
+    server_packet = tls.send(flight[split:], to_server=False)
+    tls.close()
+    cap.write(env.path("tls.pcap"))
+    rules = ('alert tcp any any -> any any (msg:"sni bytes"; flow:to_server; content:"e2e.example.net"; sid:1;)\n'
+             'alert tcp any any -> any any (msg:"certificate org"; flow:to_client; content:"Example Corp"; sid:2;)\n')
+    alerts, stats = env.replay([env.path("tls.pcap")], rules)
+    expect_alerts(alerts, [(client_packet, 1), (server_packet, 2)])
+    ja3 = "771,49199-49200-156,0-10-11-13,29-23,0"
+    first = alerts[0].get("tls")
+    check(first == {"sni": "e2e.example.net", "version": "UNDETERMINED",
+                    "ja3": {"hash": hashlib.md5(ja3.encode()).hexdigest(), "string": ja3}}, first)
+    ja3s = "771,49199,65281-11"
+    expected = {
+        "subject": "C=US, ST=California, O=Example Corp, CN=test.example.com",
+        "issuerdn": "C=US, O=Eastwatch Test CA, CN=Eastwatch Test Root",
+        "serial": "0A:1B:2C:3D:4E:5F:60",
+        "fingerprint": "d3:57:37:d4:a2:2a:e2:2e:88:b2:56:a1:8b:89:08:03:69:36:ee:8c",
+        "sni": "e2e.example.net", "version": "TLS 1.2",
+        "notbefore": "2024-01-01T00:00:00", "notafter": "2034-12-31T23:59:59",
+        "ja3": {"hash": hashlib.md5(ja3.encode()).hexdigest(), "string": ja3},
+        "ja3s": {"hash": hashlib.md5(ja3s.encode()).hexdigest(), "string": ja3s},
+    }
+    second = alerts[1].get("tls")
+    check(second == expected, f"tls object:\n  got      {second}\n  expected {expected}")
+    check(list(second) == list(expected), f"field order {list(second)}")
+    app = stats["app_layer"]
+    check(app["flow"]["tls"] == 1 and app["tx"]["tls"] == 1, app)
+    check(app["error"]["tls"] == {"gap": 0, "alloc": 0, "parser": 0}, app["error"]["tls"])
+
+
+
+def _dns_name(dotted):
+    return b"".join(bytes([len(label)]) + label.encode() for label in dotted.split(".")) + b"\x00"
+
+
+@case
+def dns_eve_object(env):
+    """DNS over UDP (a query, then its response with a compressed CNAME and an A record) and over
+    TCP (a length-prefixed query split over two segments, a TXT response): alerts of DNS flows
+    carry the `dns` object as Suricata 8 writes it in alerts (version 3; Suricata 7's `query`
+    array has no `version`, which the schema requires, and no answers). Every message is its own
+    transaction (Suricata's DNS parser: the response is tx 1). flags in hex without leading zeros,
+    the set bits as booleans, rcode and rrtype by name, A rdata as a dotted quad."""
+    cap = Capture()
+    question = _dns_name("www.example.com") + bytes([0, 1, 0, 1])
+    query = bytes([0x11, 0x11, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]) + question
+    # CNAME www.example.com -> "web" + pointer to example.com (offset 16); A of web.example.com
+    # (its name a pointer to the CNAME's rdata at offset 45).
+    answers = (bytes([0xc0, 12, 0, 5, 0, 1]) + (300).to_bytes(4, "big") + bytes([0, 6, 3]) + b"web" + bytes([0xc0, 16])
+               + bytes([0xc0, 45, 0, 1, 0, 1]) + (60).to_bytes(4, "big") + bytes([0, 4, 10, 0, 3, 80]))
+    response = bytes([0x11, 0x11, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0]) + question + answers
+    udp_query = udp_packet(cap, "10.0.3.1", "10.0.3.53", 5300, 53, query)
+    udp_response = udp_packet(cap, "10.0.3.53", "10.0.3.1", 53, 5300, response)
+    tcp = TcpSession(cap, "10.0.3.1", "10.0.3.53", 41001, 53)
+    tcp.handshake()
+    tcp_question = _dns_name("files.example.org") + bytes([0, 16, 0, 1])
+    tcp_query = bytes([0x22, 0x22, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]) + tcp_question
+    framed = len(tcp_query).to_bytes(2, "big") + tcp_query
+    tcp.send(framed[:14])  # the length prefix and the header
+    tcp_query_packet = tcp.send(framed[14:])
+    txt = b"v=spf1 -all"
+    tcp_response = (bytes([0x22, 0x22, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]) + tcp_question
+                    + bytes([0xc0, 12, 0, 16, 0, 1]) + (3600).to_bytes(4, "big") + (len(txt) + 1).to_bytes(2, "big")
+                    + bytes([len(txt)]) + txt)
+    tcp_response_packet = tcp.send(len(tcp_response).to_bytes(2, "big") + tcp_response, to_server=False)
+    tcp.close()
+    cap.write(env.path("dns.pcap"))
+    rules = ('alert udp any any -> any any (msg:"udp name"; content:"|03|www|07|example|03|com|00|"; sid:1;)\n'
+             'alert tcp any any -> any any (msg:"tcp name"; content:"|05|files|07|example|03|org|00|"; sid:2;)\n')
+    alerts, stats = env.replay([env.path("dns.pcap")], rules)
+    expect_alerts(alerts, [(udp_query, 1), (udp_response, 1), (tcp_query_packet, 2), (tcp_response_packet, 2)])
+    www = [{"rrname": "www.example.com", "rrtype": "A"}]
+    expected = [
+        {"version": 3, "type": "request", "tx_id": 0, "id": 0x1111, "flags": "100", "rd": True, "opcode": 0,
+         "rcode": "NOERROR", "queries": www},
+        {"version": 3, "type": "response", "tx_id": 1, "id": 0x1111, "flags": "8180", "qr": True, "rd": True,
+         "ra": True, "opcode": 0, "rcode": "NOERROR", "queries": www,
+         "answers": [{"rrname": "www.example.com", "rrtype": "CNAME", "ttl": 300, "rdata": "web.example.com"},
+                     {"rrname": "web.example.com", "rrtype": "A", "ttl": 60, "rdata": "10.0.3.80"}]},
+        {"version": 3, "type": "request", "tx_id": 0, "id": 0x2222, "flags": "100", "rd": True, "opcode": 0,
+         "rcode": "NOERROR", "queries": [{"rrname": "files.example.org", "rrtype": "TXT"}]},
+        {"version": 3, "type": "response", "tx_id": 1, "id": 0x2222, "flags": "8180", "qr": True, "rd": True,
+         "ra": True, "opcode": 0, "rcode": "NOERROR", "queries": [{"rrname": "files.example.org", "rrtype": "TXT"}],
+         "answers": [{"rrname": "files.example.org", "rrtype": "TXT", "ttl": 3600, "rdata": "v=spf1 -all"}]},
+    ]
+    for alert, want in zip(alerts, expected):
+        got = alert.get("dns")
+        check(got == want, f"dns object at packet {alert['pcap_cnt']}:\n  got      {got}\n  expected {want}")
+        check(list(got) == list(want), f"field order {list(got)}")
+        check(alert.get("app_proto") == "dns", alert)
+    app = stats["app_layer"]
+    check(app["flow"]["dns_udp"] == 1 and app["flow"]["dns_tcp"] == 1, app["flow"])
+    check(app["tx"]["dns_udp"] == 2 and app["tx"]["dns_tcp"] == 2, app["tx"])
+    check(app["error"]["dns_udp"] == {"parser": 0} and app["error"]["dns_tcp"] == {"parser": 0, "gap": 0, "alloc": 0},
+          app["error"])
+
 @case
 def redis_sink_spool_across_runs(env):
     """The Redis sink through an outage that outlasts a run (issue 8): the first replay ends
@@ -1877,89 +2099,43 @@ def dns_tls_sticky_buffers(env):
     check(all(x.get("app_proto") in ("dns", "tls") for x in got), "app_proto")
 
 
-# A leaf certificate made once with openssl (tests/unit/applayer/tls_builder.hpp has the same
-# one and the `openssl x509 -noout -subject -issuer -serial -fingerprint -dates` figures).
-TLS_LEAF_DER = bytes.fromhex(
-    "308201893082012f02070a1b2c3d4e5f60300a06082a8648ce3d0403023047310b3009060355040613025553311a3018"
-    "060355040a0c114561737477617463682054657374204341311c301a06035504030c1345617374776174636820546573"
-    "7420526f6f74301e170d3234303130313030303030305a170d3334313233313233353935395a3054310b300906035504"
-    "06130255533113301106035504080c0a43616c69666f726e696131153013060355040a0c0c4578616d706c6520436f72"
-    "703119301706035504030c10746573742e6578616d706c652e636f6d3059301306072a8648ce3d020106082a8648ce3d"
-    "03010703420004ec7f4e37a8781fddd2b6bdae85973b6d52a198867fffbc4759a9a728035e2f031f5a83c3f673b05c63"
-    "1e47956feaa8fa57d76adee9a9e27830a77b5d33ad3031300a06082a8648ce3d04030203480030450220468fb4d48710"
-    "56a297a22efa4d868fb6a79517737a39d348e15f79f2cb812f75022100b202c997aa3f5da97a5a66cbdf005dae94dffb"
-    "e2e535823cc04ddab5a82471bd")
-
-
-def _tls_record(kind, body, version=0x0303):
-    return bytes([kind]) + version.to_bytes(2, "big") + len(body).to_bytes(2, "big") + body
-
-
-def _tls_handshake(kind, body):
-    return bytes([kind]) + len(body).to_bytes(3, "big") + body
-
-
-def _tls_ext(kind, body):
-    return kind.to_bytes(2, "big") + len(body).to_bytes(2, "big") + body
+def _community_id(src, dst, proto, sport, dport, seed=0):
+    """Community ID v1, written from the specification (for TCP/UDP here)."""
+    import base64
+    import hashlib
+    import ipaddress
+    a, b = ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed
+    if (a, sport) > (b, dport):
+        a, b, sport, dport = b, a, dport, sport
+    data = seed.to_bytes(2, "big") + a + b + bytes([proto, 0]) + sport.to_bytes(2, "big") + dport.to_bytes(2, "big")
+    return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode()
 
 
 @case
-def tls_handshake_eve_object(env):
-    """A TLS 1.2 handshake (ClientHello with SNI and GREASE values, ServerHello, Certificate,
-    ServerHelloDone) on port 8443: alerts of the flow carry Suricata 7's `tls` object. The
-    ClientHello's alert has sni and ja3 and version "UNDETERMINED" (Suricata logs the server's
-    version, not known yet); the server flight's alert adds the leaf's subject, issuerdn, serial,
-    fingerprint, validity, ja3s and "TLS 1.2". JA3 by hand (Salesforce: GREASE dropped, decimal):
-    771,49199-49200-156,0-10-11-13,29-23,0."""
-    import hashlib
-    sni = b"e2e.example.net"
-    exts = (_tls_ext(0x2a2a, b"") + _tls_ext(0, (len(sni) + 3).to_bytes(2, "big") + b"\x00" + len(sni).to_bytes(2, "big") + sni)
-            + _tls_ext(10, bytes([0, 4, 0, 29, 0, 23])) + _tls_ext(11, bytes([1, 0]))
-            + _tls_ext(13, bytes([0, 4, 4, 3, 8, 4])))
-    ciphers = bytes([0x1a, 0x1a, 0xc0, 0x2f, 0xc0, 0x30, 0x00, 0x9c])
-    hello = (bytes([3, 3]) + bytes(32) + bytes([0]) + len(ciphers).to_bytes(2, "big") + ciphers + bytes([1, 0])
-             + len(exts).to_bytes(2, "big") + exts)
-    server_exts = _tls_ext(65281, b"\x00") + _tls_ext(11, bytes([1, 0]))
-    server_hello = bytes([3, 3]) + bytes(32) + bytes([0]) + bytes([0xc0, 0x2f, 0]) + len(server_exts).to_bytes(2, "big") \
-        + server_exts
-    chain = len(TLS_LEAF_DER).to_bytes(3, "big") + TLS_LEAF_DER
-    flight = _tls_record(22, _tls_handshake(2, server_hello) + _tls_handshake(11, len(chain).to_bytes(3, "big") + chain)
-                         + _tls_handshake(14, b""))
-    cap = Capture()
-    tls = TcpSession(cap, "10.0.2.1", "10.0.2.2", 41000, 8443)
-    tls.handshake()
-    client_packet = tls.send(_tls_record(22, _tls_handshake(1, hello), 0x0301))
-    # The server flight in two segments, split inside the certificate (before the subject's O=).
-    split = flight.index(b"Example Corp") - 10
-    tls.send(flight[:split], to_server=False)
-    server_packet = tls.send(flight[split:], to_server=False)
-    tls.close()
-    cap.write(env.path("tls.pcap"))
-    rules = ('alert tcp any any -> any any (msg:"sni bytes"; flow:to_server; content:"e2e.example.net"; sid:1;)\n'
-             'alert tcp any any -> any any (msg:"certificate org"; flow:to_client; content:"Example Corp"; sid:2;)\n')
-    alerts, stats = env.replay([env.path("tls.pcap")], rules)
-    expect_alerts(alerts, [(client_packet, 1), (server_packet, 2)])
-    ja3 = "771,49199-49200-156,0-10-11-13,29-23,0"
-    first = alerts[0].get("tls")
-    check(first == {"sni": "e2e.example.net", "version": "UNDETERMINED",
-                    "ja3": {"hash": hashlib.md5(ja3.encode()).hexdigest(), "string": ja3}}, first)
-    ja3s = "771,49199,65281-11"
-    expected = {
-        "subject": "C=US, ST=California, O=Example Corp, CN=test.example.com",
-        "issuerdn": "C=US, O=Eastwatch Test CA, CN=Eastwatch Test Root",
-        "serial": "0A:1B:2C:3D:4E:5F:60",
-        "fingerprint": "d3:57:37:d4:a2:2a:e2:2e:88:b2:56:a1:8b:89:08:03:69:36:ee:8c",
-        "sni": "e2e.example.net", "version": "TLS 1.2",
-        "notbefore": "2024-01-01T00:00:00", "notafter": "2034-12-31T23:59:59",
-        "ja3": {"hash": hashlib.md5(ja3.encode()).hexdigest(), "string": ja3},
-        "ja3s": {"hash": hashlib.md5(ja3s.encode()).hexdigest(), "string": ja3s},
-    }
-    second = alerts[1].get("tls")
-    check(second == expected, f"tls object:\n  got      {second}\n  expected {expected}")
-    check(list(second) == list(expected), f"field order {list(second)}")
-    app = stats["app_layer"]
-    check(app["flow"]["tls"] == 1 and app["tx"]["tls"] == 1, app)
-    check(app["error"]["tls"] == {"gap": 0, "alloc": 0, "parser": 0}, app["error"]["tls"])
+def community_id_in_alerts_and_flows(env):
+    """outputs.eve.community-id: every alert and flow record carries the flow's Community ID,
+    the same for both directions, as computed from the specification; a seed changes it."""
+    pcap = os.path.join(env.source, "tests", "pcaps", "guest-to-guest-attack.pcap")
+    rules = open(os.path.join(env.source, "signatures", "rules", "eastwatch.rules")).read()
+    alerts, _ = env.replay([pcap], rules, "--set", "outputs.eve.community-id=yes", "--set", "outputs.eve.flow=yes")
+    records = [json.loads(line) for line in open(env.path("out/eve.json"))]
+    flows = [r for r in records if r["event_type"] == "flow"]
+    check(alerts and flows, "alerts and flow records")
+    for r in alerts + flows:
+        if r["proto"] not in ("TCP", "UDP"):
+            continue
+        proto = 6 if r["proto"] == "TCP" else 17
+        want = _community_id(r["src_ip"], r["dest_ip"], proto, r["src_port"], r["dest_port"])
+        check(r.get("community_id") == want, f"{r['event_type']} {r.get('community_id')} != {want}")
+    os.remove(env.path("out/eve.json"))  # EVE appends, as Suricata's does
+    seeded, _ = env.replay([pcap], rules, "--set", "outputs.eve.community-id=yes",
+                           "--set", "outputs.eve.community-id-seed=7")
+    first = next(a for a in seeded if a["proto"] == "TCP")
+    check(first["community_id"] == _community_id(first["src_ip"], first["dest_ip"], 6, first["src_port"],
+                                                 first["dest_port"], 7), first["community_id"])
+    os.remove(env.path("out/eve.json"))
+    plain, _ = env.replay([pcap], rules)
+    check(plain and all("community_id" not in a for a in plain), "off by default")
 
 
 def main():

@@ -1,0 +1,163 @@
+#include "sensor/detect/rule_match.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace eastwatch::detail {
+
+namespace {
+
+bool endpoints_match(const Rule& rule, const IpAddress& src, uint16_t src_port, const IpAddress& dst,
+                     uint16_t dst_port, bool has_ports) noexcept {
+  if (!rule.src_addresses.contains(src) || !rule.dst_addresses.contains(dst)) return false;
+  if (!has_ports) return rule.src_ports.is_any() && rule.dst_ports.is_any();
+  return rule.src_ports.contains(src_port) && rule.dst_ports.contains(dst_port);
+}
+
+}  // namespace
+
+AppProto flow_app_proto(const Packet& p) noexcept {
+  return p.flow != nullptr ? static_cast<AppProto>(p.flow->app_proto) : AppProto::Unknown;
+}
+
+// Snort 3 `service:`: the flow was identified as one of the rule's services.
+bool service_identified(const Rule& rule, AppProto proto) noexcept {
+  if (rule.services.empty() || proto == AppProto::Unknown || proto == AppProto::Failed) return false;
+  return std::find(rule.services.begin(), rule.services.end(), static_cast<uint8_t>(proto)) != rule.services.end();
+}
+
+// The header's application-layer protocol, app-layer-protocol and service conditions.
+bool app_layer_matches(const Rule& rule, const Packet& p) noexcept {
+  const AppProto proto = flow_app_proto(p);
+  if (rule.app_proto != AppProto::Unknown && proto != rule.app_proto) return false;
+  if (rule.app_layer_protocol && (proto == rule.app_layer_protocol->proto) == rule.app_layer_protocol->negated) {
+    return false;
+  }
+  // Identified as a service not in the list: no match. Not identified: the ports decide.
+  if (!rule.services.empty() && proto != AppProto::Unknown && proto != AppProto::Failed &&
+      !service_identified(rule, proto)) {
+    return false;
+  }
+  return true;
+}
+
+bool header_matches(const Rule& rule, const Packet& p) noexcept {
+  // Only `ip` rules apply to a packet whose transport header is absent (a non-first fragment).
+  if (rule.protocol != RuleProtocol::Ip && !p.has_transport) return false;
+  // A flow identified as one of a Snort 3 rule's services meets it whatever its ports.
+  if (service_identified(rule, flow_app_proto(p))) {
+    if (rule.src_addresses.contains(p.src) && rule.dst_addresses.contains(p.dst)) return true;
+    return rule.bidirectional && rule.src_addresses.contains(p.dst) && rule.dst_addresses.contains(p.src);
+  }
+  const bool has_ports = p.has_transport && (p.ip_proto == 6 || p.ip_proto == 17);
+  if (endpoints_match(rule, p.src, p.src_port, p.dst, p.dst_port, has_ports)) return true;
+  return rule.bidirectional && endpoints_match(rule, p.dst, p.dst_port, p.src, p.src_port, has_ports);
+}
+
+void fill_event(AlertEvent& event, const Rule& rule, const Packet& p, const EveSettings& eve) noexcept {
+  event.rule = &rule;
+  event.ts_usec = p.ts_usec;
+  event.pcap_cnt = p.pcap_cnt;
+  event.rebuilt_fragment = p.rebuilt_fragment;
+  event.mirror = p.mirror;
+  event.src = p.src;
+  event.dst = p.dst;
+  event.src_port = p.src_port;
+  event.dst_port = p.dst_port;
+  event.ip_version = p.ip_version;
+  event.ip_proto = p.ip_proto;
+  event.icmp_type = p.icmp_type;
+  event.icmp_code = p.icmp_code;
+  event.vlan_count = std::min<uint8_t>(p.vlan_count, 2);
+  event.vlan_id[0] = p.vlan_id[0];
+  event.vlan_id[1] = p.vlan_id[1];
+  event.to_server = p.to_server;
+  event.has_tx = false;
+  event.link_type = static_cast<uint16_t>(p.link_type);
+  const Flow* flow = p.flow;
+  event.has_flow = flow != nullptr;
+  if (flow != nullptr) {
+    event.flow_id = flow->flow_id;
+    event.flow_start_usec = flow->start_usec;
+    event.pkts_toserver = flow->pkts_toserver;
+    event.pkts_toclient = flow->pkts_toclient;
+    event.bytes_toserver = flow->bytes_toserver;
+    event.bytes_toclient = flow->bytes_toclient;
+    event.flow_src = flow->key.client;
+    event.flow_dst = flow->key.server;
+    event.flow_src_port = flow->key.client_port;
+    event.flow_dst_port = flow->key.server_port;
+    event.app_proto = flow->app_proto;
+  }
+  event.payload_len = 0;
+  event.packet_len = 0;
+  if (eve.alert_payload || eve.alert_payload_printable) {
+    event.payload_len = std::min(p.payload_len, AlertEvent::kMaxPayload);
+    std::memcpy(event.payload, p.data + p.payload_offset, event.payload_len);
+  }
+  if (eve.alert_packet) {
+    event.packet_len = std::min(p.caplen, AlertEvent::kMaxPacket);
+    std::memcpy(event.packet, p.data, event.packet_len);
+  }
+}
+
+bool flowbit_conditions_hold(const Rule& rule, const Flow* flow) noexcept {
+  for (const auto& option : rule.flowbits) {
+    if (!option.is_condition()) continue;
+    bool any = false;
+    bool all = true;
+    for (uint16_t id : option.ids) {
+      const bool set = flow != nullptr && flow->has_flowbit(id);
+      any = any || set;
+      all = all && set;
+    }
+    const bool wanted = option.command == FlowbitsOption::Command::IsSet;
+    // isset: all (or, with '|', any) are set. isnotset: none (with '|', not all) is set.
+    const bool holds = wanted ? (option.any ? any : all) : (option.any ? !all : !any);
+    if (!holds) return false;
+  }
+  return true;
+}
+
+// set/unset/toggle after a match; returns false if a set did not fit in the flow.
+bool apply_flowbit_actions(const Rule& rule, Flow* flow) noexcept {
+  if (flow == nullptr) return true;
+  bool fitted = true;
+  for (const auto& option : rule.flowbits) {
+    for (uint16_t id : option.ids) {
+      switch (option.command) {
+        case FlowbitsOption::Command::Set: fitted = flow->set_flowbit(id) && fitted; break;
+        case FlowbitsOption::Command::Unset: flow->unset_flowbit(id); break;
+        case FlowbitsOption::Command::Toggle:
+          if (flow->has_flowbit(id)) {
+            flow->unset_flowbit(id);
+          } else {
+            fitted = flow->set_flowbit(id) && fitted;
+          }
+          break;
+        default: break;
+      }
+    }
+  }
+  return fitted;
+}
+
+bool suppressed(const Rule& rule, const Packet& p) noexcept {
+  for (const auto& s : rule.suppressions) {
+    switch (s.track) {
+      case Suppression::Track::All: return true;
+      case Suppression::Track::BySrc:
+        if (s.addresses.contains(p.src)) return true;
+        break;
+      case Suppression::Track::ByDst:
+        if (s.addresses.contains(p.dst)) return true;
+        break;
+      case Suppression::Track::ByEither:
+        if (s.addresses.contains(p.src) || s.addresses.contains(p.dst)) return true;
+        break;
+    }
+  }
+  return false;
+}
+
+}  // namespace eastwatch::detail

@@ -1,0 +1,26 @@
+// The checks every detection path shares: a rule's header (addresses, ports, direction),
+// its application-layer protocol conditions, flowbits and suppressions, and the filling of an
+// alert event from a packet. Internal to sensor/detect.
+#pragma once
+
+#include "config/settings.hpp"
+#include "sensor/decode/packet.hpp"
+#include "sensor/detect/alert_event.hpp"
+#include "sensor/flow/flow.hpp"
+#include "signatures/rule.hpp"
+
+namespace eastwatch::detail {
+
+AppProto flow_app_proto(const Packet& p) noexcept;
+// Snort 3 `service:`: the flow was identified as one of the rule's services.
+bool service_identified(const Rule& rule, AppProto proto) noexcept;
+// The header's application-layer protocol, app-layer-protocol and service conditions.
+bool app_layer_matches(const Rule& rule, const Packet& p) noexcept;
+bool header_matches(const Rule& rule, const Packet& p) noexcept;
+void fill_event(AlertEvent& event, const Rule& rule, const Packet& p, const EveSettings& eve) noexcept;
+bool flowbit_conditions_hold(const Rule& rule, const Flow* flow) noexcept;
+// set/unset/toggle after a match; returns false if a set did not fit in the flow.
+bool apply_flowbit_actions(const Rule& rule, Flow* flow) noexcept;
+bool suppressed(const Rule& rule, const Packet& p) noexcept;
+
+}  // namespace eastwatch::detail
