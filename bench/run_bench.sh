@@ -3,11 +3,13 @@
 # capture with N random literal rules, beside the raw Hyperscan block scan of the same payload
 # bytes with the same literals, measured in the same run (these machines are noisy: compare
 # the ratio, not absolute numbers across runs).
-# usage: bench/run_bench.sh [BUILD_DIR] [--small] [--rules N] [--runs N] [--et] [--packet-only]
+# usage: bench/run_bench.sh [BUILD_DIR] [--small] [--rules N] [--runs N] [--et] [--packet-only] [--no-app-layer]
 #   --et: all of ../shared/rules/et-open instead of random literals (the rules Eastwatch cannot
 #         load yet are reported and skipped, as at start-up); raw_scan then scans their contents.
 #   --packet-only: the same rules as tcp-pkt (packets only, no stream matching; sessions are
 #         still tracked): the cost of stream reassembly and matching is the difference.
+#   --no-app-layer: app-layer.enabled=no (no protocol detection, HTTP/TLS/DNS parsing or
+#         app-layer rules): beside a run without it, the cost of the application layer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="build"
@@ -17,6 +19,7 @@ rules=3000
 runs=3
 et=0
 packet_only=0
+extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --small) sessions=1700 ;;
@@ -24,6 +27,7 @@ while [ $# -gt 0 ]; do
     --runs) runs="$2"; shift ;;
     --et) et=1 ;;
     --packet-only) packet_only=1 ;;
+    --no-app-layer) extra=(--set app-layer.enabled=no) ;;
     *) echo "usage: $0 [BUILD_DIR] [--small] [--rules N] [--runs N]" >&2; exit 2 ;;
   esac
   shift
@@ -66,7 +70,7 @@ for run in $(seq "$runs"); do
   # Wall clock in nanoseconds around the whole process (start-up included); /usr/bin/time for
   # the peak RSS (its own clock has only 10 ms steps).
   t0=$(date +%s%N)
-  /usr/bin/time -f "%M" -o "$logdir/time" "$build/sensor/main/eastwatch" -q -r "$capture" "${rule_args[@]}" -l "$logdir" 2>/dev/null
+  /usr/bin/time -f "%M" -o "$logdir/time" "$build/sensor/main/eastwatch" -q -r "$capture" "${rule_args[@]}" ${extra[@]+"${extra[@]}"} -l "$logdir" 2>/dev/null
   t1=$(date +%s%N)
   wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
   read -r rss_kb < "$logdir/time"
@@ -81,10 +85,10 @@ raw_gbps=$(echo "$raw" | sed -E 's/.*gbps=([0-9.]+).*/\1/')
 raw_matches=$(echo "$raw" | sed -E 's/.*matches=([0-9]+).*/\1/')
 
 awk -v p="$packets" -v b="$frame_bytes" -v w="$best_wall" -v rss="$best_rss" -v a="$alerts" -v raw="$raw_gbps" \
-    -v rm="$raw_matches" -v r="$rules" -v cap="$capture" 'BEGIN {
+    -v rm="$raw_matches" -v r="$rules" -v cap="$capture" -v noapp="${extra[*]+, app layer off}" 'BEGIN {
   if (w < 0.0001) w = 0.0001
   gbps = b * 8 / w / 1e9
-  printf "capture %s: %d packets, %.1f MB of frames; rules: %s (best of runs)\n", cap, p, b / 1e6, r
+  printf "capture %s: %d packets, %.1f MB of frames; rules: %s%s (best of runs)\n", cap, p, b / 1e6, r, noapp
   printf "%-12s %12s %10s %12s %10s %12s %10s %8s %14s %10s\n", "engine", "packets/s", "Gbit/s", "ns/packet", "wall s", "peak RSS MiB", "alerts", "", "raw HS Gbit/s", "ratio"
   printf "%-12s %12.0f %10.2f %12.1f %10.3f %12.1f %10d %8s %14.2f %10.3f\n", "eastwatch", p / w, gbps, w * 1e9 / p, w, rss / 1024, a, "", raw, gbps / raw
   printf "raw Hyperscan scan: %d matches (literal hits, same bytes)\n", rm

@@ -292,7 +292,8 @@ class Loader {
   void load_app_layer(const YAML::Node& root, AppLayerSettings& app) {
     auto node = map_at(root, "app-layer", "app-layer");
     if (!node) return;
-    check_keys(node, "app-layer", {"memcap", "http", "tls", "dns"});
+    check_keys(node, "app-layer", {"enabled", "memcap", "http", "tls", "dns"});
+    get_bool(node["enabled"], "app-layer.enabled", app.enabled);
     get_size(node["memcap"], "app-layer.memcap", app.memcap, 1 << 20);
     if (auto http = map_at(node, "http", "app-layer.http")) {
       check_keys(http, "app-layer.http", {"request-body-limit", "response-body-limit", "header-limit",

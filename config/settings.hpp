@@ -128,6 +128,7 @@ struct AppLayerDnsSettings {
 };
 
 struct AppLayerSettings {
+  bool enabled = true;              // no: no protocol detection, no parsing, no app-layer buffers (bench/)
   uint64_t memcap = 256ull << 20;  // per worker: HTTP flow states with their header buffers
   AppLayerHttpSettings http;
   AppLayerTlsSettings tls;

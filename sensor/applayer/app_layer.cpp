@@ -63,7 +63,7 @@ void AppLayer::process(Packet& packet, const StreamUpdate* stream) noexcept {
   tls_output_.reset();
   dns_output_.reset();
   Flow* flow = packet.flow;
-  if (flow == nullptr) return;
+  if (flow == nullptr || !settings_.enabled) return;
   if (stream != nullptr) {
     process_tcp(*flow, *stream);
   } else if (packet.is_udp()) {
@@ -73,7 +73,7 @@ void AppLayer::process(Packet& packet, const StreamUpdate* stream) noexcept {
 }
 
 void AppLayer::process_drained(Packet& packet, const StreamUpdate& stream) noexcept {
-  if (packet.flow != nullptr) process_tcp(*packet.flow, stream);
+  if (packet.flow != nullptr && settings_.enabled) process_tcp(*packet.flow, stream);
 }
 
 void AppLayer::set_proto(Flow& flow, AppProto proto, bool udp) noexcept {

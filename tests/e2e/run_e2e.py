@@ -1446,6 +1446,10 @@ def http_sticky_buffers(env):
     check(tx.count((17, 1)) == 1 and tx.count((17, 2)) == 1 and (16, 2) in tx, f"pipelined tx ids: {tx}")
     check((1, 0) in tx and (7, 0) in tx and (19, 0) in tx, f"tx ids: {tx}")
     check(all(x.get("app_proto") == "http" and "http" in x for x in got), "every alert has app_proto and http")
+    # With the application layer off (bench/ measures its cost so), no flow is parsed: no alerts.
+    os.remove(env.path("out/eve.json"))
+    off, stats = env.replay([env.path("http.pcap")], rules, "--set", "app-layer.enabled=no")
+    check(off == [] and stats["app_layer"]["tx"]["http"] == 0, f"app layer off: {len(off)} alerts")
 
 
 # --- VM inventory (sensor/inventory, sensor/vmdetect) ---------------------------------------
