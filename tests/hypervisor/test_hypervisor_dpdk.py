@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_hypervisor import ATTACK, GUEST1, GUEST2, LISTENER, sh  # noqa: E402
 
 PREFIX = f"ewhd{os.getpid() % 10000}"
-FILE_PREFIX = f"ewtesthv{os.getpid() % 10000}"
+FILE_PREFIX = f"ewhv{os.getpid() % 10000}"  # not ewtest*: e2e_dpdk checks those are gone while it runs
 
 
 def netns(name, *argv):
