@@ -31,18 +31,29 @@ AddressIndex AddressIndex::build(const std::vector<const AddressSet*>& sets) {
   }
   std::sort(index.starts_.begin(), index.starts_.end());
   index.starts_.erase(std::unique(index.starts_.begin(), index.starts_.end()), index.starts_.end());
-  index.bits_.assign(index.starts_.size() * index.words_, 0);
+  // Each range toggles its rule's bit where it starts and where it ends; a running XOR down
+  // the intervals then fills the bits in between: O(ranges + intervals x words), where setting
+  // every covered interval was O(intervals x rules) for `any`-like sets (a tenth of a warm start).
+  // A set's ranges are disjoint (AddressSet keeps them normalized), so toggles never overlap.
+  const size_t words = index.words_;
+  const size_t count = index.starts_.size();
+  index.bits_.assign(count * words, 0);
   for (size_t j = 0; j < sets.size(); ++j) {
+    const uint64_t bit = uint64_t{1} << (j % 64);
     for (const auto& range : sets[j]->ranges()) {
       const size_t first = static_cast<size_t>(
           std::lower_bound(index.starts_.begin(), index.starts_.end(), IpKey::of(range.first)) - index.starts_.begin());
-      size_t last = index.starts_.size() - 1;
+      index.bits_[first * words + j / 64] ^= bit;
       if (!is_max(range.last)) {
-        last = static_cast<size_t>(std::lower_bound(index.starts_.begin(), index.starts_.end(),
-                                                    IpKey::of(next_address(range.last))) - index.starts_.begin()) - 1;
+        const size_t end = static_cast<size_t>(std::lower_bound(index.starts_.begin(), index.starts_.end(),
+                                                                IpKey::of(next_address(range.last))) -
+                                               index.starts_.begin());
+        index.bits_[end * words + j / 64] ^= bit;
       }
-      for (size_t i = first; i <= last; ++i) index.bits_[i * index.words_ + j / 64] |= uint64_t{1} << (j % 64);
     }
+  }
+  for (size_t i = 1; i < count; ++i) {
+    for (size_t w = 0; w < words; ++w) index.bits_[i * words + w] ^= index.bits_[(i - 1) * words + w];
   }
   return index;
 }

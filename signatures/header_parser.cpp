@@ -159,4 +159,18 @@ tl::expected<PortSet, std::string> parse_port_expression(std::string_view text, 
   return result;
 }
 
+const tl::expected<AddressSet, std::string>& HeaderCache::address(std::string_view text) {
+  auto found = addresses_.find(std::string(text));
+  if (found == addresses_.end()) {
+    found = addresses_.emplace(std::string(text), parse_address_expression(text, variables_)).first;
+  }
+  return found->second;
+}
+
+const tl::expected<PortSet, std::string>& HeaderCache::port(std::string_view text) {
+  auto found = ports_.find(std::string(text));
+  if (found == ports_.end()) found = ports_.emplace(std::string(text), parse_port_expression(text, variables_)).first;
+  return found->second;
+}
+
 }  // namespace eastwatch::detail

@@ -43,11 +43,13 @@ std::string HsCache::key(std::string_view kind, const std::vector<const char*>& 
 
 hs_database_t* HsCache::load(const std::string& key) const {
   if (!enabled()) return nullptr;
-  std::ifstream in(path(key), std::ios::binary);
+  std::ifstream in(path(key), std::ios::binary | std::ios::ate);
   if (!in) return nullptr;
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  const std::string data = bytes.str();
+  const std::streamoff size = in.tellg();
+  if (size <= 0) return nullptr;
+  std::string data(static_cast<size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(data.data(), size)) return nullptr;
   hs_database_t* database = nullptr;
   // hs_deserialize_database itself refuses a database built for another platform or version.
   if (hs_deserialize_database(data.data(), data.size(), &database) != HS_SUCCESS) return nullptr;

@@ -25,6 +25,10 @@
 
 namespace eastwatch {
 
+namespace detail {
+class HeaderCache;
+}
+
 struct RuleError {
   std::string file;
   uint32_t line = 0;
@@ -38,6 +42,7 @@ struct RuleParseContext {
   const ClassificationTable* classifications = nullptr;  // optional
   std::string file;                                    // for rule.file and errors
   uint32_t line = 0;
+  detail::HeaderCache* header_cache = nullptr;         // optional: memoized header expressions
 };
 
 tl::expected<Rule, RuleError> parse_rule(std::string_view text, const RuleParseContext& context);
