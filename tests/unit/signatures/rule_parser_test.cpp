@@ -271,3 +271,49 @@ TEST_CASE("include: Snort's include lines, relative to the including file, with 
   CHECK(result.errors[0].to_string() == main_file + ":4: include: cannot open '" + (dir / "missing.rules").string() + "'");
   CHECK(result.errors[1].to_string().rfind(main_file + ":5: include: '" + (dir / "main.rules").string() + "' includes itself", 0) == 0);
 }
+
+TEST_CASE("a loader parses each header expression once: rules sharing one get the same sets, and errors") {
+  // The loader memoizes header expressions (detail::HeaderCache); what each rule gets must be
+  // exactly what parsing the rule alone gives, for sets and for errors.
+  const std::string text =
+      "alert tcp $HOME_NET any -> !$HOME_NET $HTTP_PORTS (msg:\"a\"; sid:1;)\n"
+      "alert tcp $HOME_NET any -> !$HOME_NET $HTTP_PORTS (msg:\"b\"; sid:2;)\n"
+      "alert tcp !$HOME_NET 1024: -> $HOME_NET [80,!81] (msg:\"c\"; sid:3;)\n"
+      "alert tcp $NO_SUCH_VAR any -> any any (msg:\"d\"; sid:4;)\n"
+      "alert tcp $NO_SUCH_VAR any -> any any (msg:\"e\"; sid:5;)\n";
+  const RuleLoadResult loaded = load_rule_text(text, "m.rules", vars(), &classes());
+  REQUIRE(loaded.rules.size() == 3);
+  REQUIRE(loaded.errors.size() == 2);
+  CHECK(loaded.errors[0].message == loaded.errors[1].message);
+  CHECK(loaded.errors[0].line == 4);
+  CHECK(loaded.errors[1].line == 5);
+  CHECK(loaded.errors[0].message == error_of("alert tcp $NO_SUCH_VAR any -> any any (msg:\"d\"; sid:4;)"));
+  auto same = [](const auto& a, const auto& b) {
+    if (a.is_any() != b.is_any() || a.ranges().size() != b.ranges().size()) return false;
+    for (size_t i = 0; i < a.ranges().size(); ++i) {
+      if (!(a.ranges()[i].first == b.ranges()[i].first) || !(a.ranges()[i].last == b.ranges()[i].last)) return false;
+    }
+    return true;
+  };
+  uint32_t line = 0;
+  std::string_view rest = text;
+  for (const Rule& rule : loaded.rules) {
+    ++line;
+    const std::string one(rest.substr(0, rest.find('\n')));
+    rest.remove_prefix(one.size() + 1);
+    auto alone = parse(one);
+    REQUIRE(alone);
+    CHECK(rule.line == line);
+    CHECK(same(rule.src_addresses, alone->src_addresses));
+    CHECK(same(rule.dst_addresses, alone->dst_addresses));
+    CHECK(same(rule.src_ports, alone->src_ports));
+    CHECK(same(rule.dst_ports, alone->dst_ports));
+  }
+  // And the sets mean what they say: !$HOME_NET excludes 10.1.2.3, $HTTP_PORTS holds 80.
+  auto home = *AddressSet::parse_cidr("10.1.2.3/32");
+  CHECK(loaded.rules[0].src_addresses.contains(home.first));
+  CHECK_FALSE(loaded.rules[0].dst_addresses.contains(home.first));
+  CHECK(loaded.rules[0].dst_ports.contains(80));
+  CHECK(loaded.rules[2].dst_ports.contains(80));
+  CHECK_FALSE(loaded.rules[2].dst_ports.contains(81));
+}
