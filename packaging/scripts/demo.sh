@@ -10,8 +10,8 @@ bash packaging/scripts/build.sh release >/dev/null
 out="${EASTWATCH_DEMO_OUT:-$(mktemp -d /tmp/eastwatch-demo.XXXXXX)}"
 mkdir -p "$out"
 rm -f "$out"/eve.json "$out"/fast.log "$out"/stats.log
-echo "== eastwatch -r tests/pcaps/guest-to-guest-attack.pcap -S signatures/rules/eastwatch.rules -l $out"
-./build/sensor/main/eastwatch -r tests/pcaps/guest-to-guest-attack.pcap -S signatures/rules/eastwatch.rules \
+echo "== eastwatch -r tests/pcaps/guest-to-guest-attack.pcap --set default-rule-path=signatures/rules -l $out"
+./build/sensor/main/eastwatch -r tests/pcaps/guest-to-guest-attack.pcap --set default-rule-path=signatures/rules \
   -l "$out" --set sensor.name=esx-01-sensor
 echo
 /usr/bin/python3 - "$out/eve.json" <<'PY'

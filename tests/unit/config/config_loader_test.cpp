@@ -43,7 +43,7 @@ TEST_CASE("the embedded default config loads and matches the built-in defaults")
   CHECK(settings->eve.filename == "eve.json");
   CHECK_FALSE(settings->eve.alert_payload);
   CHECK(settings->fast.filename == "fast.log");
-  CHECK(settings->rule_files == std::vector<std::string>{"eastwatch.rules"});
+  CHECK(settings->rule_files == std::vector<std::string>{"eastwatch.rules", "lateral-movement.rules"});
   CHECK_FALSE(settings->sensor_name.empty());  // the hostname when not configured
 }
 
