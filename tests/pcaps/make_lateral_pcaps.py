@@ -621,10 +621,10 @@ def tgs_req(spn, etypes, nonce, tgt_size=1040):
     return der(0x6c, seq(ctx(1, der_int(5)), ctx(2, der_int(12)), padata, ctx(4, body)))
 
 
-def tgs_rep(spn, etype, nonce):
+def tgs_rep(spn, etype, nonce, ticket_size=1100):
     service, host = spn.split("/", 1)
     ticket = der(0x61, seq(ctx(0, der_int(5)), ctx(1, gstring("LAB.LOCAL")), ctx(2, principal(2, service, host)),
-                           ctx(3, encrypted(etype, 3, f"svc-ticket{nonce}", 1100))))
+                           ctx(3, encrypted(etype, 3, f"svc-ticket{nonce}", ticket_size))))
     return der(0x6d, seq(ctx(0, der_int(5)), ctx(1, der_int(13)), ctx(3, gstring("LAB.LOCAL")),
                          ctx(4, principal(1, "svc_probe")), ctx(5, ticket), ctx(6, encrypted(18, None, "rep", 200))))
 
@@ -658,8 +658,10 @@ def kerberos_udp(client, etypes, reply_etype, first_port):
     cap = Capture()
     m = {"requests": []}
     for i, spn in enumerate(SPNS[:5]):
-        m["requests"].append(udp(cap, client, DC, first_port + i, 88, tgs_req(spn, etypes, 0x2f3e4d00 + i)))
-        udp(cap, DC, client, 88, first_port + i, tgs_rep(spn, reply_etype, 10 + i))
+        # Under Windows' MaxPacketSize (1,465 bytes): a smaller TGT and service ticket than over TCP.
+        m["requests"].append(udp(cap, client, DC, first_port + i, 88,
+                                 tgs_req(spn, etypes, 0x2f3e4d00 + i, tgt_size=900)))
+        udp(cap, DC, client, 88, first_port + i, tgs_rep(spn, reply_etype, 10 + i, ticket_size=900))
     return cap, m
 
 
