@@ -80,8 +80,8 @@ def pack_loads_and_follows_conventions(env):
         check(metadata, f"sid {sid}: no metadata")
         for key in ("attack_target", "created_at", "signature_severity", "mitre_tactic_id", "mitre_technique_id"):
             check(re.search(rf"(^|, ){key} \S+", metadata.group(1)), f"sid {sid}: metadata lacks {key}")
-        if line.startswith(("alert tcp", "alert http")):
-            check(re.search(r"\bflow:", line), f"sid {sid}: TCP rule without flow:")
+        if sid not in (9100060, 9100061):  # answers to multicast/broadcast queries: see the rules file
+            check(re.search(r"\bflow:", line), f"sid {sid}: rule without flow:")
 
 
 # --- SMBv1 / MS17-010 ----------------------------------------------------------------------------
