@@ -238,7 +238,9 @@ size_t FrameRing::peek(std::span<Packet> out) noexcept {
 
 WorkerPool::WorkerPool(const Settings& settings, const DetectEngine& detect, OutputThread& output, uint32_t workers,
                        uint32_t producers, uint32_t slot_bytes, const InventoryStore* inventory)
-    : producers_(std::max<uint32_t>(1, producers)), counters_(producers_) {
+    : producers_(std::max<uint32_t>(1, producers)),
+      counters_(producers_),
+      published_(std::make_unique<Published<ProducerCounterSet>[]>(producers_)) {
   workers = std::max<uint32_t>(1, workers);
   for (uint32_t w = 0; w < workers; ++w) {
     settings_.push_back(std::make_unique<Settings>(settings));
@@ -279,6 +281,10 @@ void WorkerPool::dispatch(uint32_t producer, std::span<const Packet> frames, boo
   }
 }
 
+void WorkerPool::publish_producer(uint32_t producer, const CaptureCounters& capture) noexcept {
+  published_[producer].publish(ProducerCounterSet{capture, counters_[producer]});
+}
+
 void WorkerPool::close(uint32_t producer) noexcept {
   for (uint32_t w = 0; w < size(); ++w) ring(producer, w).close();
 }
@@ -313,6 +319,7 @@ void WorkerPool::run(uint32_t index) noexcept {
     } else if (drained) {
       break;
     } else {
+      if (idle == 0) worker.idle();  // the live stats: what the last bursts counted
       backoff(idle);
     }
   }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "config/settings.hpp"
+#include "sensor/capture/capture_stats.hpp"
 #include "sensor/decode/packet.hpp"
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/main/worker.hpp"
@@ -49,6 +50,13 @@ struct DispatchCounters {
   void visit_extra(F&& f) const {
     f("ring-drops", ring_drops); f("ring-truncated", ring_truncated);
   }
+};
+
+// What a producer (capture thread) publishes for the live stats: its source's counters and its
+// dispatch counters.
+struct ProducerCounterSet {
+  CaptureCounters capture;
+  DispatchCounters dispatch;
 };
 
 class FrameRing {
@@ -99,6 +107,11 @@ class WorkerPool {
   const Worker& worker(uint32_t index) const noexcept { return *workers_[index]; }
   const DispatchCounters& counters(uint32_t producer) const noexcept { return counters_[producer]; }
 
+  // The live stats of producer `producer`: it publishes its source's counters (with its
+  // dispatch counters) now and then; any thread reads the latest copy.
+  void publish_producer(uint32_t producer, const CaptureCounters& capture) noexcept;
+  bool read_producer(uint32_t producer, ProducerCounterSet& out) const noexcept { return published_[producer].read(out); }
+
  private:
   void run(uint32_t index) noexcept;
   FrameRing& ring(uint32_t producer, uint32_t worker) noexcept { return *rings_[producer * size() + worker]; }
@@ -108,6 +121,7 @@ class WorkerPool {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<FrameRing>> rings_;  // [producer][worker]
   std::vector<DispatchCounters> counters_;         // per producer, written by that producer only
+  std::unique_ptr<Published<ProducerCounterSet>[]> published_;  // per producer
   std::vector<std::thread> threads_;
   bool finished_ = false;
 };

@@ -13,6 +13,7 @@
 
 
 #include "sensor/detect/detect_engine.hpp"
+#include "sensor/main/live_stats.hpp"
 #include "sensor/main/run_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/stats_visitor.hpp"
@@ -87,6 +88,15 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
   uint64_t pcap_cnt = 0;
   int64_t last_ts_usec = 0;
   int exit_code = 0;
+  Published<CaptureCounters> published_capture;  // the live stats (sensor/main/live_stats.hpp)
+  LiveRun live_run;
+  live_run.started = started;
+  live_run.workers.push_back(&worker);
+  live_run.capture = &published_capture;
+  live_run.inventory = inventory;
+  live_run.output = output->get();
+  process_live_stats().attach(std::move(live_run));
+  StatsTicker ticker(process_live_stats(), **output, settings.stats.enabled ? settings.stats.interval_s : 0);
 
   for (const auto& path : options.read_files) {
     auto source = PcapFileSource::open(path, pcap_cnt);
@@ -95,8 +105,13 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
       exit_code = 2;
       break;
     }
-    while (size_t count = (*source)->next_burst(burst)) {
+    for (uint64_t bursts = 0; size_t count = (*source)->next_burst(burst); ++bursts) {
       worker.process_burst(std::span<Packet>(burst.data(), count));
+      if (bursts % Worker::kPublishEveryBursts == 0) {
+        CaptureCounters so_far = capture_counters;
+        accumulate(so_far, (*source)->counters());
+        published_capture.publish(so_far);
+      }
       for (size_t i = 0; i < count; ++i) bytes += burst[i].wirelen;
       packets += count;
       last_ts_usec = burst[count - 1].ts_usec;
@@ -109,6 +124,8 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
     accumulate(capture_counters, (*source)->counters());
   }
   worker.finish();
+  published_capture.publish(capture_counters);
+  ticker.stop();
   progress.finish(packets, bytes);
 
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count();
@@ -116,8 +133,10 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
   stats.add("capture", capture_counters);
   add_worker_stats(stats, worker);
   if (inventory != nullptr) stats.add("inventory", inventory->counters());
-  (*output)->write_stats(stats.snapshot(last_ts_usec, static_cast<uint64_t>(uptime)));
+  const StatsSnapshot final_stats = stats.snapshot(last_ts_usec, static_cast<uint64_t>(uptime));
+  (*output)->write_stats(final_stats);
   (*output)->stop();
+  process_live_stats().detach(final_stats);
 
   write_rule_profile(options, settings, detect, worker.rule_profile(detect.rules().rules().size()), started,
                      started_ticks);

@@ -16,6 +16,7 @@
 #include "sensor/capture/pcap_live_source.hpp"
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/main/capture_dispatch.hpp"
+#include "sensor/main/live_stats.hpp"
 #include "sensor/main/run_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/output/output_thread.hpp"
@@ -60,7 +61,13 @@ PcapLiveSource::Options live_options(const CaptureSettings& capture, const std::
 // Reads one interface until the stop flag (or a capture error), handing frames to the pool.
 void capture_loop(PcapLiveSource& source, WorkerPool& pool, uint32_t producer, std::atomic<uint32_t>& running) {
   std::array<Packet, PcapLiveSource::kMaxBurst> burst{};
+  auto next_publish = Clock::now();
   while (!g_stop.load(std::memory_order_relaxed)) {
+    if (const auto now = Clock::now(); now >= next_publish) {  // the live stats: kernel counters once a second
+      source.update_stats();
+      pool.publish_producer(producer, source.counters());
+      next_publish = now + std::chrono::seconds(1);
+    }
     const size_t count = source.next_burst(burst, 100);
     if (count > 0) {
       pool.dispatch(producer, std::span<const Packet>(burst.data(), count), false);
@@ -114,6 +121,16 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
   uint64_t packets = 0;
   int64_t last_ts_usec = 0;
   int exit_code = 0;
+  LiveRun live_run;  // the live stats (sensor/main/live_stats.hpp) and the periodic stats records
+  live_run.started = started;
+  live_run.wall_clock = live;
+  for (uint32_t w = 0; w < pool.size(); ++w) live_run.workers.push_back(&pool.worker(w));
+  live_run.pool = &pool;
+  live_run.producers = producers;
+  live_run.inventory = inventory;
+  live_run.output = output->get();
+  process_live_stats().attach(std::move(live_run));
+  StatsTicker ticker(process_live_stats(), **output, settings.stats.enabled ? settings.stats.interval_s : 0);
 
   if (live) {
     g_stop.store(false);
@@ -148,10 +165,15 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
         exit_code = 2;
         break;
       }
-      while (size_t count = (*source)->next_burst(burst)) {
+      for (uint64_t bursts = 0; size_t count = (*source)->next_burst(burst); ++bursts) {
         pool.dispatch(0, std::span<const Packet>(burst.data(), count), true);
         packets += count;
         last_ts_usec = burst[count - 1].ts_usec;
+        if (bursts % Worker::kPublishEveryBursts == 0) {  // the live stats
+          CaptureCounters so_far = capture_counters;
+          accumulate(so_far, (*source)->counters());
+          pool.publish_producer(0, so_far);
+        }
       }
       if (!(*source)->error().empty()) {
         std::fprintf(stderr, "eastwatch: %s: %s\n", path.c_str(), (*source)->error().c_str());
@@ -161,6 +183,7 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
     }
   }
   pool.finish();
+  ticker.stop();
 
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count();
   StatsCollector stats;
@@ -173,8 +196,10 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
     alerts += worker.detect_counters().alert;
   }
   if (inventory != nullptr) stats.add("inventory", inventory->counters());
-  (*output)->write_stats(stats.snapshot(last_ts_usec, static_cast<uint64_t>(uptime)));
+  const StatsSnapshot final_stats = stats.snapshot(last_ts_usec, static_cast<uint64_t>(uptime));
+  (*output)->write_stats(final_stats);
   (*output)->stop();
+  process_live_stats().detach(final_stats);
 
   const size_t rule_count = detect.rules().rules().size();
   std::vector<RuleProfile> profile;

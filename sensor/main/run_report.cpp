@@ -22,6 +22,17 @@ void add_worker_stats(StatsCollector& stats, const Worker& worker) {
   stats.add("anomaly", worker.anomaly_counters());   // stats.log only
 }
 
+void add_worker_stats(StatsCollector& stats, const WorkerCounterSet& counters) {
+  stats.add("decoder", counters.decode);
+  stats.add("flow", counters.flow);
+  stats.add("defrag", counters.defrag);
+  stats.add("tcp", counters.stream);
+  stats.add("app_layer", counters.app_layer);
+  stats.add("detect", counters.detect);
+  stats.add("detect", counters.vm_detect);
+  stats.add("anomaly", counters.anomaly);
+}
+
 void write_rule_profile(const CliOptions& options, const Settings& settings, const DetectEngine& detect,
                         std::span<const RuleProfile> profile, std::chrono::steady_clock::time_point started,
                         uint64_t started_ticks) {

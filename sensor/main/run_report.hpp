@@ -17,6 +17,8 @@ namespace eastwatch {
 // Adds a worker's decoder, flow, defrag, tcp, app_layer and detect counters (summed over the
 // workers when called for each).
 void add_worker_stats(StatsCollector& stats, const Worker& worker);
+// The same from a copy a worker published (the live stats).
+void add_worker_stats(StatsCollector& stats, const WorkerCounterSet& counters);
 
 // Writes rule_perf.log and rule_perf.json into the log directory when `profile` is not empty;
 // the timestamp counter is converted to time over the run since `started` / `started_ticks`.

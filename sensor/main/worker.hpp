@@ -19,14 +19,30 @@
 #include "sensor/inventory/vm_eve_data.hpp"
 #include "sensor/output/alert_queue.hpp"
 #include "sensor/output/anomaly_recorder.hpp"
+#include "sensor/published_counters.hpp"
 #include "sensor/stream/tcp_stream_engine.hpp"
 #include "sensor/vmdetect/vm_detector.hpp"
 
 namespace eastwatch {
 
+// Every counter of a worker, as it publishes them for the live stats (sensor/main/live_stats.hpp).
+struct WorkerCounterSet {
+  DecodeStats decode;
+  FlowCounters flow;
+  DefragCounters defrag;
+  StreamCounters stream;
+  AppLayerCounters app_layer;
+  DetectCounters detect;
+  VmDetectCounters vm_detect;
+  AnomalyCounters anomaly;
+  int64_t last_packet_usec = 0;  // packet time of the latest packet processed
+};
+
 class Worker {
  public:
   static constexpr uint32_t kBurstSize = 32;
+  // The counters are published for other threads every this many bursts, when idle, and at the end.
+  static constexpr uint32_t kPublishEveryBursts = 16;
 
   // `flows` receives a record of each ended flow when EVE flow records are on. `inventory`, when
   // given, is read between bursts (a new snapshot is picked up there); alerts then carry `vm`
@@ -40,8 +56,17 @@ class Worker {
   // Where EVE anomaly records go (OutputThread::anomaly_queue; null: none are made).
   void set_anomaly_queue(AnomalyQueue* queue) noexcept { anomalies_.set_queue(queue); }
 
-  // Ends every flow (end of a replay).
+  // Ends every flow (end of a replay), then publishes the counters.
   void finish() noexcept;
+
+  // The live stats: `process_burst` publishes a copy of every counter every kPublishEveryBursts
+  // bursts; the worker's thread calls `idle` when it found nothing to do (publishes what the
+  // last bursts counted, once). Any thread may read the latest copy (false: none yet).
+  void idle() noexcept {
+    if (bursts_unpublished_ > 0) publish_stats();
+  }
+  void publish_stats() noexcept;
+  bool read_published_stats(WorkerCounterSet& out) const noexcept { return published_.read(out); }
 
   const DecodeStats& decode_stats() const noexcept { return decode_stats_; }
   const FlowCounters& flow_counters() const noexcept { return flows_.counters(); }
@@ -84,6 +109,10 @@ class Worker {
   int64_t last_expire_usec_ = 0;
   AnomalyRecorder anomalies_;      // EVE anomaly records of the packets' decode and stream events
   StreamCounters stream_before_{};  // the stream counters before the latest packet (stream events)
+  int64_t last_packet_usec_ = 0;
+  uint32_t bursts_unpublished_ = 0;
+  WorkerCounterSet publish_scratch_{};
+  Published<WorkerCounterSet> published_;
 };
 
 }  // namespace eastwatch

@@ -42,7 +42,10 @@ tl::expected<std::unique_ptr<OutputThread>, std::string> OutputThread::start(con
 }
 
 OutputThread::OutputThread(const Settings& settings, const OutputOptions& options, uint32_t worker_count)
-    : formatter_(options.sensor_name, settings.eve), options_(options), eve_settings_(settings.eve) {
+    : formatter_(options.sensor_name, settings.eve),
+      options_(options),
+      eve_settings_(settings.eve),
+      alert_tally_(settings.metrics.max_signatures, settings.metrics.max_zone_pairs) {
   for (uint32_t i = 0; i < worker_count; ++i) {
     queues_.push_back(std::make_unique<AlertQueue>());
     flow_queues_.push_back(std::make_unique<FlowQueue>());
@@ -75,6 +78,7 @@ bool OutputThread::drain_once() {
         if (fast_ != nullptr) write_line(fast_, line);
         if (options_.print_alerts) write_line(stdout, line);
       }
+      alert_tally_.count(*event);
       queue->pop();
       alerts_written_.fetch_add(1, std::memory_order_relaxed);
       any = true;

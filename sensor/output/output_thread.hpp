@@ -26,6 +26,7 @@
 
 #include "config/settings.hpp"
 #include "sensor/output/alert_queue.hpp"
+#include "sensor/output/alert_tally.hpp"
 #include "sensor/output/anomaly_event.hpp"
 #include "sensor/output/eve_format.hpp"
 #include "sensor/output/sink.hpp"
@@ -59,6 +60,8 @@ class OutputThread {
 
   uint64_t alerts_written() const noexcept { return alerts_written_.load(std::memory_order_relaxed); }
   const std::vector<std::unique_ptr<Sink>>& sinks() const noexcept { return sinks_; }
+  // Alerts written, by signature and by zone pair (the metrics); readable from any thread.
+  const AlertTally& alert_tally() const noexcept { return alert_tally_; }
 
  private:
   OutputThread(const Settings& settings, const OutputOptions& options, uint32_t worker_count);
@@ -85,6 +88,7 @@ class OutputThread {
   std::vector<StatsSnapshot> pending_stats_;
   std::vector<std::unique_ptr<Sink>> sinks_;
   int64_t last_stats_ts_usec_ = 0;
+  AlertTally alert_tally_;
 };
 
 }  // namespace eastwatch

@@ -102,6 +102,11 @@ class Sink {
   }
   uint64_t reconnects() const noexcept { return reconnects_.load(std::memory_order_relaxed); }
   bool connected() const noexcept { return connected_.load(std::memory_order_relaxed); }
+  // Records waiting in the memory ring (the metrics' backlog gauge; takes the ring's lock).
+  size_t queued() const {
+    std::lock_guard lock(mutex_);
+    return ring_count_;
+  }
 
   // stats.log counters: <name>.sent, .spooled, .spool_bytes, .dropped, .reconnects.
   template <class F>
@@ -127,7 +132,7 @@ class Sink {
   std::unique_ptr<Spool> spool_;
   std::thread thread_;
 
-  std::mutex mutex_;  // guards the ring and the stop request
+  mutable std::mutex mutex_;  // guards the ring and the stop request
   std::condition_variable wake_;
   std::vector<std::string> ring_;
   size_t ring_head_ = 0;
