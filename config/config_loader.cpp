@@ -42,7 +42,7 @@ class Loader {
     check_keys(root, "",
                {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "reference-config-file", "threshold-file", "flow",
                 "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream", "app-layer", "capture", "decoder",
-                "inventory", "vm-detect", "spool", "stats", "metrics"});
+                "inventory", "vm-detect", "spool"});
     if (auto sensor = map_at(root, "sensor", "sensor")) {
       check_keys(sensor, "sensor", {"name"});
       get_string(sensor["name"], "sensor.name", settings.sensor_name);
@@ -70,7 +70,6 @@ class Loader {
     load_decoder(root, settings.variables, settings.decoder);
     load_host_os_policy(root, settings.host_os_policy);
     load_inventory(root, settings.inventory, settings.vm_detect);
-    load_stats_metrics(root, settings.stats, settings.metrics);
   }
 
  private:
@@ -506,38 +505,6 @@ class Loader {
   }
 
   // inventory: {file, check-interval}; vm-detect: the built-in detectors (sensor/vmdetect).
-  // stats: (Suricata's periodic stats) and metrics: (the Prometheus endpoint).
-  void load_stats_metrics(const YAML::Node& root, StatsSettings& stats, MetricsSettings& metrics) {
-    if (auto node = map_at(root, "stats", "stats")) {
-      check_keys(node, "stats", {"enabled", "interval"});
-      get_bool(node["enabled"], "stats.enabled", stats.enabled);
-      get_uint(node["interval"], "stats.interval", stats.interval_s, 1, 86400);
-    }
-    auto node = map_at(root, "metrics", "metrics");
-    if (!node) return;
-    check_keys(node, "metrics", {"enabled", "listen", "max-signatures", "max-zone-pairs"});
-    get_bool(node["enabled"], "metrics.enabled", metrics.enabled);
-    std::string listen;
-    if (scalar(node["listen"], "metrics.listen", listen)) {
-      // host:port or [v6]:port, the port a number up to 65535 (0: any free port).
-      const size_t colon = listen.rfind(':');
-      const std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
-      const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
-      const bool port_ok = !port.empty() && port.size() <= 5 &&
-                           std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }) &&
-                           std::stoul(port) <= 65535;
-      const bool host_ok = !host.empty() && (host.front() != '[' || (host.size() > 2 && host.back() == ']'));
-      if (!port_ok || !host_ok) {
-        fail(node["listen"], "metrics.listen",
-             "'" + listen + "' is not an address (expected host:port, such as 127.0.0.1:9101 or [::1]:9101)");
-      } else {
-        metrics.listen = listen;
-      }
-    }
-    get_uint(node["max-signatures"], "metrics.max-signatures", metrics.max_signatures, 1, 100000);
-    get_uint(node["max-zone-pairs"], "metrics.max-zone-pairs", metrics.max_zone_pairs, 1, 100000);
-  }
-
   void load_inventory(const YAML::Node& root, InventorySettings& inventory, VmDetectSettings& detect) {
     if (auto node = map_at(root, "inventory", "inventory")) {
       check_keys(node, "inventory", {"file", "check-interval"});
@@ -563,10 +530,28 @@ class Loader {
         get_bool(entry["enabled"], join(path, "enabled"), enabled);
       }
     };
-    detector("arp-spoofing", detect.arp_spoofing);
+    if (auto arp = map_at(node, "arp-spoofing", "vm-detect.arp-spoofing")) {
+      check_keys(arp, "vm-detect.arp-spoofing", {"enabled", "learn", "memcap", "timeout", "gratuitous-flood"});
+      get_bool(arp["enabled"], "vm-detect.arp-spoofing.enabled", detect.arp_spoofing);
+      get_bool(arp["learn"], "vm-detect.arp-spoofing.learn", detect.learn_bindings);
+      get_size(arp["memcap"], "vm-detect.arp-spoofing.memcap", detect.binding_memcap, 64 << 10);
+      get_uint(arp["timeout"], "vm-detect.arp-spoofing.timeout", detect.binding_timeout, 1, 86400 * 7);
+      if (auto flood = map_at(arp, "gratuitous-flood", "vm-detect.arp-spoofing.gratuitous-flood")) {
+        check_keys(flood, "vm-detect.arp-spoofing.gratuitous-flood", {"count", "seconds"});
+        get_uint(flood["count"], "vm-detect.arp-spoofing.gratuitous-flood.count", detect.garp_flood_count, 1, 1000000);
+        get_uint(flood["seconds"], "vm-detect.arp-spoofing.gratuitous-flood.seconds", detect.garp_flood_seconds, 1,
+                 3600);
+      }
+    }
+    if (auto mac = map_at(node, "mac-spoofing", "vm-detect.mac-spoofing")) {
+      check_keys(mac, "vm-detect.mac-spoofing", {"enabled", "learn", "memcap", "timeout"});
+      get_bool(mac["enabled"], "vm-detect.mac-spoofing.enabled", detect.mac_spoofing);
+      get_bool(mac["learn"], "vm-detect.mac-spoofing.learn", detect.learn_segments);
+      get_size(mac["memcap"], "vm-detect.mac-spoofing.memcap", detect.segment_memcap, 64 << 10);
+      get_uint(mac["timeout"], "vm-detect.mac-spoofing.timeout", detect.segment_timeout, 1, 86400 * 7);
+    }
     detector("zone-policy", detect.zone_policy);
     detector("management-access", detect.management_access);
-    detector("mac-spoofing", detect.mac_spoofing);
     detector("rogue-dhcp", detect.rogue_dhcp);
     detector("rogue-ra", detect.rogue_ra);
     if (auto scan = map_at(node, "scan", "vm-detect.scan")) {

@@ -174,6 +174,14 @@ struct VmDetectSettings {
   uint32_t rate_limit_alerts = 10;    // alerts per detector and source address ...
   uint32_t rate_limit_seconds = 60;   // ... within this many seconds (packet time)
   bool arp_spoofing = true;           // sid 1
+  bool learn_bindings = true;         // sid 1: address -> MAC bindings learned from ARP, DHCP acks, ND
+  uint64_t binding_memcap = 4ull << 20;   // the learned bindings table, bytes
+  uint32_t binding_timeout = 3600;        // seconds after which an unconfirmed binding ages out
+  uint32_t garp_flood_count = 10;     // sid 1: more than this many gratuitous ARPs from one MAC ...
+  uint32_t garp_flood_seconds = 10;   // ... within this many seconds
+  bool learn_segments = true;         // sid 2: a VM MAC's first VLAN / VNI / mirror session learned
+  uint64_t segment_memcap = 1ull << 20;   // the learned segments table, bytes
+  uint32_t segment_timeout = 3600;
   bool zone_policy = true;            // sid 5
   bool management_access = true;      // sid 8
   bool mac_spoofing = true;           // sid 2
@@ -241,21 +249,6 @@ struct SinkSettings {
   KafkaSinkSettings kafka;
 };
 
-// Periodic stats (Suricata's `stats:`): every `interval` seconds an EVE `stats` record (with
-// outputs.eve.stats) and a stats.log block, besides the one at the end of the run.
-struct StatsSettings {
-  bool enabled = true;
-  uint32_t interval_s = 8;
-};
-
-// The Prometheus endpoint (sensor/main/metrics_server): off unless `listen` is set.
-struct MetricsSettings {
-  bool enabled = false;
-  std::string listen = "127.0.0.1:9101";  // host:port ([v6]:port); port 0 picks a free one
-  uint32_t max_signatures = 500;          // alert series by signature; more go to sid="other"
-  uint32_t max_zone_pairs = 100;          // alert series by (src_zone, dest_zone); more go to "other"
-};
-
 struct Settings {
   std::string source_file;   // the YAML it came from; "<embedded>" for the built-in defaults
   std::string sensor_name;   // EVE `host`; defaults to the machine's hostname
@@ -280,8 +273,6 @@ struct Settings {
   std::vector<HostOsPolicyEntry> host_os_policy;  // in config order; empty: every host bsd
   InventorySettings inventory;
   VmDetectSettings vm_detect;
-  StatsSettings stats;
-  MetricsSettings metrics;
 };
 
 }  // namespace eastwatch

@@ -19,6 +19,8 @@ bool decode_ethernet(Packet& p, DecodeStats& s, uint32_t offset, Scope scope) no
     raise_event(p, s.event.ethernet_pkt_too_small, DecodeEvent::EthernetPktTooSmall);
     return false;
   }
+  p.has_ethernet = true;
+  p.l2_offset = offset;
   return decode_ethertype(p, s, load_be16(p.data + offset + 12), offset + kEthernetHeader, scope);
 }
 

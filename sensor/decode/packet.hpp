@@ -35,6 +35,10 @@ struct Packet {
   uint8_t vlan_count = 0;
   uint16_t vlan_id[2] = {0, 0};
   uint16_t ether_type = 0;  // innermost
+  // The innermost Ethernet header (the mirrored frame's, inside an encapsulation): its
+  // offset in `data`; has_ethernet false when the frame (or the encapsulated one) has none.
+  bool has_ethernet = false;
+  uint32_t l2_offset = 0;
   uint32_t l3_offset = 0;
   uint32_t l4_offset = 0;
   uint32_t payload_offset = 0;

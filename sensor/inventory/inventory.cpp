@@ -25,6 +25,12 @@ bool port_in(const std::vector<PortSet::Range>& ports, uint16_t port) noexcept {
 }  // namespace
 
 uint32_t Inventory::find_mac(const uint8_t* mac) const noexcept {
+  MacSegment segment;
+  return find_mac(mac, segment);
+}
+
+uint32_t Inventory::find_mac(const uint8_t* mac, MacSegment& segment) const noexcept {
+  segment = MacSegment{};
   if (mac_table_.empty()) return kNotFound;
   uint64_t value = 0;
   for (int i = 0; i < 6; ++i) value = value << 8 | mac[i];
@@ -32,7 +38,10 @@ uint32_t Inventory::find_mac(const uint8_t* mac) const noexcept {
   const size_t mask = mac_table_.size() - 1;
   for (size_t i = mix(key) & mask, probes = 0; probes <= mask; i = (i + 1) & mask, ++probes) {
     const MacSlot& slot = mac_table_[i];
-    if (slot.key == key) return slot.vm;
+    if (slot.key == key) {
+      segment = slot.segment;
+      return slot.vm;
+    }
     if (slot.key == 0) return kNotFound;
   }
   return kNotFound;

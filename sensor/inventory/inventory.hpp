@@ -33,6 +33,16 @@ inline constexpr uint8_t Router = 0x02;      // "router": may send IPv6 router a
                                              // forward other hosts' packets with its own MAC (sid 2)
 }  // namespace vm_role
 
+// Where a MAC is expected to appear (vmdetect sid 2): `vlan`, `vni` and `mirror-session` of a
+// VM or of one of its MACs; each field counts only when its bit is in `has`.
+struct MacSegment {
+  static constexpr uint8_t kVlan = 0x01, kVni = 0x02, kSession = 0x04;
+  uint8_t has = 0;
+  uint16_t vlan = 0;     // 802.1Q id, 1-4094 (the innermost tag, or ERSPAN's original VLAN)
+  uint16_t session = 0;  // ERSPAN II/III session id, 0-1023
+  uint32_t vni = 0;      // VXLAN / Geneve VNI, 0-16777215
+};
+
 struct InventoryVm {
   std::string name;
   std::string host;    // the hypervisor host it runs on (the file's sensor.host when not given)
@@ -40,6 +50,7 @@ struct InventoryVm {
   std::string tenant;  // may be empty
   std::vector<std::string> tags;
   std::vector<uint64_t> macs;     // 48-bit values, first octet in the high byte
+  std::vector<MacSegment> mac_segments;  // per MAC (same order): the VM's fields, a MAC's own over them
   std::vector<IpAddress> ips;
   uint16_t zone_index = 0;
   uint16_t host_index = 0;  // equal for VMs on the same host
@@ -70,6 +81,8 @@ class Inventory {
 
   // The index of the VM that owns the MAC (6 bytes, wire order) or the address; kNotFound.
   uint32_t find_mac(const uint8_t* mac) const noexcept;
+  // The same, with where the inventory expects the MAC (`segment.has` 0: nothing said).
+  uint32_t find_mac(const uint8_t* mac, MacSegment& segment) const noexcept;
   uint32_t find_ip(const IpAddress& address) const noexcept;
 
   // Whether the policy allows a new flow from a VM in zone `from` to one in zone `to`: same
@@ -98,6 +111,7 @@ class Inventory {
   struct MacSlot {
     uint64_t key = 0;  // mac | 1 << 48; 0: empty
     uint32_t vm = 0;
+    MacSegment segment;
   };
   struct IpSlot {
     IpKey key;

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <type_traits>
 #include <unordered_map>
 
 #include <yaml-cpp/yaml.h>
@@ -258,7 +259,8 @@ class InventoryBuilder {
     std::map<IpAddress, std::string> ip_owner;
     std::map<std::string, std::string> variable_owner;
     each_map(node, "vms", "VMs such as {name, host, zone, macs, ips}", [&](const YAML::Node& entry, const std::string& path) {
-      check_keys(entry, path, {"name", "host", "zone", "macs", "ips", "tenant", "tags", "roles"});
+      check_keys(entry, path,
+                 {"name", "host", "zone", "macs", "ips", "tenant", "tags", "roles", "vlan", "vni", "mirror-session"});
       InventoryVm vm;
       if (!scalar(entry["name"], join(path, "name"), vm.name) || vm.name.empty()) {
         fail(entry, join(path, "name"), "missing (expected the VM's name)");
@@ -291,7 +293,9 @@ class InventoryBuilder {
           fail(role, join(path, "roles"), "unknown role '" + role.Scalar() + "' (expected dhcp-server or router)");
         }
       }
-      for (const YAML::Node& mac_node : scalars(entry["macs"], join(path, "macs"), "MAC addresses")) {
+      MacSegment vm_segment;
+      load_segment(entry, path, vm_segment);
+      for (const auto& [mac_node, mac_segment] : mac_entries(entry["macs"], join(path, "macs"), vm_segment)) {
         uint64_t mac = 0;
         if (!parse_mac(mac_node.Scalar(), mac)) {
           fail(mac_node, join(path, "macs"),
@@ -304,6 +308,7 @@ class InventoryBuilder {
           continue;
         }
         vm.macs.push_back(mac);
+        vm.mac_segments.push_back(mac_segment);
       }
       for (const YAML::Node& ip_node : scalars(entry["ips"], join(path, "ips"), "addresses")) {
         const auto address = IpAddress::parse(ip_node.Scalar());
@@ -327,6 +332,60 @@ class InventoryBuilder {
       vm.host_index = host.first->second;
       inventory_->vms_.push_back(std::move(vm));
     });
+  }
+
+  // vlan (1-4094), vni (0-16777215), mirror-session (0-1023) of a VM or of a MAC entry; each
+  // given one replaces the value in `out`.
+  void load_segment(const YAML::Node& entry, const std::string& path, MacSegment& out) {
+    auto number = [&](const char* key, uint64_t min, uint64_t max, const char* what, uint8_t bit, auto& field) {
+      const YAML::Node node = entry[key];
+      if (!node || node.IsNull()) return;
+      const std::string text = node.IsScalar() ? node.Scalar() : "";
+      const bool digits = !text.empty() && text.size() <= 8 && std::all_of(text.begin(), text.end(), ::isdigit);
+      const uint64_t value = digits ? std::stoull(text) : 0;
+      if (!digits || value < min || value > max) {
+        fail(node, join(path, key),
+             "'" + text + "' is not valid (expected " + what + ", " + std::to_string(min) + "-" + std::to_string(max) + ")");
+        return;
+      }
+      field = static_cast<std::remove_reference_t<decltype(field)>>(value);
+      out.has |= bit;
+    };
+    number("vlan", 1, 4094, "a VLAN id", MacSegment::kVlan, out.vlan);
+    number("vni", 0, 16777215, "a VXLAN/Geneve VNI", MacSegment::kVni, out.vni);
+    number("mirror-session", 0, 1023, "an ERSPAN session id", MacSegment::kSession, out.session);
+  }
+
+  // macs: ["00:50:56:00:00:11", {mac: "00:50:56:00:00:12", vlan: 20, vni: 5001, mirror-session: 12}]:
+  // each MAC's node with its segment (the VM's fields, the entry's own over them).
+  std::vector<std::pair<YAML::Node, MacSegment>> mac_entries(const YAML::Node& node, const std::string& path,
+                                                             const MacSegment& vm_segment) {
+    std::vector<std::pair<YAML::Node, MacSegment>> out;
+    if (!node || node.IsNull()) return out;
+    if (node.IsScalar()) return {{node, vm_segment}};
+    if (!node.IsSequence()) {
+      fail(node, path, "expected a list of MAC addresses");
+      return out;
+    }
+    size_t index = 0;
+    for (const auto& entry : node) {
+      const std::string where = item(path, index++);
+      if (entry.IsScalar()) {
+        out.emplace_back(entry, vm_segment);
+      } else if (entry.IsMap()) {
+        check_keys(entry, where, {"mac", "vlan", "vni", "mirror-session"});
+        if (!entry["mac"] || !entry["mac"].IsScalar()) {
+          fail(entry, join(where, "mac"), "missing (expected the MAC address)");
+          continue;
+        }
+        MacSegment segment = vm_segment;
+        load_segment(entry, where, segment);
+        out.emplace_back(entry["mac"], segment);
+      } else {
+        fail(entry, path, "expected a list of MAC addresses (or {mac, vlan, vni, mirror-session})");
+      }
+    }
+    return out;
   }
 
   void load_management(const YAML::Node& node) {
@@ -366,11 +425,12 @@ class InventoryBuilder {
     if (macs > 0) mac_table.assign(table_size(macs), {});
     if (ips > 0) ip_table.assign(table_size(ips), {});
     for (uint32_t v = 0; v < inventory_->vms_.size(); ++v) {
-      for (uint64_t mac : inventory_->vms_[v].macs) {
-        const uint64_t key = mac | (1ull << 48);
+      const InventoryVm& vm = inventory_->vms_[v];
+      for (size_t m = 0; m < vm.macs.size(); ++m) {
+        const uint64_t key = vm.macs[m] | (1ull << 48);
         size_t i = mix(key) & (mac_table.size() - 1);
         while (mac_table[i].key != 0) i = (i + 1) & (mac_table.size() - 1);
-        mac_table[i] = {key, v};
+        mac_table[i] = {key, v, vm.mac_segments[m]};
       }
       for (const IpAddress& address : inventory_->vms_[v].ips) {
         const IpKey key = IpKey::of(address);

@@ -32,7 +32,28 @@ InventoryCounters InventoryStore::counters() const {
   counters.reloads = generation > 1 ? generation - 1 : 0;
   counters.reload_failures = failures_.load(std::memory_order_relaxed);
   counters.vms = inventory ? inventory->vm_count() : 0;
+  if (learned_) {
+    const auto read = [](const BindingTable& table, uint64_t& entries, uint64_t& learned, uint64_t& replaced,
+                         uint64_t& conflicts, uint64_t& evicted, uint64_t& busy) {
+      const BindingTable::Counters& c = table.counters();
+      entries = static_cast<uint64_t>(std::max<int64_t>(0, c.entries.load(std::memory_order_relaxed)));
+      learned = c.learned.load(std::memory_order_relaxed);
+      replaced = c.replaced.load(std::memory_order_relaxed);
+      conflicts = c.conflicts.load(std::memory_order_relaxed);
+      evicted = c.evicted.load(std::memory_order_relaxed);
+      busy = c.busy.load(std::memory_order_relaxed);
+    };
+    read(learned_->addresses, counters.bindings, counters.bindings_learned, counters.bindings_replaced,
+         counters.bindings_conflicts, counters.bindings_evicted, counters.bindings_busy);
+    read(learned_->segments, counters.segments, counters.segments_learned, counters.segments_replaced,
+         counters.segments_conflicts, counters.segments_evicted, counters.segments_busy);
+  }
   return counters;
+}
+
+void InventoryStore::enable_learning(uint64_t address_memcap, uint32_t address_timeout, uint64_t segment_memcap,
+                                     uint32_t segment_timeout) {
+  learned_ = std::make_unique<LearnedBindings>(address_memcap, address_timeout, segment_memcap, segment_timeout);
 }
 
 InventoryWatcher::InventoryWatcher(std::string path, InventoryStore& store, uint32_t check_interval_ms,

@@ -13,6 +13,8 @@
 //    (one line on stderr), failure keeps the old snapshot and prints every problem. Traffic
 //    never stops. Counters: inventory.reloads, inventory.reload_failures, inventory.vms
 //    (stats.log only).
+//  - It also owns the learned bindings (binding_table.hpp), the inventory's dynamic half,
+//    which workers update concurrently; their counters join inventory.* in stats.log.
 #pragma once
 
 #include <atomic>
@@ -23,6 +25,7 @@
 #include <string>
 #include <thread>
 
+#include "sensor/inventory/binding_table.hpp"
 #include "sensor/inventory/inventory.hpp"
 
 namespace eastwatch {
@@ -32,12 +35,24 @@ struct InventoryCounters {
   uint64_t reloads = 0;          // snapshots published after the first
   uint64_t reload_failures = 0;  // reloads refused (bad file); the previous snapshot stayed
   uint64_t vms = 0;              // VMs in the current snapshot
+  // The learned bindings (binding_table.hpp), when learning is on: entries in use, created,
+  // replaced after aging out, conflicts, live entries evicted by the memcap, claims given up.
+  uint64_t bindings = 0, bindings_learned = 0, bindings_replaced = 0, bindings_conflicts = 0,
+           bindings_evicted = 0, bindings_busy = 0;
+  uint64_t segments = 0, segments_learned = 0, segments_replaced = 0, segments_conflicts = 0,
+           segments_evicted = 0, segments_busy = 0;
 
   template <class F>
   void visit(F&&) const {}
   template <class F>
   void visit_extra(F&& f) const {
     f("reloads", reloads); f("reload_failures", reload_failures); f("vms", vms);
+    f("bindings", bindings); f("bindings_learned", bindings_learned); f("bindings_replaced", bindings_replaced);
+    f("bindings_conflicts", bindings_conflicts); f("bindings_evicted", bindings_evicted);
+    f("bindings_busy", bindings_busy);
+    f("segments", segments); f("segments_learned", segments_learned); f("segments_replaced", segments_replaced);
+    f("segments_conflicts", segments_conflicts); f("segments_evicted", segments_evicted);
+    f("segments_busy", segments_busy);
   }
 };
 
@@ -51,7 +66,14 @@ class InventoryStore {
   std::shared_ptr<const Inventory> current(uint64_t* generation = nullptr) const;
   InventoryCounters counters() const;
 
+  // The learned bindings every worker shares (vmdetect sids 1 and 2); null until
+  // `enable_learning` (control plane, before the workers start) allocates them.
+  void enable_learning(uint64_t address_memcap, uint32_t address_timeout, uint64_t segment_memcap,
+                       uint32_t segment_timeout);
+  LearnedBindings* learned() const noexcept { return learned_.get(); }
+
  private:
+  std::unique_ptr<LearnedBindings> learned_;
   mutable std::mutex mutex_;
   std::shared_ptr<const Inventory> current_;
   std::atomic<uint64_t> generation_{0};

@@ -18,12 +18,14 @@
 
 namespace eastwatch {
 
-// The frame's Ethernet source and destination MACs, or nullptrs (not Ethernet, too short).
+// The Ethernet source and destination MACs of the frame as the VM sent it (inside an
+// encapsulated mirror: the mirrored frame's, not the outer header's), or nullptrs (no
+// Ethernet header, e.g. GRE carrying IP, a raw-IP capture).
 inline void frame_macs(const Packet& p, const uint8_t*& src, const uint8_t*& dst) noexcept {
   src = dst = nullptr;
-  if (p.link_type != LinkType::Ethernet || p.caplen < 14 || p.data == nullptr) return;
-  dst = p.data;
-  src = p.data + 6;
+  if (!p.has_ethernet || p.data == nullptr || p.caplen < p.l2_offset + 14) return;
+  dst = p.data + p.l2_offset;
+  src = dst + 6;
 }
 
 // The VM (index + 1, or 0) of one endpoint: by MAC when given and known, else by address.

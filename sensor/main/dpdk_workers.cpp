@@ -6,7 +6,7 @@
 
 namespace eastwatch {
 
-int run_dpdk(const CliOptions&, const Settings&, std::shared_ptr<const CompiledRuleSet>) {
+int run_dpdk(const CliOptions&, const Settings&, std::shared_ptr<const CompiledRuleSet>, const InventoryStore*) {
   std::fputs(
       "eastwatch: capture.mode dpdk: this eastwatch was built without DPDK (install libdpdk-dev and build with "
       "-DEASTWATCH_DPDK=ON)\n",
@@ -148,7 +148,8 @@ std::vector<RuleProfile> merge_profiles(const std::vector<const Worker*>& worker
 
 }  // namespace
 
-int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules) {
+int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules,
+             const InventoryStore* inventory) {
   const auto started = Clock::now();
   const uint64_t started_ticks = __rdtsc();
   const DpdkSettings& dpdk = settings.capture.dpdk;
@@ -211,7 +212,8 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
       auto rx = std::make_unique<RxWorker>();
       rx->settings = std::make_unique<Settings>(settings);
       rx->settings->flow.worker_index = w;  // flow ids unique across workers
-      rx->worker = std::make_unique<Worker>(*rx->settings, detect, (*output)->queue(w), (*output)->flow_queue(w));
+      rx->worker =
+          std::make_unique<Worker>(*rx->settings, detect, (*output)->queue(w), (*output)->flow_queue(w), inventory);
       rx->worker->set_anomaly_queue((*output)->anomaly_queue(w));
       rx->queue = std::make_unique<DpdkRxQueue>(source, static_cast<uint16_t>(w), dpdk.burst_size, snaplen);
       rx->drain_bursts = drain_bursts;
@@ -239,7 +241,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
   } else {
     // Every queue of every port read by one RX thread and spread by the symmetric flow hash (as
     // the libpcap capture): one queue without RSS, or rx-queues that differ from the workers.
-    pool = std::make_unique<WorkerPool>(settings, detect, **output, workers, 1, snaplen);
+    pool = std::make_unique<WorkerPool>(settings, detect, **output, workers, 1, snaplen, inventory);
     std::atomic<int64_t> last_frame_ms{0};
     std::thread rx_thread([&] {
       std::vector<std::unique_ptr<DpdkRxQueue>> queues;
@@ -290,6 +292,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
     add_worker_stats(stats, *worker);
     alerts += worker->detect_counters().alert;
   }
+  if (inventory != nullptr) stats.add("inventory", inventory->counters());
   (*output)->write_stats(stats.snapshot(wall_clock_usec(), static_cast<uint64_t>(uptime)));
   (*output)->stop();
   write_rule_profile(options, settings, detect, merge_profiles(worker_views, detect.rules().rules().size()), started,

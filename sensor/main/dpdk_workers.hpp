@@ -19,11 +19,14 @@
 #include <memory>
 
 #include "config/settings.hpp"
+#include "sensor/inventory/inventory_store.hpp"
 #include "sensor/main/cli.hpp"
 #include "signatures/rule_compiler.hpp"
 
 namespace eastwatch {
 
-int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules);
+// `inventory` (null: none) is read by every worker as on the libpcap path (RunInventory).
+int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules,
+             const InventoryStore* inventory = nullptr);
 
 }  // namespace eastwatch

@@ -5,12 +5,11 @@
 #include <string>
 
 #include "config/config_loader.hpp"
-#include "sensor/inventory/inventory_store.hpp"
 #include "sensor/main/cli.hpp"
 #include "sensor/main/dpdk_workers.hpp"
-#include "sensor/main/hangup.hpp"
 #include "sensor/main/replay.hpp"
 #include "sensor/main/rule_loading.hpp"
+#include "sensor/main/run_inventory.hpp"
 
 namespace {
 
@@ -46,19 +45,8 @@ int main(int argc, char** argv) {
   if (options->profile_rules) settings->detect.profile_rules = true;
 
   // The VM inventory, before the rules: its $ZONE_<zone> and $VM_<name> variables are theirs.
-  InventoryStore inventory;
-  const std::string& inventory_file = settings->inventory.file;
-  if (!inventory_file.empty()) {
-    auto loaded = load_inventory_file(inventory_file);
-    if (!loaded) {
-      for (const auto& error : loaded.error()) std::fprintf(stderr, "%s\n", error.c_str());
-      std::fprintf(stderr, "eastwatch: invalid inventory (%zu problem%s)\n", loaded.error().size(),
-                   loaded.error().size() == 1 ? "" : "s");
-      return kExitBadInput;
-    }
-    for (auto& [name, value] : (*loaded)->rule_variables()) settings->variables.address_groups[name] = value;
-    inventory.publish(std::move(*loaded));
-  }
+  auto inventory = RunInventory::load(*settings);
+  if (!inventory) return inventory.error();
 
   auto rules = load_rules(*settings, options->rule_files);
   if (!rules) {
@@ -87,13 +75,8 @@ int main(int argc, char** argv) {
     }
     std::fputc('\n', stderr);
   }
-  if (dpdk) return run_dpdk(*options, *settings, std::move(rules->compiled));
-  // Reloads (file changed, SIGHUP) on a control thread for the whole run.
-  std::unique_ptr<InventoryWatcher> watcher;
-  if (!inventory_file.empty()) {
-    install_hangup_handler();
-    watcher = std::make_unique<InventoryWatcher>(inventory_file, inventory, settings->inventory.check_interval_ms,
-                                                 &hangup_count());
-  }
-  return run_replay(*options, *settings, std::move(rules->compiled), inventory_file.empty() ? nullptr : &inventory);
+  // Reloads (file changed, SIGHUP) on a control thread for the whole run, whichever the capture.
+  (*inventory)->start_watching();
+  if (dpdk) return run_dpdk(*options, *settings, std::move(rules->compiled), (*inventory)->store());
+  return run_replay(*options, *settings, std::move(rules->compiled), (*inventory)->store());
 }

@@ -78,15 +78,15 @@ class Runner:
             check(result.returncode == 0, f"schema validation of {eve} failed:\n{result.stdout}")
         return [json.loads(line) for line in open(eve)]
 
-    def replay(self, pcap, rules, workers=1):
+    def replay(self, pcap, rules, workers=1, extra=()):
         out = self.out_dir("file")
-        self.run(["-q", "-r", pcap, "-S", rules, "-l", out, "--workers", str(workers)])
+        self.run(["-q", "-r", pcap, "-S", rules, "-l", out, "--workers", str(workers), *extra])
         return self.records(out)
 
-    def dpdk(self, pcap, rules, workers):
+    def dpdk(self, pcap, rules, workers, extra=()):
         out = self.out_dir(f"dpdk-{workers}")
         result = self.run(["--dpdk", "--workers", str(workers), "-S", rules, "-l", out, *self.eal_set(pcap),
-                           "--set", "capture.dpdk.idle-exit=1"])
+                           "--set", "capture.dpdk.idle-exit=1", *extra])
         check(not glob.glob(RUNTIME_GLOB), f"EAL runtime files left behind: {glob.glob(RUNTIME_GLOB)}")
         return self.records(out), result.stderr, open(os.path.join(out, "stats.log")).read()
 
@@ -140,6 +140,40 @@ alert icmp any any -> any any (msg:"echo payload"; content:"abcdefghijklmnop"; s
 alert tcp any any -> any any (msg:"reply to client"; flow:established,to_client; content:"reply-to-the-marker"; sid:5;)
 alert tcp any any -> any any (msg:"threshold by seconds"; content:"WORKER-MARK-"; threshold:type limit, track by_dst, count 1, seconds 60; sid:6;)
 """
+
+
+INVENTORY = """sensor: {host: esx-01}
+zones: [{name: dmz}, {name: db}]
+policy: {default: alert, allow: [{from: dmz, to: db, ports: [5432]}]}
+vms:
+  - {name: web-01, zone: dmz, macs: ["00:50:56:00:00:11"], ips: ["10.20.0.11"]}
+  - {name: db-01, host: esx-02, zone: db, macs: ["00:50:56:00:00:12"], ips: ["10.20.0.12"]}
+"""
+VM_RULES = 'alert tcp $ZONE_dmz any -> $ZONE_db any (msg:"dmz to db payload"; content:"SELECT"; sid:7;)\n'
+
+
+def vm_capture(path):
+    """web-01 -> db-01: an allowed flow (5432) with a payload the $ZONE_ rule matches, a flow the
+    zone policy does not allow (6379: gid 9000 sid 5), and web-01's MAC claiming db-01's address
+    in an ARP reply (gid 9000 sid 1)."""
+    from scapy.all import ARP, Ether  # noqa: E402
+    cap = Capture()
+    web, db = "00:50:56:00:00:11", "00:50:56:00:00:12"
+    allowed = pcapgen.TcpSession(cap, "10.20.0.11", "10.20.0.12", 40001, 5432, web, db)
+    allowed.handshake()
+    allowed.send(b"SELECT * FROM cards")
+    allowed.close()
+    breach = pcapgen.TcpSession(cap, "10.20.0.11", "10.20.0.12", 40002, 6379, web, db)
+    breach.handshake()
+    breach.close()
+    cap.add(Ether(src=web, dst="ff:ff:ff:ff:ff:ff") / ARP(op=2, hwsrc=web, psrc="10.20.0.12", pdst="10.20.0.1"))
+    cap.write(path)
+
+
+def vm_alert_keys(records):
+    """Each alert's gid, sid, pcap_cnt, addresses and its whole `vm` object."""
+    return sorted((r["alert"]["gid"], r["alert"]["signature_id"], r.get("pcap_cnt"), r["src_ip"], r["dest_ip"],
+                   json.dumps(r.get("vm"), sort_keys=True)) for r in records if r["event_type"] == "alert")
 
 
 def count_frames(pcap):
@@ -215,6 +249,33 @@ def main():
         except Failure as error:
             print(f"FAIL dpdk replay {name}: {error}")
             failed += 1
+
+    try:
+        # The VM inventory on the DPDK path: enrichment, $ZONE_ variables and the built-in
+        # detectors exactly as with -r (1 and 2 workers).
+        pcap = os.path.join(args.work, "vm.pcap")
+        vm_capture(pcap)
+        inventory = os.path.join(args.work, "inventory.yaml")
+        rules_path = os.path.join(args.work, "vm.rules")
+        with open(inventory, "w") as f:
+            f.write(INVENTORY)
+        with open(rules_path, "w") as f:
+            f.write(VM_RULES)
+        extra = ("--set", f"inventory.file={inventory}")
+        expected = vm_alert_keys(runner.replay(pcap, rules_path, extra=extra))
+        sids = [(k[0], k[1]) for k in expected]
+        check(sorted(sids) == [(1, 7), (9000, 1), (9000, 5)], f"-r with the inventory: {expected}")
+        check(all(k[5] != "null" for k in expected), f"every alert names its VMs: {expected}")
+        for workers in (1, 2):
+            records, _, stats_log = runner.dpdk(pcap, rules_path, workers, extra)
+            got = vm_alert_keys(records)
+            check(got == expected, f"inventory, {workers} workers:\n  got      {got}\n  expected {expected}")
+            check("inventory.vms" in stats_log and "inventory.bindings" in stats_log,
+                  f"inventory counters in stats.log:\n{stats_log}")
+        print(f"PASS dpdk inventory ({len(expected)} alerts with vm, 1 and 2 workers)")
+    except Failure as error:
+        print(f"FAIL dpdk inventory: {error}")
+        failed += 1
 
     try:
         # SIGTERM ends an endless port (infinite_rx replays the file forever): exit 0, stats written.

@@ -76,3 +76,41 @@ TEST_CASE("vm-detect: out-of-range values and unknown keys are errors naming the
   CHECK(any_contains(errors_of({"vm-detect.scan.window=5"}), "vm-detect.scan"));
   CHECK(errors_of({"vm-detect.scan.ports=63"}).empty());
 }
+
+TEST_CASE("vm-detect: the learned-binding and gratuitous-flood keys of sids 1 and 2") {
+  auto defaults_loaded = load_settings(std::nullopt, {});
+  REQUIRE(defaults_loaded);
+  const VmDetectSettings defaults;
+  const VmDetectSettings& embedded = defaults_loaded->vm_detect;
+  CHECK(embedded.learn_bindings == defaults.learn_bindings);
+  CHECK(embedded.binding_memcap == defaults.binding_memcap);
+  CHECK(embedded.binding_timeout == defaults.binding_timeout);
+  CHECK(embedded.garp_flood_count == defaults.garp_flood_count);
+  CHECK(embedded.garp_flood_seconds == defaults.garp_flood_seconds);
+  CHECK(embedded.learn_segments == defaults.learn_segments);
+  CHECK(embedded.segment_memcap == defaults.segment_memcap);
+  CHECK(embedded.segment_timeout == defaults.segment_timeout);
+  auto settings = load_settings(std::nullopt, {"vm-detect.arp-spoofing.learn=no", "vm-detect.arp-spoofing.memcap=8mb",
+                                               "vm-detect.arp-spoofing.timeout=600",
+                                               "vm-detect.arp-spoofing.gratuitous-flood.count=3",
+                                               "vm-detect.arp-spoofing.gratuitous-flood.seconds=5",
+                                               "vm-detect.mac-spoofing.learn=no", "vm-detect.mac-spoofing.memcap=128kb",
+                                               "vm-detect.mac-spoofing.timeout=60"});
+  REQUIRE(settings);
+  const VmDetectSettings& got = settings->vm_detect;
+  CHECK(got.arp_spoofing);
+  CHECK_FALSE(got.learn_bindings);
+  CHECK(got.binding_memcap == 8ull << 20);
+  CHECK(got.binding_timeout == 600);
+  CHECK(got.garp_flood_count == 3);
+  CHECK(got.garp_flood_seconds == 5);
+  CHECK_FALSE(got.learn_segments);
+  CHECK(got.segment_memcap == 128ull << 10);
+  CHECK(got.segment_timeout == 60);
+  CHECK(any_contains(errors_of({"vm-detect.arp-spoofing.memcap=1kb"}), "vm-detect.arp-spoofing.memcap"));
+  CHECK(any_contains(errors_of({"vm-detect.arp-spoofing.timeout=0"}), "vm-detect.arp-spoofing.timeout"));
+  CHECK(any_contains(errors_of({"vm-detect.arp-spoofing.gratuitous-flood.count=0"}),
+                     "vm-detect.arp-spoofing.gratuitous-flood.count"));
+  CHECK(any_contains(errors_of({"vm-detect.arp-spoofing.flood=1"}), "vm-detect.arp-spoofing.flood"));
+  CHECK(any_contains(errors_of({"vm-detect.mac-spoofing.learn=maybe"}), "vm-detect.mac-spoofing.learn"));
+}

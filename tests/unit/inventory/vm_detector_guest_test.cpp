@@ -356,3 +356,49 @@ TEST_CASE("the detectors allocate nothing per packet once built") {
   CHECK(g_allocations.load() == before);
   CHECK(alerts > 5);
 }
+
+TEST_CASE("the learned-binding paths (ARP, ND, DHCP ack, DHCPv6, segments) allocate nothing per packet") {
+  if (!EASTWATCH_COUNTING_ALLOCATOR) {
+    WARN("skipped under AddressSanitizer: it replaces operator new");
+    return;
+  }
+  const auto inv = guests();
+  VmDetectSettings settings;
+  settings.garp_flood_count = 2;
+  VmDetector detector{settings};  // its learned tables allocated here
+  std::vector<AlertEvent> out(4);
+  std::vector<Frame> frames;
+  for (uint8_t mac : {kStranger, kWeb}) {  // ARP replies and gratuitous ARPs for 10.20.0.50, two MACs
+    Frame f = ethernet(mac, 0xff, 0x0806);
+    f.u16(1).u16(0x0800).u8(6).u8(4).u16(2).raw({0, 0x50, 0x56, 0, 0, mac}).raw({10, 20, 0, 50});
+    frames.push_back(f.zeros(6).raw({10, 20, 0, 50}));
+  }
+  for (uint8_t mac : {kStranger, kWeb}) {  // NAs for fe80::50 with a target link-layer option
+    Frame f = ethernet(mac, 0xff, 0x86dd);
+    f.u32(0x60000000).u16(32).u8(58).u8(255).raw({0xfe, 0x80}).zeros(13).u8(0x50).raw({0xff, 0x02}).zeros(13).u8(1);
+    f.u8(136).u8(0).u16(0).u32(0).raw({0xfe, 0x80}).zeros(13).u8(0x50).u8(2).u8(1).raw({0, 0x50, 0x56, 0, 0, mac});
+    frames.push_back(f);
+  }
+  std::vector<uint8_t> ack = bootp(2, {53, 1, 5});
+  ack[16] = 10; ack[17] = 20; ack[19] = 60; ack[33] = kWeb; ack[30] = 0x56; ack[29] = 0x50;
+  frames.push_back(dhcp_frame(kDhcp, 2, ack));
+  Frame v6 = ethernet(kWeb, 0xff, 0x86dd);
+  v6.u32(0x60000000).u16(12).u8(17).u8(64).raw({0xfe, 0x80}).zeros(13).u8(0x11).raw({0xfe, 0x80}).zeros(13).u8(9);
+  frames.push_back(v6.udp(547, 546, 12).raw({7, 1, 2, 3}));
+  std::vector<Packet> packets;
+  for (const Frame& f : frames) packets.push_back(decode(f));
+  Flow flow;
+  const uint64_t before = g_allocations.load();
+  size_t alerts = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (Packet& p : packets) {
+      p.ts_usec += 1'000'000;
+      flow.pkts_toserver = 1;
+      p.flow = p.ip_version != 0 ? &flow : nullptr;
+      alerts += detector.on_arp(p, *inv, out);
+      if (p.ip_version != 0) alerts += detector.on_packet(p, *inv, out);
+    }
+  }
+  CHECK(g_allocations.load() == before);
+  CHECK(alerts >= 6);
+}
