@@ -42,7 +42,7 @@ class Loader {
     check_keys(root, "",
                {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "reference-config-file", "threshold-file", "flow",
                 "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream", "app-layer", "capture", "decoder",
-                "inventory", "vm-detect", "spool"});
+                "inventory", "vm-detect", "spool", "stats", "metrics"});
     if (auto sensor = map_at(root, "sensor", "sensor")) {
       check_keys(sensor, "sensor", {"name"});
       get_string(sensor["name"], "sensor.name", settings.sensor_name);
@@ -70,6 +70,7 @@ class Loader {
     load_decoder(root, settings.variables, settings.decoder);
     load_host_os_policy(root, settings.host_os_policy);
     load_inventory(root, settings.inventory, settings.vm_detect);
+    load_stats_metrics(root, settings.stats, settings.metrics);
   }
 
  private:
@@ -505,6 +506,38 @@ class Loader {
   }
 
   // inventory: {file, check-interval}; vm-detect: the built-in detectors (sensor/vmdetect).
+  // stats: (Suricata's periodic stats) and metrics: (the Prometheus endpoint).
+  void load_stats_metrics(const YAML::Node& root, StatsSettings& stats, MetricsSettings& metrics) {
+    if (auto node = map_at(root, "stats", "stats")) {
+      check_keys(node, "stats", {"enabled", "interval"});
+      get_bool(node["enabled"], "stats.enabled", stats.enabled);
+      get_uint(node["interval"], "stats.interval", stats.interval_s, 1, 86400);
+    }
+    auto node = map_at(root, "metrics", "metrics");
+    if (!node) return;
+    check_keys(node, "metrics", {"enabled", "listen", "max-signatures", "max-zone-pairs"});
+    get_bool(node["enabled"], "metrics.enabled", metrics.enabled);
+    std::string listen;
+    if (scalar(node["listen"], "metrics.listen", listen)) {
+      // host:port or [v6]:port, the port a number up to 65535 (0: any free port).
+      const size_t colon = listen.rfind(':');
+      const std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+      const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+      const bool port_ok = !port.empty() && port.size() <= 5 &&
+                           std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }) &&
+                           std::stoul(port) <= 65535;
+      const bool host_ok = !host.empty() && (host.front() != '[' || (host.size() > 2 && host.back() == ']'));
+      if (!port_ok || !host_ok) {
+        fail(node["listen"], "metrics.listen",
+             "'" + listen + "' is not an address (expected host:port, such as 127.0.0.1:9101 or [::1]:9101)");
+      } else {
+        metrics.listen = listen;
+      }
+    }
+    get_uint(node["max-signatures"], "metrics.max-signatures", metrics.max_signatures, 1, 100000);
+    get_uint(node["max-zone-pairs"], "metrics.max-zone-pairs", metrics.max_zone_pairs, 1, 100000);
+  }
+
   void load_inventory(const YAML::Node& root, InventorySettings& inventory, VmDetectSettings& detect) {
     if (auto node = map_at(root, "inventory", "inventory")) {
       check_keys(node, "inventory", {"file", "check-interval"});

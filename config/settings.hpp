@@ -249,6 +249,21 @@ struct SinkSettings {
   KafkaSinkSettings kafka;
 };
 
+// Periodic stats (Suricata's `stats:`): every `interval` seconds an EVE `stats` record (with
+// outputs.eve.stats) and a stats.log block, besides the one at the end of the run.
+struct StatsSettings {
+  bool enabled = true;
+  uint32_t interval_s = 8;
+};
+
+// The Prometheus endpoint (sensor/main/metrics_server): off unless `listen` is set.
+struct MetricsSettings {
+  bool enabled = false;
+  std::string listen = "127.0.0.1:9101";  // host:port ([v6]:port); port 0 picks a free one
+  uint32_t max_signatures = 500;          // alert series by signature; more go to sid="other"
+  uint32_t max_zone_pairs = 100;          // alert series by (src_zone, dest_zone); more go to "other"
+};
+
 struct Settings {
   std::string source_file;   // the YAML it came from; "<embedded>" for the built-in defaults
   std::string sensor_name;   // EVE `host`; defaults to the machine's hostname
@@ -273,6 +288,8 @@ struct Settings {
   std::vector<HostOsPolicyEntry> host_os_policy;  // in config order; empty: every host bsd
   InventorySettings inventory;
   VmDetectSettings vm_detect;
+  StatsSettings stats;
+  MetricsSettings metrics;
 };
 
 }  // namespace eastwatch

@@ -5,8 +5,10 @@
 #include <string>
 
 #include "config/config_loader.hpp"
+#include "sensor/inventory/inventory_store.hpp"
 #include "sensor/main/cli.hpp"
 #include "sensor/main/dpdk_workers.hpp"
+#include "sensor/main/hangup.hpp"
 #include "sensor/main/replay.hpp"
 #include "sensor/main/rule_loading.hpp"
 #include "sensor/main/run_inventory.hpp"

@@ -87,12 +87,28 @@ void Worker::process_burst(std::span<Packet> packets) noexcept {
   for (Packet& packet : packets) process_packet(packet);
   if (!packets.empty()) {
     const int64_t now = packets.back().ts_usec;
+    last_packet_usec_ = now;
     if (now - last_expire_usec_ >= kExpireIntervalUsec) {
       flows_.expire(now, kExpireChecksPerRun);
       defrag_.expire(now, kExpireChecksPerRun);
       last_expire_usec_ = now;
     }
   }
+  if (++bursts_unpublished_ >= kPublishEveryBursts) publish_stats();
+}
+
+void Worker::publish_stats() noexcept {
+  publish_scratch_.decode = decode_stats_;
+  publish_scratch_.flow = flows_.counters();
+  publish_scratch_.defrag = defrag_.counters();
+  publish_scratch_.stream = stream_.counters();
+  publish_scratch_.app_layer = app_layer_.counters();
+  publish_scratch_.detect = detect_thread_->counters();
+  publish_scratch_.vm_detect = vm_detect_.counters();
+  publish_scratch_.anomaly = anomalies_.counters();
+  publish_scratch_.last_packet_usec = last_packet_usec_;
+  published_.publish(publish_scratch_);
+  bursts_unpublished_ = 0;
 }
 
 void Worker::process_packet(Packet& packet) noexcept {
@@ -261,6 +277,9 @@ void Worker::push_alerts(const Packet& packet, size_t count) noexcept {
   }
 }
 
-void Worker::finish() noexcept { flows_.flush(); }
+void Worker::finish() noexcept {
+  flows_.flush();
+  publish_stats();
+}
 
 }  // namespace eastwatch
