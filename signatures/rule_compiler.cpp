@@ -233,54 +233,108 @@ bool inspects_stream(const Rule& rule) {
   return std::any_of(rule.sections.begin(), rule.sections.end(), [](const BufferSection& s) { return !s.steps.empty(); });
 }
 
-tl::expected<void, std::string> build_prefilter(const std::vector<Rule>& rules, const std::vector<Prefilter>& prefilter,
-                                                const std::vector<uint32_t>& members, bool streams,
-                                                DatabaseBuilder& databases, PrefilterGroup& group) {
+// The prefilters of a list of rules, as Hyperscan inputs: one pattern id per distinct literal
+// (the rules sharing it listed under it), then the regex prefilters, one rule each.
+struct PatternLists {
   std::map<Literal, uint32_t> ids;
-  std::vector<std::vector<uint32_t>> rules_of;
+  std::vector<std::vector<uint32_t>> rules_of;  // by pattern id
   std::vector<uint32_t> regex_rules;
-  std::vector<uint32_t> header_only;
+  std::vector<uint32_t> header_only;  // rules without a prefilter
+  // The literals' arrays for hs_compile_lit_multi, in pattern-id order.
+  std::vector<const char*> expressions;
+  std::vector<size_t> lengths;
+  std::vector<unsigned> flags;
+  std::vector<unsigned> hs_ids;
+};
+
+PatternLists collect_patterns(const std::vector<Prefilter>& prefilter, const std::vector<uint32_t>& members) {
+  PatternLists lists;
   for (uint32_t r : members) {
     switch (prefilter[r].kind) {
-      case Prefilter::Kind::None: header_only.push_back(r); break;
-      case Prefilter::Kind::Regex: regex_rules.push_back(r); break;
+      case Prefilter::Kind::None: lists.header_only.push_back(r); break;
+      case Prefilter::Kind::Regex: lists.regex_rules.push_back(r); break;
       case Prefilter::Kind::Literal: {
-        auto [it, inserted] = ids.emplace(prefilter[r].literal, static_cast<uint32_t>(ids.size()));
-        if (inserted) rules_of.emplace_back();
-        rules_of[it->second].push_back(r);
+        auto [it, inserted] = lists.ids.emplace(prefilter[r].literal, static_cast<uint32_t>(lists.ids.size()));
+        if (inserted) lists.rules_of.emplace_back();
+        lists.rules_of[it->second].push_back(r);
         break;
       }
     }
   }
-
-  // Literal database.
-  std::vector<const char*> expressions(ids.size());
-  std::vector<size_t> lengths(ids.size());
-  std::vector<unsigned> flags(ids.size());
-  std::vector<unsigned> hs_ids(ids.size());
-  for (const auto& [literal, pattern_id] : ids) {
-    expressions[pattern_id] = literal.bytes.data();
-    lengths[pattern_id] = literal.bytes.size();
-    flags[pattern_id] = HS_FLAG_SINGLEMATCH | (literal.nocase ? HS_FLAG_CASELESS : 0);
-    hs_ids[pattern_id] = pattern_id;
+  const size_t count = lists.ids.size();
+  lists.expressions.resize(count);
+  lists.lengths.resize(count);
+  lists.flags.resize(count);
+  lists.hs_ids.resize(count);
+  for (const auto& [literal, pattern_id] : lists.ids) {
+    lists.expressions[pattern_id] = literal.bytes.data();
+    lists.lengths[pattern_id] = literal.bytes.size();
+    lists.flags[pattern_id] = HS_FLAG_SINGLEMATCH | (literal.nocase ? HS_FLAG_CASELESS : 0);
+    lists.hs_ids[pattern_id] = pattern_id;
   }
-  auto literal_db = databases.build("literal", expressions, lengths, flags, hs_ids);
-  if (!literal_db) {
-    const uint32_t first_rule = rules_of[databases.failed_id()].front();
-    return tl::unexpected("Hyperscan refused the fast patterns: " + literal_db.error() + " (pattern of sid " +
+  return lists;
+}
+
+// The block-mode literal database; `what` names the patterns in the error.
+tl::expected<const hs_database_t*, std::string> build_literal_database(const PatternLists& lists,
+                                                                       const std::vector<Rule>& rules,
+                                                                       DatabaseBuilder& databases, const char* what) {
+  auto database = databases.build("literal", lists.expressions, lists.lengths, lists.flags, lists.hs_ids);
+  if (!database) {
+    const uint32_t first_rule = lists.rules_of[databases.failed_id()].front();
+    return tl::unexpected(std::string("Hyperscan refused the ") + what + ": " + database.error() + " (pattern of sid " +
                           std::to_string(rules[first_rule].sid) + ")");
   }
+  return database;
+}
+
+// The regex prefilters' database, ids from `first_id` (after the literals); nullptr for none.
+tl::expected<const hs_database_t*, std::string> build_regex_database(const PatternLists& lists,
+                                                                     const std::vector<Prefilter>& prefilter,
+                                                                     uint32_t first_id, DatabaseBuilder& databases) {
+  if (lists.regex_rules.empty()) return nullptr;
+  std::vector<const char*> expressions;
+  std::vector<size_t> lengths;
+  std::vector<unsigned> flags;
+  std::vector<unsigned> ids;
+  for (uint32_t k = 0; k < lists.regex_rules.size(); ++k) {
+    const Prefilter& p = prefilter[lists.regex_rules[k]];
+    expressions.push_back(p.expression.c_str());
+    lengths.push_back(p.expression.size());
+    flags.push_back(p.hs_flags);
+    ids.push_back(first_id + k);
+  }
+  return databases.build("regex", expressions, lengths, flags, ids);
+}
+
+// The rules of each pattern id, flattened: pattern p's are rules[offsets[p] .. offsets[p+1]).
+void flatten_pattern_rules(const std::vector<std::vector<uint32_t>>& rules_of, std::vector<uint32_t>& rules,
+                           std::vector<uint32_t>& offsets) {
+  offsets.assign(1, 0);
+  for (const auto& list : rules_of) {
+    rules.insert(rules.end(), list.begin(), list.end());
+    offsets.push_back(static_cast<uint32_t>(rules.size()));
+  }
+}
+
+tl::expected<void, std::string> build_prefilter(const std::vector<Rule>& rules, const std::vector<Prefilter>& prefilter,
+                                                const std::vector<uint32_t>& members, bool streams,
+                                                DatabaseBuilder& databases, PrefilterGroup& group) {
+  PatternLists lists = collect_patterns(prefilter, members);
+  auto literal_db = build_literal_database(lists, rules, databases, "fast patterns");
+  if (!literal_db) return tl::unexpected(literal_db.error());
   group.database = *literal_db;
-  group.pattern_count = static_cast<uint32_t>(ids.size());
+  group.pattern_count = static_cast<uint32_t>(lists.ids.size());
   if (streams) {
     const bool any_stream_rule =
         std::any_of(members.begin(), members.end(), [&](uint32_t r) { return inspects_stream(rules[r]); });
     if (any_stream_rule) {
       // Not single-match: in streaming mode that would report a literal once per stream,
       // and each later occurrence must select its rules again.
-      std::vector<unsigned> stream_flags(flags);
+      std::vector<unsigned> stream_flags(lists.flags);
       for (auto& f : stream_flags) f &= ~static_cast<unsigned>(HS_FLAG_SINGLEMATCH);
-      auto stream_db = databases.build("literal", expressions, lengths, stream_flags, hs_ids, HS_MODE_STREAM);
+      auto stream_db =
+          databases.build("literal", lists.expressions, lists.lengths, stream_flags, lists.hs_ids, HS_MODE_STREAM);
       if (!stream_db) return tl::unexpected("Hyperscan refused the stream fast patterns: " + stream_db.error());
       group.stream_database = *stream_db;
     }
@@ -293,32 +347,15 @@ tl::expected<void, std::string> build_prefilter(const std::vector<Rule>& rules, 
 
   // Regex prefilters, ids after the literals. Each was accepted alone; should the set still
   // be refused, those rules fall back to the header-only path (correct, only slower).
-  if (!regex_rules.empty()) {
-    std::vector<const char*> regex_expressions;
-    std::vector<size_t> regex_lengths;
-    std::vector<unsigned> regex_flags;
-    std::vector<unsigned> regex_ids;
-    for (uint32_t k = 0; k < regex_rules.size(); ++k) {
-      const Prefilter& p = prefilter[regex_rules[k]];
-      regex_expressions.push_back(p.expression.c_str());
-      regex_lengths.push_back(p.expression.size());
-      regex_flags.push_back(p.hs_flags);
-      regex_ids.push_back(group.pattern_count + k);
-    }
-    auto regex_db = databases.build("regex", regex_expressions, regex_lengths, regex_flags, regex_ids);
-    if (regex_db) {
-      group.regex_database = *regex_db;
-      group.regex_count = static_cast<uint32_t>(regex_rules.size());
-      for (uint32_t r : regex_rules) rules_of.push_back({r});
-    } else {
-      header_only = sorted_union(header_only, regex_rules);
-    }
+  std::vector<uint32_t> header_only = std::move(lists.header_only);
+  if (auto regex_db = build_regex_database(lists, prefilter, group.pattern_count, databases); !regex_db) {
+    header_only = sorted_union(header_only, lists.regex_rules);
+  } else if (*regex_db != nullptr) {
+    group.regex_database = *regex_db;
+    group.regex_count = static_cast<uint32_t>(lists.regex_rules.size());
+    for (uint32_t r : lists.regex_rules) lists.rules_of.push_back({r});
   }
-  group.pattern_rule_offsets.assign(1, 0);
-  for (const auto& list : rules_of) {
-    group.pattern_rules.insert(group.pattern_rules.end(), list.begin(), list.end());
-    group.pattern_rule_offsets.push_back(static_cast<uint32_t>(group.pattern_rules.size()));
-  }
+  flatten_pattern_rules(lists.rules_of, group.pattern_rules, group.pattern_rule_offsets);
 
   // Header-only rules behind their address index.
   HeaderOnlyRules& index = group.header_only;
@@ -363,58 +400,16 @@ tl::expected<void, std::string> build_buffer_prefilter(const std::vector<Rule>& 
                                                        const std::vector<Prefilter>& prefilter,
                                                        const std::vector<uint32_t>& members,
                                                        DatabaseBuilder& databases, BufferPrefilter& out) {
-  std::map<Literal, uint32_t> ids;
-  std::vector<std::vector<uint32_t>> rules_of;
-  std::vector<uint32_t> regex_rules;
-  for (uint32_t r : members) {
-    if (prefilter[r].kind == Prefilter::Kind::Regex) {
-      regex_rules.push_back(r);
-    } else if (prefilter[r].kind == Prefilter::Kind::Literal) {
-      auto [it, inserted] = ids.emplace(prefilter[r].literal, static_cast<uint32_t>(ids.size()));
-      if (inserted) rules_of.emplace_back();
-      rules_of[it->second].push_back(r);
-    }
-  }
-  std::vector<const char*> expressions(ids.size());
-  std::vector<size_t> lengths(ids.size());
-  std::vector<unsigned> flags(ids.size());
-  std::vector<unsigned> hs_ids(ids.size());
-  for (const auto& [literal, pattern_id] : ids) {
-    expressions[pattern_id] = literal.bytes.data();
-    lengths[pattern_id] = literal.bytes.size();
-    flags[pattern_id] = HS_FLAG_SINGLEMATCH | (literal.nocase ? HS_FLAG_CASELESS : 0);
-    hs_ids[pattern_id] = pattern_id;
-  }
-  auto literal_db = databases.build("literal", expressions, lengths, flags, hs_ids);
-  if (!literal_db) {
-    const uint32_t first_rule = rules_of[databases.failed_id()].front();
-    return tl::unexpected("Hyperscan refused the buffer fast patterns: " + literal_db.error() + " (pattern of sid " +
-                          std::to_string(rules[first_rule].sid) + ")");
-  }
+  PatternLists lists = collect_patterns(prefilter, members);  // members all have a prefilter
+  auto literal_db = build_literal_database(lists, rules, databases, "buffer fast patterns");
+  if (!literal_db) return tl::unexpected(literal_db.error());
   out.database = *literal_db;
-  out.pattern_count = static_cast<uint32_t>(ids.size());
-  if (!regex_rules.empty()) {
-    std::vector<const char*> regex_expressions;
-    std::vector<size_t> regex_lengths;
-    std::vector<unsigned> regex_flags;
-    std::vector<unsigned> regex_ids;
-    for (uint32_t k = 0; k < regex_rules.size(); ++k) {
-      const Prefilter& pre = prefilter[regex_rules[k]];
-      regex_expressions.push_back(pre.expression.c_str());
-      regex_lengths.push_back(pre.expression.size());
-      regex_flags.push_back(pre.hs_flags);
-      regex_ids.push_back(out.pattern_count + k);
-    }
-    auto regex_db = databases.build("regex", regex_expressions, regex_lengths, regex_flags, regex_ids);
-    if (!regex_db) return tl::unexpected("Hyperscan refused the buffer pcre prefilters: " + regex_db.error());
-    out.regex_database = *regex_db;
-    for (uint32_t r : regex_rules) rules_of.push_back({r});
-  }
-  out.pattern_rule_offsets.assign(1, 0);
-  for (const auto& list : rules_of) {
-    out.pattern_rules.insert(out.pattern_rules.end(), list.begin(), list.end());
-    out.pattern_rule_offsets.push_back(static_cast<uint32_t>(out.pattern_rules.size()));
-  }
+  out.pattern_count = static_cast<uint32_t>(lists.ids.size());
+  auto regex_db = build_regex_database(lists, prefilter, out.pattern_count, databases);
+  if (!regex_db) return tl::unexpected("Hyperscan refused the buffer pcre prefilters: " + regex_db.error());
+  out.regex_database = *regex_db;
+  for (uint32_t r : lists.regex_rules) lists.rules_of.push_back({r});
+  flatten_pattern_rules(lists.rules_of, out.pattern_rules, out.pattern_rule_offsets);
   return {};
 }
 
