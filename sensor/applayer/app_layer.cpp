@@ -148,28 +148,10 @@ void AppLayer::process_tcp(Flow& flow, const StreamUpdate& update) noexcept {
   HttpState* state = http_state(flow);
   if (state == nullptr) return;
   const bool ts = update.to_server;
-  uint64_t& consumed = state->consumed[ts ? 0 : 1];
-  const auto spans = update.span_list();
-  // Bytes delivered before the flow was detected (or before this direction's parser saw any):
-  // from the look-back view, when it still holds them.
-  if (!spans.empty() && consumed < spans[0].offset) {
-    const uint64_t w_begin = update.window_offset, w_end = w_begin + update.window.size();
-    if (!update.window.empty() && w_begin <= consumed && w_end >= spans[0].offset) {
-      const uint64_t n = spans[0].offset - consumed;
-      state->parser.feed(ts, update.window.subspan(consumed - w_begin, n), context_);
-      consumed += n;
-    }
-  }
-  for (const StreamSpan& span : spans) {
-    if (span.offset + span.len <= consumed) continue;
-    if (span.offset > consumed) {
-      state->parser.gap(ts, span.offset - consumed, context_);
-      consumed = span.offset;
-    }
-    const uint64_t skip = consumed - span.offset;
-    state->parser.feed(ts, std::span<const uint8_t>(span.data + skip, span.len - skip), context_);
-    consumed = span.offset + span.len;
-  }
+  HttpFlowParser& parser = state->parser;
+  update.for_each_new(
+      state->consumed[ts ? 0 : 1], [&](std::span<const uint8_t> bytes) { parser.feed(ts, bytes, context_); },
+      [&](uint64_t length) { parser.gap(ts, length, context_); });
   if (update.done) state->parser.end(ts, context_);
 }
 
@@ -216,33 +198,15 @@ AppLayer::TlsState* AppLayer::tls_state(Flow& flow) noexcept {
   return &state;
 }
 
-// Same walk as the HTTP one: bytes delivered before the state existed from the look-back
-// view, then the spans in order, gaps reported.
 void AppLayer::process_tls(Flow& flow, const StreamUpdate& update) noexcept {
   TlsState* state = tls_state(flow);
   if (state == nullptr) return;
   const bool ts = update.to_server;
   if (state->parser.done(ts)) return;
-  uint64_t& consumed = state->consumed[ts ? 0 : 1];
-  const auto spans = update.span_list();
-  if (!spans.empty() && consumed < spans[0].offset) {
-    const uint64_t w_begin = update.window_offset, w_end = w_begin + update.window.size();
-    if (!update.window.empty() && w_begin <= consumed && w_end >= spans[0].offset) {
-      const uint64_t n = spans[0].offset - consumed;
-      state->parser.feed(ts, update.window.subspan(consumed - w_begin, n), tls_context_);
-      consumed += n;
-    }
-  }
-  for (const StreamSpan& span : spans) {
-    if (span.offset + span.len <= consumed) continue;
-    if (span.offset > consumed) {
-      state->parser.gap(ts, span.offset - consumed, tls_context_);
-      consumed = span.offset;
-    }
-    const uint64_t skip = consumed - span.offset;
-    state->parser.feed(ts, std::span<const uint8_t>(span.data + skip, span.len - skip), tls_context_);
-    consumed = span.offset + span.len;
-  }
+  TlsFlowParser& parser = state->parser;
+  update.for_each_new(
+      state->consumed[ts ? 0 : 1], [&](std::span<const uint8_t> bytes) { parser.feed(ts, bytes, tls_context_); },
+      [&](uint64_t length) { parser.gap(ts, length, tls_context_); });
 }
 
 const TlsEveData* AppLayer::tls_eve(const Flow& flow) const noexcept {

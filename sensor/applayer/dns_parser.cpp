@@ -333,27 +333,9 @@ void DnsTcpState::feed(bool to_server, Span data, DnsOutput& out, DnsCounters& c
 
 void DnsTcpState::feed_update(const StreamUpdate& update, DnsOutput& out, DnsCounters& counters) noexcept {
   const bool ts = update.to_server;
-  uint64_t& consumed = dir_[ts ? 0 : 1].consumed;
-  const auto spans = update.span_list();
-  // Bytes delivered before the flow was detected: from the look-back view, when it still holds them.
-  if (!spans.empty() && consumed < spans[0].offset) {
-    const uint64_t w_begin = update.window_offset, w_end = w_begin + update.window.size();
-    if (!update.window.empty() && w_begin <= consumed && w_end >= spans[0].offset) {
-      const uint64_t n = spans[0].offset - consumed;
-      feed(ts, update.window.subspan(consumed - w_begin, n), out, counters);
-      consumed += n;
-    }
-  }
-  for (const StreamSpan& span : spans) {
-    if (span.offset + span.len <= consumed) continue;
-    if (span.offset > consumed) {
-      gap(ts, counters);
-      consumed = span.offset;
-    }
-    const uint64_t skip = consumed - span.offset;
-    feed(ts, Span(span.data + skip, span.len - skip), out, counters);
-    consumed = span.offset + span.len;
-  }
+  update.for_each_new(
+      dir_[ts ? 0 : 1].consumed, [&](Span bytes) { feed(ts, bytes, out, counters); },
+      [&](uint64_t) { gap(ts, counters); });
 }
 
 // --- EVE ---------------------------------------------------------------------------------

@@ -71,6 +71,31 @@ struct StreamUpdate {
   uint64_t window_offset = 0;  // stream offset of window[0]
 
   std::span<const StreamSpan> span_list() const noexcept { return {spans, span_count}; }
+  // What this update delivers past `consumed` (a stream parser's offset in this direction), in
+  // order: first the bytes delivered before the parser started (the flow was detected late, or
+  // this direction had not begun), from the look-back window while it still holds them, then the
+  // spans, a hole given to on_gap(length). `consumed` ends past the last byte given to on_bytes.
+  template <class OnBytes, class OnGap>
+  void for_each_new(uint64_t& consumed, OnBytes&& on_bytes, OnGap&& on_gap) const noexcept {
+    if (span_count > 0 && consumed < spans[0].offset) {
+      const uint64_t w_begin = window_offset, w_end = w_begin + window.size();
+      if (!window.empty() && w_begin <= consumed && w_end >= spans[0].offset) {
+        const uint64_t n = spans[0].offset - consumed;
+        on_bytes(window.subspan(consumed - w_begin, n));
+        consumed += n;
+      }
+    }
+    for (const StreamSpan& span : span_list()) {
+      if (span.offset + span.len <= consumed) continue;
+      if (span.offset > consumed) {
+        on_gap(span.offset - consumed);
+        consumed = span.offset;
+      }
+      const uint64_t skip = consumed - span.offset;
+      on_bytes(std::span<const uint8_t>(span.data + skip, span.len - skip));
+      consumed = span.offset + span.len;
+    }
+  }
   // Empties the update (the span array is left as is: only span_count counts).
   void reset(bool direction_to_server) noexcept {
     span_count = 0;
