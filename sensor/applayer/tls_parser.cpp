@@ -104,6 +104,19 @@ bool next_extension(Reader& r, Extension& e) noexcept {
   return r.ok;
 }
 
+// The extensions block at the end of a hello (optional): empty when absent, and when its length
+// overruns the message (counted: the hello's other fields stay usable).
+Reader extensions_block(Reader& r, TlsCounters& c) noexcept {
+  if (!r.has(2)) return Reader{nullptr, 0};
+  const uint32_t len = r.get(2);
+  const uint8_t* data = r.take(len);
+  if (data == nullptr) {
+    ++c.handshake_invalid_length;
+    return Reader{nullptr, 0};
+  }
+  return Reader{data, len};
+}
+
 // The JA3 hash of a string in the arena, written after it.
 ByteView ja3_hash(TlsOutput& out, ByteView text) noexcept {
   const Md5Digest digest = md5(std::span<const uint8_t>(text.data, text.len));
@@ -304,18 +317,10 @@ void TlsFlowParser::client_hello(const uint8_t* msg, uint32_t n, TlsContext& ctx
 
   // Extensions (optional): walked once for their contents; an invalid one ends the list there
   // for JA3 too, as in Suricata. `count`: the extensions taken.
-  const uint8_t* extensions = nullptr;
-  uint32_t extensions_len = 0, count = 0;
+  const Reader extensions = extensions_block(r, c);
+  uint32_t count = 0;
   ByteView sni_source;
-  if (r.has(2)) {
-    extensions_len = r.get(2);
-    extensions = r.take(extensions_len);
-    if (extensions == nullptr) {
-      ++c.handshake_invalid_length;
-      extensions_len = 0;
-    }
-  }
-  Reader x{extensions, extensions_len};
+  Reader x = extensions;
   Extension ext;
   while (x.left > 0) {
     if (!next_extension(x, ext)) {
@@ -377,12 +382,12 @@ void TlsFlowParser::client_hello(const uint8_t* msg, uint32_t n, TlsContext& ctx
     if (!is_grease(v)) w.value(v);
   }
   w.field();
-  Reader x2{extensions, extensions_len};
+  Reader x2 = extensions;
   for (uint32_t i = 0; i < count && next_extension(x2, ext); ++i) {
     if (!is_grease(ext.type)) w.value(ext.type);
   }
   w.field();
-  Reader x3{extensions, extensions_len};
+  Reader x3 = extensions;
   for (uint32_t i = 0; i < count && next_extension(x3, ext); ++i) {
     if (ext.type != kExtSupportedGroups) continue;
     Reader g{ext.data, ext.len};
@@ -393,7 +398,7 @@ void TlsFlowParser::client_hello(const uint8_t* msg, uint32_t n, TlsContext& ctx
     }
   }
   w.field();
-  Reader x4{extensions, extensions_len};
+  Reader x4 = extensions;
   for (uint32_t i = 0; i < count && next_extension(x4, ext); ++i) {
     if (ext.type != kExtEcPointFormats) continue;
     Reader f{ext.data, ext.len};
@@ -439,17 +444,9 @@ void TlsFlowParser::server_hello(const uint8_t* msg, uint32_t n, TlsContext& ctx
     ++c.error_parser;
     return;
   }
-  const uint8_t* extensions = nullptr;
-  uint32_t extensions_len = 0, count = 0;
-  if (r.has(2)) {
-    extensions_len = r.get(2);
-    extensions = r.take(extensions_len);
-    if (extensions == nullptr) {
-      ++c.handshake_invalid_length;
-      extensions_len = 0;
-    }
-  }
-  Reader x{extensions, extensions_len};
+  const Reader extensions = extensions_block(r, c);
+  uint32_t count = 0;
+  Reader x = extensions;
   Extension ext;
   while (x.left > 0) {
     if (!next_extension(x, ext)) {
@@ -473,7 +470,7 @@ void TlsFlowParser::server_hello(const uint8_t* msg, uint32_t n, TlsContext& ctx
   w.field();
   if (!is_grease(cipher)) w.value(cipher);
   w.field();
-  Reader x2{extensions, extensions_len};
+  Reader x2 = extensions;
   for (uint32_t i = 0; i < count && next_extension(x2, ext); ++i) {
     if (!is_grease(ext.type)) w.value(ext.type);
   }
