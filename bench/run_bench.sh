@@ -2,7 +2,8 @@
 # Replay benchmark: eastwatch's wall-clock throughput (start-up included) on a synthetic HTTP
 # capture with N random literal rules, beside the raw Hyperscan block scan of the same payload
 # bytes with the same literals, measured in the same run (these machines are noisy: compare
-# the ratio, not absolute numbers across runs).
+# the ratio, not absolute numbers across runs). Each configuration cold (empty Hyperscan cache)
+# and warm (the cache the cold run wrote: a restart).
 # usage: bench/run_bench.sh [BUILD_DIR] [--small] [--rules N] [--runs N] [--et] [--packet-only] [--no-app-layer]
 #   --et: all of ../shared/rules/et-open instead of random literals (the rules Eastwatch cannot
 #         load yet are reported and skipped, as at start-up); raw_scan then scans their contents.
@@ -64,32 +65,53 @@ if [ "$packet_only" = 1 ]; then
   rules="$rules, as tcp-pkt (packets only)"
 fi
 
-best_wall=""
-for run in $(seq "$runs"); do
-  logdir="$(mktemp -d)"
-  # Wall clock in nanoseconds around the whole process (start-up included); /usr/bin/time for
-  # the peak RSS (its own clock has only 10 ms steps).
-  t0=$(date +%s%N)
-  /usr/bin/time -f "%M" -o "$logdir/time" "$build/sensor/main/eastwatch" -q -r "$capture" "${rule_args[@]}" ${extra[@]+"${extra[@]}"} -l "$logdir" 2>/dev/null
-  t1=$(date +%s%N)
-  wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
-  read -r rss_kb < "$logdir/time"
-  alerts=$(grep -c '"event_type":"alert"' "$logdir/eve.json" || true)
-  packets=$(grep -o '"pkts":[0-9]*' "$logdir/eve.json" | head -1 | cut -d: -f2)
-  if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; best_rss=$rss_kb; fi
-  rm -rf "$logdir"
-done
+# Each configuration twice: cold (an empty Hyperscan cache: every database compiled, as on a
+# sensor's first start with new rules) and warm (the cache the cold run wrote: a restart).
+cache_root="$(mktemp -d)"
+trap 'rm -rf "$cache_root"' EXIT
+measure() {  # measure cold|warm -> sets <mode>_wall, <mode>_rss, alerts, packets (best of $runs)
+  local mode="$1" best="" best_rss="" run logdir t0 t1 wall rss_kb cache
+  for run in $(seq "$runs"); do
+    logdir="$(mktemp -d)"
+    cache="$cache_root/$mode-$run"
+    if [ "$mode" = warm ]; then cache="$cache_root/cold-$run"; fi
+    mkdir -p "$cache"
+    # Wall clock in nanoseconds around the whole process (start-up included); /usr/bin/time for
+    # the peak RSS (its own clock has only 10 ms steps).
+    t0=$(date +%s%N)
+    /usr/bin/time -f "%M" -o "$logdir/time" "$build/sensor/main/eastwatch" -q -r "$capture" "${rule_args[@]}" \
+      ${extra[@]+"${extra[@]}"} --set detect.hs-cache-dir="$cache" -l "$logdir" 2>/dev/null
+    t1=$(date +%s%N)
+    wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
+    read -r rss_kb < "$logdir/time"
+    alerts=$(grep -c '"event_type":"alert"' "$logdir/eve.json" || true)
+    packets=$(grep -o '"pkts":[0-9]*' "$logdir/eve.json" | head -1 | cut -d: -f2)
+    if [ -z "$best" ] || awk "BEGIN{exit !($wall < $best)}"; then best=$wall; best_rss=$rss_kb; fi
+    rm -rf "$logdir"
+  done
+  printf -v "${mode}_wall" '%s' "$best"
+  printf -v "${mode}_rss" '%s' "$best_rss"
+}
+measure cold
+cold_alerts=$alerts
+measure warm
+[ "$alerts" = "$cold_alerts" ] || echo "run_bench: cold and warm runs wrote different alert counts ($cold_alerts, $alerts)" >&2
 raw=$("$build/bench/raw_scan" "$capture" "$rules_file")
 frame_bytes=$(echo "$raw" | sed -E 's/.*frame_bytes=([0-9]+).*/\1/')
 raw_gbps=$(echo "$raw" | sed -E 's/.*gbps=([0-9.]+).*/\1/')
 raw_matches=$(echo "$raw" | sed -E 's/.*matches=([0-9]+).*/\1/')
 
-awk -v p="$packets" -v b="$frame_bytes" -v w="$best_wall" -v rss="$best_rss" -v a="$alerts" -v raw="$raw_gbps" \
-    -v rm="$raw_matches" -v r="$rules" -v cap="$capture" -v noapp="${extra[*]+, app layer off}" 'BEGIN {
+awk -v p="$packets" -v b="$frame_bytes" -v cw="$cold_wall" -v ww="$warm_wall" -v crss="$cold_rss" -v wrss="$warm_rss" \
+    -v a="$alerts" -v raw="$raw_gbps" -v rm="$raw_matches" -v r="$rules" -v cap="$capture" \
+    -v noapp="${extra[*]+, app layer off}" 'BEGIN {
+  printf "capture %s: %d packets, %.1f MB of frames; rules: %s%s (best of runs)\n", cap, p, b / 1e6, r, noapp
+  printf "%-20s %12s %10s %12s %10s %12s %10s %14s %10s\n", "engine", "packets/s", "Gbit/s", "ns/packet", "wall s", "peak RSS MiB", "alerts", "raw HS Gbit/s", "ratio"
+  row("eastwatch, cold", cw, crss); row("eastwatch, warm", ww, wrss)
+  printf "cold: empty Hyperscan cache (every database compiled); warm: the cache the cold run wrote\n"
+  printf "raw Hyperscan scan: %d matches (literal hits, same bytes)\n", rm
+}
+function row(name, w, rss,   gbps) {
   if (w < 0.0001) w = 0.0001
   gbps = b * 8 / w / 1e9
-  printf "capture %s: %d packets, %.1f MB of frames; rules: %s%s (best of runs)\n", cap, p, b / 1e6, r, noapp
-  printf "%-12s %12s %10s %12s %10s %12s %10s %8s %14s %10s\n", "engine", "packets/s", "Gbit/s", "ns/packet", "wall s", "peak RSS MiB", "alerts", "", "raw HS Gbit/s", "ratio"
-  printf "%-12s %12.0f %10.2f %12.1f %10.3f %12.1f %10d %8s %14.2f %10.3f\n", "eastwatch", p / w, gbps, w * 1e9 / p, w, rss / 1024, a, "", raw, gbps / raw
-  printf "raw Hyperscan scan: %d matches (literal hits, same bytes)\n", rm
+  printf "%-20s %12.0f %10.2f %12.1f %10.3f %12.1f %10d %14.2f %10.3f\n", name, p / w, gbps, w * 1e9 / p, w, rss / 1024, a, raw, gbps / raw
 }'
