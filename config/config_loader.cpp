@@ -657,7 +657,7 @@ class Loader {
       fail(outputs, "outputs", "expected a mapping of outputs (eve, fast, stats-log)");
       return;
     }
-    check_keys(outputs, "outputs", {"eve", "fast", "stats-log", "redis", "syslog", "unix", "kafka"});
+    check_keys(outputs, "outputs", {"eve", "fast", "stats-log", "pcap-log", "redis", "syslog", "unix", "kafka"});
     if (auto eve = map_at(outputs, "eve", "outputs.eve")) {
       check_keys(eve, "outputs.eve", {"enabled", "filename", "stats", "flow", "alert", "community-id", "community-id-seed",
                                         "anomaly"});
@@ -695,8 +695,39 @@ class Loader {
     }
     load_file_output(outputs, "fast", settings.fast);
     load_file_output(outputs, "stats-log", settings.stats_log);
+    load_pcap_log(outputs, settings.pcap_log);
     load_sinks(outputs, settings.sinks);
   }
+
+  // outputs.pcap-log: Suricata's keys (mode and compression only as Eastwatch writes them) plus
+  // history, history-memcap and queue-size.
+  void load_pcap_log(const YAML::Node& outputs, PcapLogSettings& out) {
+    YAML::Node node = map_at(outputs, "pcap-log", "outputs.pcap-log");
+    if (!node) return;
+    check_keys(node, "outputs.pcap-log", {"enabled", "filename", "limit", "max-files", "ts-format", "conditional",
+                                          "mode", "compression", "history", "history-memcap", "queue-size"});
+    get_bool(node["enabled"], "outputs.pcap-log.enabled", out.enabled);
+    get_string(node["filename"], "outputs.pcap-log.filename", out.filename);
+    if (out.filename.empty() || out.filename.find('/') != std::string::npos || out.filename.size() > 64) {
+      fail(node["filename"], "outputs.pcap-log.filename",
+           "'" + out.filename + "' is not a file name (expected 1-64 characters without '/'; files go to the log directory)");
+    }
+    get_size(node["limit"], "outputs.pcap-log.limit", out.limit, 1024);
+    get_uint(node["max-files"], "outputs.pcap-log.max-files", out.max_files, 0, 1'000'000);
+    size_t choice = 0;
+    if (get_choice(node["ts-format"], "outputs.pcap-log.ts-format", {"sec", "usec"}, choice)) out.ts_usec = choice == 1;
+    if (get_choice(node["conditional"], "outputs.pcap-log.conditional", {"alerts", "tag", "all"}, choice)) {
+      out.conditional = static_cast<PcapLogSettings::Conditional>(choice);
+    }
+    // Suricata's normal and multi modes both mean one file at a time per worker here; sguil's
+    // directory layout is not written, nor are compressed files.
+    get_choice(node["mode"], "outputs.pcap-log.mode", {"normal", "multi"}, choice);
+    get_choice(node["compression"], "outputs.pcap-log.compression", {"none"}, choice);
+    get_uint(node["history"], "outputs.pcap-log.history", out.history, 0, 1024);
+    get_size(node["history-memcap"], "outputs.pcap-log.history-memcap", out.history_memcap, 64 << 10);
+    get_size(node["queue-size"], "outputs.pcap-log.queue-size", out.queue_size, 256 << 10);
+  }
+
 
   // One of `names` (case-insensitive); the index of the match in `index`.
   bool get_choice(const YAML::Node& node, const std::string& path, std::initializer_list<const char*> names,

@@ -42,13 +42,15 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
       alert_buffer_size_(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet)),
       inventory_store_(inventory),
       vm_detect_(settings.vm_detect, inventory != nullptr ? inventory->learned() : nullptr),
-      anomalies_(settings.eve.enabled ? settings.eve.anomaly : AnomalySettings{}) {
+      anomalies_(settings.eve.enabled ? settings.eve.anomaly : AnomalySettings{}),
+      pcap_log_(settings.pcap_log) {
   refresh_inventory();
   // A flow's end frees its TCP session; with EVE flow records on, it also writes the record.
   const bool write_records = settings.eve.enabled && settings.eve.flow;
   flows_.set_end_callback([this, write_records, &flow_records](const Flow& flow, FlowEndReason reason) {
     stream_.release(flow);
     app_layer_.release(flow);
+    pcap_log_.release(flow);
     if (!write_records) return;
     FlowEvent event;
     event.flow_id = flow.flow_id;
@@ -114,7 +116,9 @@ void Worker::publish_stats() noexcept {
 void Worker::process_packet(Packet& packet) noexcept {
   packet.reset_decode();
   const bool decoded = decode_packet(packet, decode_stats_, decoder_);
+  frame_ = &packet;
   process_decoded(packet, decoded, true);
+  pcap_log_.on_packet(packet);  // after its alerts: logged, kept in its flow's history, or neither
 }
 
 void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) noexcept {
@@ -240,6 +244,9 @@ size_t Worker::resolve_flow_vms(Packet& packet) noexcept {
 // and the `vm` object of its two sides.
 void Worker::push_alerts(const Packet& packet, size_t count) noexcept {
   if (count == 0) return;
+  // The captured frame goes to the packet log (a rebuilt datagram's: the fragment that completed it).
+  pcap_log_.on_alert(packet, packet.rebuilt_fragment && frame_ != nullptr ? *frame_ : packet,
+                     std::span<AlertEvent>(alert_buffer_.get(), count));
   const HttpEveData* http = packet.flow != nullptr ? app_layer_.http_eve(*packet.flow) : nullptr;
   const TlsEveData* tls = packet.flow != nullptr ? app_layer_.tls_eve(*packet.flow) : nullptr;
   bool has_vm = false;

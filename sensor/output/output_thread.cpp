@@ -37,6 +37,11 @@ tl::expected<std::unique_ptr<OutputThread>, std::string> OutputThread::start(con
   }
   if (settings.stats_log.enabled) output->stats_log_path_ = join_path(options.log_dir, settings.stats_log.filename);
   if (auto error = output->start_sinks(settings, options); !error.empty()) return tl::unexpected(error);
+  if (settings.pcap_log.enabled) {
+    auto pcap_log = PcapLogWriter::start(settings.pcap_log, options.log_dir, worker_count);
+    if (!pcap_log) return tl::unexpected(pcap_log.error());
+    output->pcap_log_ = std::move(*pcap_log);
+  }
   output->thread_ = std::thread([raw = output.get()] { raw->run(); });
   return output;
 }
@@ -157,6 +162,11 @@ void OutputThread::run() {
 }
 
 void OutputThread::write_stats(StatsSnapshot snapshot) {
+  if (pcap_log_) {  // what the workers queued is written first, so the counters are final
+    pcap_log_->flush();
+    pcap_log_->counters().visit_extra(
+        [&](std::string_view name, uint64_t value) { snapshot.extra.emplace_back("pcap_log." + std::string(name), value); });
+  }
   std::lock_guard lock(stats_mutex_);
   pending_stats_.push_back(std::move(snapshot));
 }
@@ -165,6 +175,7 @@ void OutputThread::stop() {
   if (!thread_.joinable()) return;
   stopping_.store(true, std::memory_order_release);
   thread_.join();
+  if (pcap_log_) pcap_log_->stop();  // the workers are done: the rest of the packets, then the index
   if (eve_ != nullptr) std::fclose(eve_);
   if (fast_ != nullptr) std::fclose(fast_);
   if (options_.print_alerts) std::fflush(stdout);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Validates every line of an EVE JSON file against Suricata's EVE schema.
 
-Eastwatch's own top-level objects (`vm`, `mirror`) are removed first, as the README promises:
+Eastwatch's own top-level objects (`vm`, `mirror`, `pcap_log`) are removed first, as the README promises:
 everything else must be exactly Suricata's layout (the schema forbids unknown keys).
 
 usage: validate_eve.py SCHEMA EVE_FILE    exit 0 when every record is valid, 1 otherwise
@@ -11,7 +11,7 @@ import sys
 
 import jsonschema
 
-EASTWATCH_OBJECTS = ("vm", "mirror")
+EASTWATCH_OBJECTS = ("vm", "mirror", "pcap_log")
 
 
 def main() -> int:
