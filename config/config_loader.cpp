@@ -178,6 +178,29 @@ class Loader {
     out = static_cast<T>(value);
   }
 
+  // Durations: 500ms, 30s, 2m, or plain seconds; stored in milliseconds.
+  void get_duration_ms(const YAML::Node& node, const std::string& path, uint32_t& out, uint64_t min_ms,
+                       uint64_t max_ms) {
+    std::string text;
+    if (!scalar(node, path, text)) return;
+    const std::string value = lower(text);
+    size_t digits = 0;
+    while (digits < value.size() && std::isdigit(static_cast<unsigned char>(value[digits]))) ++digits;
+    const std::string unit = value.substr(digits);
+    uint64_t multiplier = 0;
+    if (unit.empty() || unit == "s") multiplier = 1000;
+    if (unit == "ms") multiplier = 1;
+    if (unit == "m") multiplier = 60000;
+    const uint64_t ms = digits > 0 && digits <= 9 ? std::stoull(value.substr(0, digits)) * multiplier : 0;
+    if (digits == 0 || digits > 9 || multiplier == 0 || ms < min_ms || ms > max_ms) {
+      fail(node, path,
+           "'" + text + "' is not valid (expected a duration from " + std::to_string(min_ms) + "ms to " +
+               std::to_string(max_ms / 1000) + "s, such as 500ms, 30s or 2m)");
+      return;
+    }
+    out = static_cast<uint32_t>(ms);
+  }
+
   // Sizes as Suricata writes them: 128mb, 64KB, 1gb, or plain bytes.
   void get_size(const YAML::Node& node, const std::string& path, uint64_t& out, uint64_t min) {
     std::string text;
@@ -369,7 +392,8 @@ class Loader {
   void load_capture(const YAML::Node& root, CaptureSettings& capture) {
     auto node = map_at(root, "capture", "capture");
     if (!node) return;
-    check_keys(node, "capture", {"mode", "interfaces", "buffer-size", "snaplen", "promisc", "bpf-filter", "workers", "dpdk"});
+    check_keys(node, "capture", {"mode", "interfaces", "buffer-size", "snaplen", "promisc", "bpf-filter", "workers", "dpdk",
+                                 "retry-delay", "retry-max"});
     std::string mode;
     if (scalar(node["mode"], "capture.mode", mode)) {
       if (lower(mode) == "pcap") {
@@ -390,6 +414,12 @@ class Loader {
     get_bool(node["promisc"], "capture.promisc", capture.promisc);
     get_string(node["bpf-filter"], "capture.bpf-filter", capture.bpf_filter);
     get_uint(node["workers"], "capture.workers", capture.workers, 1, 64);
+    get_duration_ms(node["retry-delay"], "capture.retry-delay", capture.retry_delay_ms, 10, 3600000);
+    get_duration_ms(node["retry-max"], "capture.retry-max", capture.retry_max_ms, 10, 3600000);
+    if (capture.retry_max_ms < capture.retry_delay_ms) {
+      fail(node["retry-max"] ? node["retry-max"] : node["retry-delay"], "capture.retry-max",
+           "is shorter than capture.retry-delay (expected the longest wait between reopen attempts)");
+    }
   }
 
   void load_dpdk(const YAML::Node& capture, DpdkSettings& dpdk) {

@@ -175,6 +175,8 @@ struct CaptureSettings {
   bool promisc = true;
   std::string bpf_filter;               // empty: every frame
   uint32_t workers = 1;                 // worker threads; --workers overrides
+  uint32_t retry_delay_ms = 500;        // an interface that fails is reopened after this wait ...
+  uint32_t retry_max_ms = 30000;        // ... doubling each attempt up to this
 };
 
 // The VM inventory (sensor/inventory): zones, zone policy, VMs and the management plane, in

@@ -1,7 +1,9 @@
 #include "sensor/capture/pcap_live_source.hpp"
 
+#include <net/if.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 
 #include <algorithm>
 #include <cstring>
@@ -32,7 +34,17 @@ constexpr uint32_t kMaxSnaplen = 262144;
 
 }  // namespace
 
-tl::expected<std::unique_ptr<PcapLiveSource>, std::string> PcapLiveSource::open(const Options& options) {
+const char* link_state_name(LinkState state) noexcept {
+  switch (state) {
+    case LinkState::Up: return "up";
+    case LinkState::AdminDown: return "administratively down";
+    case LinkState::NoCarrier: return "down (no carrier)";
+    case LinkState::Closed: return "gone";
+  }
+  return "?";
+}
+
+tl::expected<pcap_t*, std::string> PcapLiveSource::activate(const Options& options, LinkType& link_type) {
   const std::string& name = options.interface;
   char errbuf[PCAP_ERRBUF_SIZE] = {0};
   pcap_t* handle = pcap_create(name.c_str(), errbuf);
@@ -57,7 +69,6 @@ tl::expected<std::unique_ptr<PcapLiveSource>, std::string> PcapLiveSource::open(
     pcap_close(handle);
     return tl::unexpected(std::move(message));
   }
-  LinkType link_type{};
   if (!map_live_link_type(pcap_datalink(handle), link_type)) {
     const char* dlt_name = pcap_datalink_val_to_name(pcap_datalink(handle));
     std::string message = "interface '" + name + "': unsupported link type " +
@@ -77,18 +88,87 @@ tl::expected<std::unique_ptr<PcapLiveSource>, std::string> PcapLiveSource::open(
     }
     pcap_freecode(&program);
   }
-  return std::unique_ptr<PcapLiveSource>(new PcapLiveSource(handle, name, link_type, snaplen));
+  return handle;
 }
 
-PcapLiveSource::PcapLiveSource(pcap_t* handle, std::string interface, LinkType link_type, uint32_t snaplen)
+tl::expected<std::unique_ptr<PcapLiveSource>, std::string> PcapLiveSource::open(const Options& options) {
+  LinkType link_type{};
+  auto handle = activate(options, link_type);
+  if (!handle) return tl::unexpected(std::move(handle.error()));
+  const uint32_t snaplen = std::clamp(options.snaplen, kMinSnaplen, kMaxSnaplen);
+  return std::unique_ptr<PcapLiveSource>(new PcapLiveSource(*handle, options, link_type, snaplen));
+}
+
+PcapLiveSource::PcapLiveSource(pcap_t* handle, const Options& options, LinkType link_type, uint32_t snaplen)
     : handle_(handle),
-      interface_(std::move(interface)),
+      options_(options),
+      interface_(options.interface),
       link_type_(link_type),
       snaplen_(snaplen),
       fd_(pcap_get_selectable_fd(handle)),
       arena_(std::make_unique<uint8_t[]>(size_t{snaplen} * kMaxBurst)) {}
 
-PcapLiveSource::~PcapLiveSource() { pcap_close(handle_); }
+PcapLiveSource::~PcapLiveSource() {
+  if (handle_ != nullptr) pcap_close(handle_);
+}
+
+void PcapLiveSource::set_link_state(LinkState state) noexcept {
+  if (state == link_state_) return;
+  const auto now = Clock::now();
+  if (link_state_ == LinkState::Up) {
+    ++reopen_counters_.interface_down;
+    down_since_ = now;
+  } else if (state == LinkState::Up) {
+    down_total_ += now - down_since_;
+  }
+  link_state_ = state;
+}
+
+LinkState PcapLiveSource::check_link() noexcept {
+  if (handle_ == nullptr) return link_state_;
+  ifreq request{};
+  std::strncpy(request.ifr_name, interface_.c_str(), IFNAMSIZ - 1);
+  if (fd_ < 0 || ::ioctl(fd_, SIOCGIFFLAGS, &request) != 0) {  // "any", or gone (pcap_dispatch will say)
+    set_link_state(LinkState::Up);
+    return link_state_;
+  }
+  const auto flags = static_cast<unsigned>(request.ifr_flags);
+  set_link_state((flags & IFF_UP) == 0 ? LinkState::AdminDown
+                 : (flags & IFF_RUNNING) == 0 ? LinkState::NoCarrier
+                                              : LinkState::Up);
+  return link_state_;
+}
+
+void PcapLiveSource::close_failed() noexcept {
+  update_stats();  // keep what the kernel counted on this handle
+  closed_kernel_packets_ = counters_.kernel_packets;
+  closed_kernel_drops_ = counters_.kernel_drops;
+  pcap_close(handle_);
+  handle_ = nullptr;
+  fd_ = -1;
+  set_link_state(LinkState::Closed);
+}
+
+bool PcapLiveSource::reopen() {
+  if (handle_ != nullptr) return true;
+  LinkType link_type{};
+  auto handle = activate(options_, link_type);
+  if (!handle) {
+    error_ = std::move(handle.error());
+    return false;
+  }
+  if (link_type != link_type_) {  // frames of another kind than the workers were told: refuse
+    pcap_close(*handle);
+    error_ = "interface '" + interface_ + "': came back with another link type";
+    return false;
+  }
+  handle_ = *handle;
+  fd_ = pcap_get_selectable_fd(handle_);
+  error_.clear();
+  ++reopen_counters_.reopens;
+  check_link();  // up, or back without its carrier yet
+  return true;
+}
 
 void PcapLiveSource::on_frame(unsigned char* user, const ::pcap_pkthdr* header, const unsigned char* bytes) {
   auto* self = reinterpret_cast<PcapLiveSource*>(user);
@@ -108,6 +188,7 @@ void PcapLiveSource::on_frame(unsigned char* user, const ::pcap_pkthdr* header, 
 }
 
 size_t PcapLiveSource::next_burst(std::span<Packet> packets, int wait_ms) noexcept {
+  if (handle_ == nullptr) return 0;
   burst_ = packets.data();
   burst_capacity_ = std::min<size_t>(packets.size(), kMaxBurst);
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -116,12 +197,14 @@ size_t PcapLiveSource::next_burst(std::span<Packet> packets, int wait_ms) noexce
                                      reinterpret_cast<unsigned char*>(this));
     if (result < 0) {
       if (result == PCAP_ERROR_BREAK) return burst_count_;
-      error_ = pcap_geterr(handle_);
+      error_ = pcap_reason(handle_, result);
       ++counters_.errors;
+      close_failed();
       return 0;
     }
     if (burst_count_ > 0 || attempt > 0 || wait_ms <= 0 || fd_ < 0) return burst_count_;
     // Nothing ready: wait (bounded) for the kernel to retire a block, then try once more.
+    // POLLERR (the interface went down or away) falls through to pcap_dispatch, which reports it.
     pollfd descriptor{fd_, POLLIN, 0};
     if (::poll(&descriptor, 1, wait_ms) <= 0) return 0;
   }
@@ -129,10 +212,14 @@ size_t PcapLiveSource::next_burst(std::span<Packet> packets, int wait_ms) noexce
 }
 
 void PcapLiveSource::update_stats() noexcept {
+  Clock::duration down = down_total_;
+  if (link_state_ != LinkState::Up) down += Clock::now() - down_since_;
+  reopen_counters_.down_seconds = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(down).count());
+  if (handle_ == nullptr) return;
   pcap_stat stats{};
   if (pcap_stats(handle_, &stats) != 0) return;
-  counters_.kernel_packets = stats.ps_recv;
-  counters_.kernel_drops = stats.ps_drop;
+  counters_.kernel_packets = closed_kernel_packets_ + stats.ps_recv;
+  counters_.kernel_drops = closed_kernel_drops_ + stats.ps_drop;
 }
 
 }  // namespace eastwatch

@@ -12,11 +12,23 @@
 //    Returns 0 with `error()` set (and `errors` counted) when the interface fails (e.g. it
 //    went away). Frames are copied out of the kernel ring into an arena owned by the source,
 //    valid until the next call. It never allocates.
-//  - `update_stats` reads the kernel's counters (pcap_stats) into `counters()`:
-//    kernel_packets = packets the socket received, kernel_drops = packets the ring dropped.
-//  - pcap_cnt numbers this interface's frames from 1.
+//  - An interface taken down (administratively, or its carrier lost) keeps its handle: the
+//    kernel stops and resumes delivery on the same socket when the link comes back up.
+//    `check_link` (a syscall: call it about once a second, not per burst) reads the link's
+//    flags and tracks those periods. An interface that fails while capturing (deleted:
+//    libpcap's "The interface disappeared", ENXIO/ENODEV, any pcap_dispatch error) closes the
+//    libpcap handle: `is_open()` turns false, the kernel counters read so far are kept, and
+//    `next_burst` returns 0 at once until `reopen()` (control path: it allocates) opens the
+//    interface again with the same options; true when capturing again, false with `error()`
+//    saying why not. `reopen_counters()` counts the down periods, the reopens and the time
+//    spent down or closed.
+//  - `update_stats` reads the kernel's counters (pcap_stats) into `counters()`, summed over
+//    every handle the source has had: kernel_packets = packets the socket received,
+//    kernel_drops = packets the ring dropped.
+//  - pcap_cnt numbers this interface's frames from 1, across reopens.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -31,6 +43,28 @@ typedef struct pcap pcap_t;
 struct pcap_pkthdr;
 
 namespace eastwatch {
+
+// Eastwatch-only counters of an interface's failures (stats.log: capture.interface-down, ...).
+struct ReopenCounters {
+  uint64_t interface_down = 0;  // times the link went down or the interface failed
+  uint64_t reopens = 0;         // times a failed (closed) interface was opened again
+  uint64_t down_seconds = 0;    // whole seconds spent down or closed (up to the last update_stats)
+
+  template <class F>
+  void visit(F&&) const {}
+  template <class F>
+  void visit_extra(F&& f) const {
+    f("interface-down", interface_down); f("reopens", reopens); f("down-seconds", down_seconds);
+  }
+};
+
+enum class LinkState : uint8_t {
+  Up,         // IFF_UP and IFF_RUNNING
+  AdminDown,  // not IFF_UP (ip link set dev down)
+  NoCarrier,  // up but not running (a veth whose peer is down, a cable pulled)
+  Closed,     // the handle failed and is closed (the interface went away); see reopen()
+};
+const char* link_state_name(LinkState state) noexcept;
 
 class PcapLiveSource {
  public:
@@ -52,19 +86,29 @@ class PcapLiveSource {
 
   size_t next_burst(std::span<Packet> packets, int wait_ms) noexcept;
   void update_stats() noexcept;
+  bool is_open() const noexcept { return handle_ != nullptr; }
+  bool reopen();
+  LinkState check_link() noexcept;
+  LinkState link_state() const noexcept { return link_state_; }  // as of the last check_link/failure/reopen
 
   LinkType link_type() const noexcept { return link_type_; }
   uint32_t snaplen() const noexcept { return snaplen_; }
   const std::string& interface() const noexcept { return interface_; }
   uint64_t frames_read() const noexcept { return next_pcap_cnt_; }
   const CaptureCounters& counters() const noexcept { return counters_; }
+  const ReopenCounters& reopen_counters() const noexcept { return reopen_counters_; }
   const std::string& error() const noexcept { return error_; }
 
  private:
-  PcapLiveSource(pcap_t* handle, std::string interface, LinkType link_type, uint32_t snaplen);
+  using Clock = std::chrono::steady_clock;
+  PcapLiveSource(pcap_t* handle, const Options& options, LinkType link_type, uint32_t snaplen);
+  static tl::expected<pcap_t*, std::string> activate(const Options& options, LinkType& link_type);
   static void on_frame(unsigned char* self, const ::pcap_pkthdr* header, const unsigned char* bytes);
+  void close_failed() noexcept;
+  void set_link_state(LinkState state) noexcept;
 
-  pcap_t* handle_;
+  pcap_t* handle_;  // nullptr while the interface is down
+  Options options_;
   std::string interface_;
   LinkType link_type_;
   uint32_t snaplen_;
@@ -75,6 +119,12 @@ class PcapLiveSource {
   size_t burst_capacity_ = 0;
   uint64_t next_pcap_cnt_ = 0;
   CaptureCounters counters_;
+  uint64_t closed_kernel_packets_ = 0;  // pcap_stats of the handles closed so far
+  uint64_t closed_kernel_drops_ = 0;
+  ReopenCounters reopen_counters_;
+  LinkState link_state_ = LinkState::Up;
+  Clock::duration down_total_{};  // time down or closed, periods ended
+  Clock::time_point down_since_{};
   std::string error_;
 };
 

@@ -14,6 +14,7 @@
 
 #include "sensor/capture/pcap_file_source.hpp"
 #include "sensor/capture/pcap_live_source.hpp"
+#include "sensor/capture/retry_backoff.hpp"
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/main/capture_dispatch.hpp"
 #include "sensor/main/live_stats.hpp"
@@ -58,10 +59,47 @@ PcapLiveSource::Options live_options(const CaptureSettings& capture, const std::
   return options;
 }
 
-// Reads one interface until the stop flag (or a capture error), handing frames to the pool.
-void capture_loop(PcapLiveSource& source, WorkerPool& pool, uint32_t producer, std::atomic<uint32_t>& running) {
+// Waits `ms` in short slices; false when the stop flag was raised meanwhile.
+bool sleep_unless_stopped(uint32_t ms) {
+  const auto until = Clock::now() + std::chrono::milliseconds(ms);
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    const auto now = Clock::now();
+    if (now >= until) return true;
+    std::this_thread::sleep_for(std::min<Clock::duration>(until - now, std::chrono::milliseconds(50)));
+  }
+  return false;
+}
+
+// The interface failed and its handle is closed: reopens it with exponential back-off until it
+// is back (true) or the stop flag is raised (false). Logs once going away and once coming back.
+bool await_interface(PcapLiveSource& source, const CaptureSettings& capture) {
+  std::fprintf(stderr, "eastwatch: interface '%s' failed: %s; reopening it (after %.1f s, doubling to %.1f s)\n",
+               source.interface().c_str(), source.error().c_str(), capture.retry_delay_ms / 1000.0,
+               capture.retry_max_ms / 1000.0);
+  const auto down_since = Clock::now();
+  RetryBackoff backoff(capture.retry_delay_ms, capture.retry_max_ms);
+  while (sleep_unless_stopped(backoff.next_delay_ms())) {
+    if (!source.reopen()) continue;
+    const double seconds = std::chrono::duration<double>(Clock::now() - down_since).count();
+    std::fprintf(stderr, "eastwatch: interface '%s' reopened after %.1f s (%u attempt%s), link %s\n",
+                 source.interface().c_str(), seconds, backoff.attempts(), backoff.attempts() == 1 ? "" : "s",
+                 link_state_name(source.link_state()));
+    return true;
+  }
+  return false;
+}
+
+// Reads one interface until the stop flag, handing frames to the pool. Once a second it reads
+// the link's state and logs each change (a down link keeps its socket: delivery resumes when it
+// is up); an interface that fails is reopened with back-off. Neither stops the other capture
+// threads or the workers.
+void capture_loop(PcapLiveSource& source, const CaptureSettings& capture, WorkerPool& pool, uint32_t producer,
+                  std::atomic<uint32_t>& running) {
   std::array<Packet, PcapLiveSource::kMaxBurst> burst{};
   auto next_publish = Clock::now();
+  auto next_link_check = Clock::now() + std::chrono::seconds(1);
+  LinkState logged = LinkState::Up;
+  auto down_since = Clock::now();
   while (!g_stop.load(std::memory_order_relaxed)) {
     if (const auto now = Clock::now(); now >= next_publish) {  // the live stats: kernel counters once a second
       source.update_stats();
@@ -71,10 +109,25 @@ void capture_loop(PcapLiveSource& source, WorkerPool& pool, uint32_t producer, s
     const size_t count = source.next_burst(burst, 100);
     if (count > 0) {
       pool.dispatch(producer, std::span<const Packet>(burst.data(), count), false);
-    } else if (!source.error().empty()) {
-      std::fprintf(stderr, "eastwatch: interface '%s': %s\n", source.interface().c_str(), source.error().c_str());
-      break;
+    } else if (!source.is_open()) {
+      if (logged == LinkState::Up) down_since = Clock::now();
+      if (!await_interface(source, capture)) break;
+      logged = source.link_state();  // reported by await_interface
     }
+    const auto now = Clock::now();
+    if (now < next_link_check) continue;
+    next_link_check = now + std::chrono::seconds(1);
+    const LinkState state = source.check_link();
+    if (state == logged) continue;
+    if (state == LinkState::Up) {
+      std::fprintf(stderr, "eastwatch: interface '%s' is up again after %.1f s\n", source.interface().c_str(),
+                   std::chrono::duration<double>(now - down_since).count());
+    } else {
+      if (logged == LinkState::Up) down_since = now;
+      std::fprintf(stderr, "eastwatch: interface '%s' is %s; capture resumes when it is up\n",
+                   source.interface().c_str(), link_state_name(state));
+    }
+    logged = state;
   }
   pool.close(producer);
   running.fetch_sub(1, std::memory_order_release);
@@ -138,7 +191,7 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
     std::atomic<uint32_t> running{producers};
     std::vector<std::thread> captures;
     for (uint32_t p = 0; p < producers; ++p) {
-      captures.emplace_back([&, p] { capture_loop(*sources[p], pool, p, running); });
+      captures.emplace_back([&, p] { capture_loop(*sources[p], settings.capture, pool, p, running); });
     }
     if (!options.quiet) {
       std::fprintf(stderr, "eastwatch: capturing on %zu interface%s with %u worker%s (SIGINT/SIGTERM to stop)\n",
@@ -189,6 +242,7 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
   StatsCollector stats;
   stats.add("capture", capture_counters);
   for (uint32_t p = 0; p < producers; ++p) stats.add("capture", pool.counters(p));
+  for (const auto& source : sources) stats.add("capture", source->reopen_counters());
   uint64_t alerts = 0;
   for (uint32_t w = 0; w < pool.size(); ++w) {
     const Worker& worker = pool.worker(w);

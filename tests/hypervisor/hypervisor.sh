@@ -6,12 +6,14 @@
 #   hypervisor.sh up PREFIX     creates PREFIX-host (bridge), PREFIX-g1 (10.77.0.1), PREFIX-g2
 #                               (10.77.0.2) and PREFIX-sensor (eth0, no address, sees the mirror)
 #   hypervisor.sh down PREFIX   removes them (idempotent; safe after a partial `up`)
+#   hypervisor.sh respan PREFIX (after the sensor's port was deleted) creates the sensor's port
+#                               and the mirror again, as a hypervisor does for a VM's new vNIC
 #
 # Needs root, iproute2 (ip, tc). The kernel has no matchall/flower here, so the mirror filter is
 # `u32 match u32 0 0` (every frame).
 set -euo pipefail
 
-cmd=${1:?usage: hypervisor.sh up|down PREFIX}
+cmd=${1:?usage: hypervisor.sh up|down|respan PREFIX}
 p=${2:?usage: hypervisor.sh up|down PREFIX}
 host="$p-host" g1="$p-g1" g2="$p-g2" sensor="$p-sensor"
 
@@ -37,12 +39,16 @@ up() {
     ip -n "$ns" link set lo up
     i=$((i + 1))
   done
-  # The sensor's port: not on the bridge, only fed by the mirror.
-  in_host link add span0 type veth peer name eth0 netns "$sensor"
-  in_host link set span0 up
+  span
+}
+
+# The sensor's port: not on the bridge, only fed by the mirror of guest 1's port (both directions).
+span() {
+  ip netns exec "$host" tc qdisc del dev g1 clsact 2>/dev/null || true
+  ip -n "$host" link add span0 type veth peer name eth0 netns "$sensor"
+  ip -n "$host" link set span0 up
   ip -n "$sensor" link set eth0 up
   ip -n "$sensor" link set lo up
-  # Port mirror of guest 1's port, both directions, to the sensor.
   ip netns exec "$host" tc qdisc add dev g1 clsact
   ip netns exec "$host" tc filter add dev g1 ingress protocol all u32 match u32 0 0 \
     action mirred egress mirror dev span0
@@ -53,5 +59,6 @@ up() {
 case "$cmd" in
   up) up ;;
   down) down ;;
-  *) echo "usage: hypervisor.sh up|down PREFIX" >&2; exit 2 ;;
+  respan) span ;;
+  *) echo "usage: hypervisor.sh up|down|respan PREFIX" >&2; exit 2 ;;
 esac
