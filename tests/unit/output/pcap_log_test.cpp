@@ -13,6 +13,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <rapidjson/document.h>
+
+#include "config/config_loader.hpp"
+#include "sensor/output/eve_format.hpp"
 #include "sensor/output/pcap_log.hpp"
 #include "sensor/output/pcap_log_writer.hpp"
 #include "tests/unit/support/counting_allocator.hpp"
@@ -392,4 +396,73 @@ TEST_CASE("pcap log recorder: conditional tag logs only packets of tag rules and
   REQUIRE(popped.size() == 2);
   CHECK(popped[0].bytes == frames[1].bytes);
   CHECK(popped[1].bytes == frames[3].bytes);
+}
+
+TEST_CASE("outputs.pcap-log: Suricata's keys, defaults as the embedded yaml, validated") {
+  auto defaults = load_settings(std::nullopt, {});
+  REQUIRE(defaults);
+  const PcapLogSettings built_in;
+  const PcapLogSettings& loaded = defaults->pcap_log;
+  CHECK_FALSE(loaded.enabled);
+  CHECK(loaded.filename == built_in.filename);
+  CHECK(loaded.limit == built_in.limit);
+  CHECK(loaded.max_files == built_in.max_files);
+  CHECK(loaded.ts_usec == built_in.ts_usec);
+  CHECK(loaded.conditional == built_in.conditional);
+  CHECK(loaded.history == built_in.history);
+  CHECK(loaded.history_memcap == built_in.history_memcap);
+  CHECK(loaded.queue_size == built_in.queue_size);
+
+  auto set = load_settings(std::nullopt, {"outputs.pcap-log.enabled=yes", "outputs.pcap-log.limit=10mb",
+                                          "outputs.pcap-log.max-files=3", "outputs.pcap-log.ts-format=usec",
+                                          "outputs.pcap-log.conditional=tag", "outputs.pcap-log.history=0",
+                                          "outputs.pcap-log.mode=multi", "outputs.pcap-log.compression=none",
+                                          "outputs.pcap-log.filename=evidence.pcap"});
+  REQUIRE(set);
+  CHECK(set->pcap_log.enabled);
+  CHECK(set->pcap_log.limit == 10u << 20);
+  CHECK(set->pcap_log.max_files == 3);
+  CHECK(set->pcap_log.ts_usec);
+  CHECK(set->pcap_log.conditional == PcapLogSettings::Conditional::Tag);
+  CHECK(set->pcap_log.history == 0);
+  CHECK(set->pcap_log.filename == "evidence.pcap");
+
+  for (const char* bad : {"outputs.pcap-log.conditional=sometimes", "outputs.pcap-log.limit=10",
+                          "outputs.pcap-log.compression=lz4", "outputs.pcap-log.mode=sguil",
+                          "outputs.pcap-log.history=5000", "outputs.pcap-log.filename=../x",
+                          "outputs.pcap-log.dir=/tmp"}) {
+    auto result = load_settings(std::nullopt, {bad});
+    INFO(bad);
+    REQUIRE_FALSE(result);
+    CHECK(result.error().front().message.find("outputs.pcap-log") != std::string::npos);
+  }
+}
+
+TEST_CASE("an alert of a logged packet carries capture_file and pcap_log; none without") {
+  Rule rule;
+  rule.sid = 5;
+  rule.msg = "x";
+  AlertEvent event;
+  event.rule = &rule;
+  event.ip_version = 4;
+  event.ip_proto = 6;
+  EveSettings settings;
+  EveFormatter formatter("sensor", settings);
+  rapidjson::Document plain;
+  const std::string_view line = formatter.alert(event);
+  plain.Parse(line.data(), line.size());
+  REQUIRE_FALSE(plain.HasParseError());
+  CHECK_FALSE(plain.HasMember("capture_file"));
+  CHECK_FALSE(plain.HasMember("pcap_log"));
+
+  std::strcpy(event.capture_file, "/var/log/eastwatch/log.pcap.1700000000");
+  event.capture_file_name = std::strlen("/var/log/eastwatch/");
+  event.pcap_packet = 12;
+  rapidjson::Document doc;
+  const std::string_view logged = formatter.alert(event);
+  doc.Parse(logged.data(), logged.size());
+  REQUIRE_FALSE(doc.HasParseError());
+  CHECK(std::string(doc["capture_file"].GetString()) == "/var/log/eastwatch/log.pcap.1700000000");
+  CHECK(std::string(doc["pcap_log"]["file"].GetString()) == "log.pcap.1700000000");
+  CHECK(doc["pcap_log"]["packet"].GetUint() == 12);
 }
