@@ -82,22 +82,6 @@ struct PcapLogSettings {
   uint64_t queue_size = 4ull << 20;       // per worker: bytes of packet copies waiting for the writer
 };
 
-// Conditional packet logging (Suricata's outputs.pcap-log; sensor/output/pcap_log.hpp): the
-// packets of alerting flows, with the last `history` packets before the alert, to rotating
-// pcap files in the log directory.
-struct PcapLogSettings {
-  enum class Conditional : uint8_t { Alerts, Tag, All };
-  bool enabled = false;
-  std::string filename = "log.pcap";      // files are <filename>.<sec> (<filename>.<worker>.<sec> with workers > 1)
-  uint64_t limit = 100ull << 20;          // bytes per file; the next packet that would pass it opens a new file
-  uint32_t max_files = 100;               // files kept, the oldest deleted beyond it; 0: keep all
-  bool ts_usec = false;                   // ts-format: usec (<sec>.<usec> in the file name)
-  Conditional conditional = Conditional::Alerts;
-  uint32_t history = 8;                   // packets kept per flow before its first alert (alerts only)
-  uint64_t history_memcap = 16ull << 20;  // per worker: the kept packets' memory
-  uint64_t queue_size = 4ull << 20;       // per worker: bytes of packet copies waiting for the writer
-};
-
 struct DetectSettings {
   uint32_t max_alerts_per_packet = 15;  // Suricata's packet_alert_max
   bool profile_rules = false;            // --profile-rules: per-rule checks, matches and cost
@@ -314,7 +298,6 @@ struct Settings {
   EveSettings eve;
   FileOutputSettings fast{true, "fast.log"};
   FileOutputSettings stats_log{true, "stats.log"};
-  PcapLogSettings pcap_log;
   PcapLogSettings pcap_log;
   DetectSettings detect;
   DefragSettings defrag;

@@ -12,7 +12,6 @@ PACKAGES=(
   librdkafka-dev libhiredis-dev redis-server libsystemd-dev  # SOC sinks, their tests, sd_notify
   libdpdk-dev  # DPDK capture (net_pcap/net_af_packet virtual devices in the tests)
   iproute2  # ip netns, veth, bridge, tc mirred: the test hypervisor (tests/hypervisor)
-  tcpdump  # reads back the pcap-log files in the tests (tests/e2e/pcaplog_e2e.py)
   openvswitch-switch ethtool  # Open vSwitch's userspace datapath test hypervisor, guests' tx offload off (tests/hypervisor/ovs.sh)
   tcpdump  # reads back the pcap-log files in the tests (tests/e2e/pcaplog_e2e.py)
 )

@@ -69,13 +69,6 @@ struct AlertEvent {
   uint32_t pcap_packet = 0;
   char capture_file[kMaxCaptureFile] = {};
 
-  // Packet logging (outputs.pcap-log): the pcap file holding the alerting packet (its path:
-  // EVE capture_file) and the packet's 1-based position there; capture_file[0] == 0: not logged.
-  static constexpr uint32_t kMaxCaptureFile = 256;
-  uint32_t capture_file_name = 0;  // offset of the file's name in capture_file
-  uint32_t pcap_packet = 0;
-  char capture_file[kMaxCaptureFile] = {};
-
   // Optional evidence (filled only when the EVE settings ask for it).
   uint32_t payload_len = 0;  // bytes in `payload` (truncated to kMaxPayload)
   uint32_t packet_len = 0;

@@ -132,14 +132,6 @@ struct Flow {
   uint16_t pcap_history_count = 0;
   bool pcap_logging = false;
 
-  // Packet logging (sensor/output/pcap_log.hpp): the flow's packets kept before its first alert,
-  // oldest first, as entries of the worker's PacketHistory (index + 1; 0: none); after that
-  // alert every packet of the flow is logged (pcap_logging).
-  uint32_t pcap_history_head = 0;
-  uint32_t pcap_history_tail = 0;
-  uint16_t pcap_history_count = 0;
-  bool pcap_logging = false;
-
   // Table bookkeeping (owned by FlowTable).
   bool in_use = false;
   uint32_t lru_prev = 0;  // neighbours in the LRU list, as index + 1 (0 = none)

@@ -249,7 +249,6 @@ WorkerPool::WorkerPool(const Settings& settings, const DetectEngine& detect, Out
                                                   inventory));
     workers_.back()->set_anomaly_queue(output.anomaly_queue(w));
     workers_.back()->set_pcap_log(output.pcap_log(), w);
-    workers_.back()->set_pcap_log(output.pcap_log(), w);
   }
   for (uint32_t i = 0; i < producers_ * workers; ++i) rings_.push_back(std::make_unique<FrameRing>(kRingSlots, slot_bytes));
   for (uint32_t w = 0; w < workers; ++w) threads_.emplace_back([this, w] { run(w); });

@@ -216,7 +216,6 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
           std::make_unique<Worker>(*rx->settings, detect, (*output)->queue(w), (*output)->flow_queue(w), inventory);
       rx->worker->set_anomaly_queue((*output)->anomaly_queue(w));
       rx->worker->set_pcap_log((*output)->pcap_log(), w);
-      rx->worker->set_pcap_log((*output)->pcap_log(), w);
       rx->queue = std::make_unique<DpdkRxQueue>(source, static_cast<uint16_t>(w), dpdk.burst_size, snaplen);
       rx->drain_bursts = drain_bursts;
       rx_workers.push_back(std::move(rx));

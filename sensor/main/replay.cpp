@@ -81,7 +81,6 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
   Worker worker(settings, detect, (*output)->queue(0), (*output)->flow_queue(0), inventory);
   worker.set_anomaly_queue((*output)->anomaly_queue(0));
   worker.set_pcap_log((*output)->pcap_log(), 0);
-  worker.set_pcap_log((*output)->pcap_log(), 0);
   CaptureCounters capture_counters{};
   std::array<Packet, Worker::kBurstSize> burst{};
   ProgressLine progress(!options.quiet);

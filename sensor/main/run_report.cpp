@@ -21,7 +21,6 @@ void add_worker_stats(StatsCollector& stats, const Worker& worker) {
   stats.add("detect", worker.vm_detect_counters());  // gid 9000 alerts sum into detect.alert
   stats.add("anomaly", worker.anomaly_counters());   // stats.log only
   stats.add("pcap_log", worker.pcap_log_counters());  // stats.log only
-  stats.add("pcap_log", worker.pcap_log_counters());  // stats.log only
 }
 
 void add_worker_stats(StatsCollector& stats, const WorkerCounterSet& counters) {

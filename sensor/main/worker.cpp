@@ -247,9 +247,6 @@ void Worker::push_alerts(const Packet& packet, size_t count) noexcept {
   // The captured frame goes to the packet log (a rebuilt datagram's: the fragment that completed it).
   pcap_log_.on_alert(packet, packet.rebuilt_fragment && frame_ != nullptr ? *frame_ : packet,
                      std::span<AlertEvent>(alert_buffer_.get(), count));
-  // The captured frame goes to the packet log (a rebuilt datagram's: the fragment that completed it).
-  pcap_log_.on_alert(packet, packet.rebuilt_fragment && frame_ != nullptr ? *frame_ : packet,
-                     std::span<AlertEvent>(alert_buffer_.get(), count));
   const HttpEveData* http = packet.flow != nullptr ? app_layer_.http_eve(*packet.flow) : nullptr;
   const TlsEveData* tls = packet.flow != nullptr ? app_layer_.tls_eve(*packet.flow) : nullptr;
   bool has_vm = false;

@@ -21,8 +21,6 @@
 #include "sensor/output/anomaly_recorder.hpp"
 #include "sensor/output/pcap_log.hpp"
 #include "sensor/output/pcap_log_writer.hpp"
-#include "sensor/output/pcap_log.hpp"
-#include "sensor/output/pcap_log_writer.hpp"
 #include "sensor/published_counters.hpp"
 #include "sensor/stream/tcp_stream_engine.hpp"
 #include "sensor/vmdetect/vm_detector.hpp"
@@ -64,11 +62,6 @@ class Worker {
   void set_pcap_log(PcapLogWriter* writer, uint32_t index) noexcept {
     if (writer != nullptr) pcap_log_.set_queue(&writer->queue(index), writer->worker_count(), writer->dir());
   }
-  // Where packet logging goes (OutputThread::pcap_log; null: outputs.pcap-log is off), as worker
-  // `index` of the writer's workers.
-  void set_pcap_log(PcapLogWriter* writer, uint32_t index) noexcept {
-    if (writer != nullptr) pcap_log_.set_queue(&writer->queue(index), writer->worker_count(), writer->dir());
-  }
 
   // Ends every flow (end of a replay), then publishes the counters.
   void finish() noexcept;
@@ -90,7 +83,6 @@ class Worker {
   const AppLayerCounters& app_layer_counters() const noexcept { return app_layer_.counters(); }
   const VmDetectCounters& vm_detect_counters() const noexcept { return vm_detect_.counters(); }
   const AnomalyCounters& anomaly_counters() const noexcept { return anomalies_.counters(); }
-  const PcapLogCounters& pcap_log_counters() const noexcept { return pcap_log_.counters(); }
   const PcapLogCounters& pcap_log_counters() const noexcept { return pcap_log_.counters(); }
   std::span<const RuleProfile> rule_profile(size_t rule_count) const noexcept {
     return detect_thread_->profile(rule_count);
@@ -125,8 +117,6 @@ class Worker {
   int64_t last_expire_usec_ = 0;
   AnomalyRecorder anomalies_;      // EVE anomaly records of the packets' decode and stream events
   StreamCounters stream_before_{};  // the stream counters before the latest packet (stream events)
-  PcapLogRecorder pcap_log_;        // outputs.pcap-log: the packets of alerting flows
-  const Packet* frame_ = nullptr;   // the captured frame being processed (a rebuilt datagram's)
   PcapLogRecorder pcap_log_;        // outputs.pcap-log: the packets of alerting flows
   const Packet* frame_ = nullptr;   // the captured frame being processed (a rebuilt datagram's)
   int64_t last_packet_usec_ = 0;

@@ -594,20 +594,6 @@ std::string_view EveFormatter::alert(const AlertEvent& event) {
     writer.Uint(event.pcap_packet);
     writer.EndObject();
   }
-  if (event.capture_file[0] != 0) {
-    // The packet log holding the packet (outputs.pcap-log): Suricata's capture_file (the
-    // file's path) and Eastwatch's pcap_log with the packet's 1-based position in it.
-    const std::string_view path(event.capture_file, strnlen(event.capture_file, sizeof event.capture_file));
-    write_key(writer, "capture_file");
-    write_string(writer, path);
-    write_key(writer, "pcap_log");
-    writer.StartObject();
-    write_key(writer, "file");
-    write_string(writer, path.substr(std::min<size_t>(event.capture_file_name, path.size())));
-    write_key(writer, "packet");
-    writer.Uint(event.pcap_packet);
-    writer.EndObject();
-  }
   if (settings_.alert_payload) {
     write_key(writer, "payload");
     write_string(writer, base64(event.payload, event.payload_len));

@@ -42,11 +42,6 @@ tl::expected<std::unique_ptr<OutputThread>, std::string> OutputThread::start(con
     if (!pcap_log) return tl::unexpected(pcap_log.error());
     output->pcap_log_ = std::move(*pcap_log);
   }
-  if (settings.pcap_log.enabled) {
-    auto pcap_log = PcapLogWriter::start(settings.pcap_log, options.log_dir, worker_count);
-    if (!pcap_log) return tl::unexpected(pcap_log.error());
-    output->pcap_log_ = std::move(*pcap_log);
-  }
   output->thread_ = std::thread([raw = output.get()] { raw->run(); });
   return output;
 }
@@ -172,11 +167,6 @@ void OutputThread::write_stats(StatsSnapshot snapshot) {
     pcap_log_->counters().visit_extra(
         [&](std::string_view name, uint64_t value) { snapshot.extra.emplace_back("pcap_log." + std::string(name), value); });
   }
-  if (pcap_log_) {  // what the workers queued is written first, so the counters are final
-    pcap_log_->flush();
-    pcap_log_->counters().visit_extra(
-        [&](std::string_view name, uint64_t value) { snapshot.extra.emplace_back("pcap_log." + std::string(name), value); });
-  }
   std::lock_guard lock(stats_mutex_);
   pending_stats_.push_back(std::move(snapshot));
 }
@@ -185,7 +175,6 @@ void OutputThread::stop() {
   if (!thread_.joinable()) return;
   stopping_.store(true, std::memory_order_release);
   thread_.join();
-  if (pcap_log_) pcap_log_->stop();  // the workers are done: the rest of the packets, then the index
   if (pcap_log_) pcap_log_->stop();  // the workers are done: the rest of the packets, then the index
   if (eve_ != nullptr) std::fclose(eve_);
   if (fast_ != nullptr) std::fclose(fast_);

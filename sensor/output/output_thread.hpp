@@ -30,7 +30,6 @@
 #include "sensor/output/anomaly_event.hpp"
 #include "sensor/output/eve_format.hpp"
 #include "sensor/output/pcap_log_writer.hpp"
-#include "sensor/output/pcap_log_writer.hpp"
 #include "sensor/output/sink.hpp"
 #include "sensor/output/stats_snapshot.hpp"
 
@@ -57,8 +56,6 @@ class OutputThread {
   AnomalyQueue* anomaly_queue(uint32_t worker) noexcept {
     return worker < anomaly_queues_.size() ? anomaly_queues_[worker].get() : nullptr;
   }
-  // The pcap-log writer (outputs.pcap-log); null when it is off. Workers take their queue.
-  PcapLogWriter* pcap_log() noexcept { return pcap_log_.get(); }
   // The pcap-log writer (outputs.pcap-log); null when it is off. Workers take their queue.
   PcapLogWriter* pcap_log() noexcept { return pcap_log_.get(); }
   void write_stats(StatsSnapshot snapshot);
@@ -93,7 +90,6 @@ class OutputThread {
   std::mutex stats_mutex_;
   std::vector<StatsSnapshot> pending_stats_;
   std::vector<std::unique_ptr<Sink>> sinks_;
-  std::unique_ptr<PcapLogWriter> pcap_log_;
   std::unique_ptr<PcapLogWriter> pcap_log_;
   int64_t last_stats_ts_usec_ = 0;
   AlertTally alert_tally_;
