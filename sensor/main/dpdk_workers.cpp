@@ -33,6 +33,7 @@ int run_dpdk(const CliOptions&, const Settings&, std::shared_ptr<const CompiledR
 #include "sensor/capture/dpdk_source.hpp"
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/main/capture_dispatch.hpp"
+#include "sensor/main/live_stats.hpp"
 #include "sensor/main/run_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/main/worker.hpp"
@@ -98,6 +99,7 @@ int rx_worker_main(void* arg) {
   while (!g_stop.load(std::memory_order_relaxed)) {
     const size_t count = self.queue->next_burst(burst);
     if (count == 0) {
+      if (idle == 0) self.worker->idle();  // the live stats: what the last bursts counted
       idle_backoff(idle);
       continue;
     }
@@ -197,6 +199,18 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
   uint64_t alerts = 0;
   std::vector<std::unique_ptr<RxWorker>> rx_workers;
   std::unique_ptr<WorkerPool> pool;
+  // The live stats (sensor/main/live_stats.hpp) and the periodic stats records, once the workers exist.
+  std::unique_ptr<StatsTicker> ticker;
+  const auto start_live_stats = [&](std::vector<const Worker*> views) {
+    LiveRun live_run;
+    live_run.started = started;
+    live_run.wall_clock = true;
+    live_run.workers = std::move(views);
+    live_run.output = output->get();
+    process_live_stats().attach(std::move(live_run));
+    ticker = std::make_unique<StatsTicker>(process_live_stats(), **output,
+                                           settings.stats.enabled ? settings.stats.interval_s : 0);
+  };
   const std::vector<unsigned> lcores = source.worker_lcores();
   const bool on_lcores = run_to_completion && lcores.size() >= workers;
   if (!options.quiet) {
@@ -220,6 +234,9 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
       rx->drain_bursts = drain_bursts;
       rx_workers.push_back(std::move(rx));
     }
+    std::vector<const Worker*> views;
+    for (const auto& rx : rx_workers) views.push_back(rx->worker.get());
+    start_live_stats(std::move(views));
     std::vector<std::thread> threads;
     for (uint32_t w = 0; w < workers; ++w) {
       if (!on_lcores || !DpdkSource::launch(lcores[w], rx_worker_main, rx_workers[w].get())) {
@@ -243,6 +260,9 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
     // Every queue of every port read by one RX thread and spread by the symmetric flow hash (as
     // the libpcap capture): one queue without RSS, or rx-queues that differ from the workers.
     pool = std::make_unique<WorkerPool>(settings, detect, **output, workers, 1, snaplen, inventory);
+    std::vector<const Worker*> views;
+    for (uint32_t w = 0; w < pool->size(); ++w) views.push_back(&pool->worker(w));
+    start_live_stats(std::move(views));
     std::atomic<int64_t> last_frame_ms{0};
     std::thread rx_thread([&] {
       std::vector<std::unique_ptr<DpdkRxQueue>> queues;
@@ -284,6 +304,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
     for (uint32_t w = 0; w < pool->size(); ++w) worker_views.push_back(&pool->worker(w));
   }
 
+  if (ticker) ticker->stop();
   source.update_stats();
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count();
   stats.add("capture", source.counters());
@@ -294,8 +315,10 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
     alerts += worker->detect_counters().alert;
   }
   if (inventory != nullptr) stats.add("inventory", inventory->counters());
-  (*output)->write_stats(stats.snapshot(wall_clock_usec(), static_cast<uint64_t>(uptime)));
+  const StatsSnapshot final_stats = stats.snapshot(wall_clock_usec(), static_cast<uint64_t>(uptime));
+  (*output)->write_stats(final_stats);
   (*output)->stop();
+  process_live_stats().detach(final_stats);
   write_rule_profile(options, settings, detect, merge_profiles(worker_views, detect.rules().rules().size()), started,
                      started_ticks);
 

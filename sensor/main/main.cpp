@@ -9,6 +9,9 @@
 #include "sensor/main/cli.hpp"
 #include "sensor/main/dpdk_workers.hpp"
 #include "sensor/main/hangup.hpp"
+#include "sensor/main/live_stats.hpp"
+#include "sensor/main/metrics_exposition.hpp"
+#include "sensor/main/metrics_server.hpp"
 #include "sensor/main/replay.hpp"
 #include "sensor/main/rule_loading.hpp"
 #include "sensor/main/run_inventory.hpp"
@@ -76,6 +79,22 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, " (Hyperscan cache: %u loaded, %u compiled)", stats.cache_hits, stats.cache_misses);
     }
     std::fputc('\n', stderr);
+  }
+  // The Prometheus endpoint (metrics:), for the whole run, answered from the live stats.
+  process_live_stats().control().set_rules(rules->loaded, rules->errors.size());
+  std::unique_ptr<MetricsServer> metrics;
+  if (settings->metrics.enabled) {
+    auto server = MetricsServer::start(settings->metrics.listen, [] {
+      return format_metrics(process_live_stats().snapshot(), EASTWATCH_VERSION);
+    });
+    if (!server) {
+      std::fprintf(stderr, "eastwatch: %s\n", server.error().c_str());
+      return kExitBadInput;
+    }
+    metrics = std::move(*server);
+    if (!options->quiet) {
+      std::fprintf(stderr, "eastwatch: metrics on http://%s:%u/metrics\n", metrics->host().c_str(), metrics->port());
+    }
   }
   // Reloads (file changed, SIGHUP) on a control thread for the whole run, whichever the capture.
   (*inventory)->start_watching();

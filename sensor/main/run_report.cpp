@@ -32,6 +32,7 @@ void add_worker_stats(StatsCollector& stats, const WorkerCounterSet& counters) {
   stats.add("detect", counters.detect);
   stats.add("detect", counters.vm_detect);
   stats.add("anomaly", counters.anomaly);
+  stats.add("pcap_log", counters.pcap_log);
 }
 
 void write_rule_profile(const CliOptions& options, const Settings& settings, const DetectEngine& detect,

@@ -108,6 +108,7 @@ void Worker::publish_stats() noexcept {
   publish_scratch_.detect = detect_thread_->counters();
   publish_scratch_.vm_detect = vm_detect_.counters();
   publish_scratch_.anomaly = anomalies_.counters();
+  publish_scratch_.pcap_log = pcap_log_.counters();
   publish_scratch_.last_packet_usec = last_packet_usec_;
   published_.publish(publish_scratch_);
   bursts_unpublished_ = 0;

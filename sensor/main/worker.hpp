@@ -37,6 +37,7 @@ struct WorkerCounterSet {
   DetectCounters detect;
   VmDetectCounters vm_detect;
   AnomalyCounters anomaly;
+  PcapLogCounters pcap_log;
   int64_t last_packet_usec = 0;  // packet time of the latest packet processed
 };
 
