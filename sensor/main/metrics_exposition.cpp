@@ -122,8 +122,11 @@ std::string metric_name(std::string_view dotted) {
 bool is_gauge_stat(std::string_view dotted) {
   const size_t dot = dotted.rfind('.');
   const std::string_view leaf = dot == std::string_view::npos ? dotted : dotted.substr(dot + 1);
-  if (leaf.starts_with("max_") || leaf.starts_with("avg_") || leaf.ends_with("memuse") || leaf.starts_with("active") ||
-      leaf == "spare" || leaf.ends_with("_bytes") || leaf == "entries") {
+  // Levels: sizes and averages (max_pkt_size, avg_pkt_size; max_frags_reached counts events),
+  // memory in use, live objects (flow.active, tcp.active_sessions, *.states_in_use), free pools.
+  if ((leaf.starts_with("max_") && !leaf.ends_with("_reached")) || leaf.starts_with("avg_") || leaf.ends_with("memuse") ||
+      leaf.starts_with("active") || leaf.ends_with("in_use") || leaf == "spare" || leaf.ends_with("_bytes") ||
+      leaf == "entries") {
     return true;
   }
   if (dotted.starts_with("defrag.capacity.") || dotted.starts_with("flow.capacity")) return true;

@@ -89,6 +89,10 @@ TEST_CASE("metric_name and is_gauge_stat", "[metrics]") {
   CHECK_FALSE(is_gauge_stat("decoder.pkts"));
   CHECK_FALSE(is_gauge_stat("flow.memcap"));
   CHECK_FALSE(is_gauge_stat("detect.alert"));
+  CHECK(is_gauge_stat("app_layer.http.states_in_use"));
+  CHECK(is_gauge_stat("tcp.active_sessions"));
+  CHECK_FALSE(is_gauge_stat("defrag.max_frags_reached"));  // events, not a maximum
+  CHECK_FALSE(is_gauge_stat("defrag.max_trackers_reached"));
 }
 
 TEST_CASE("format_metrics: a valid exposition with bounded, escaped alert series", "[metrics]") {
