@@ -42,7 +42,7 @@ class Loader {
     check_keys(root, "",
                {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "reference-config-file", "threshold-file", "flow",
                 "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream", "app-layer", "capture", "decoder",
-                "inventory", "vm-detect", "spool", "stats", "metrics"});
+                "inventory", "vm-detect", "spool", "stats", "metrics", "run-as", "logging", "pid-file"});
     if (auto sensor = map_at(root, "sensor", "sensor")) {
       check_keys(sensor, "sensor", {"name"});
       get_string(sensor["name"], "sensor.name", settings.sensor_name);
@@ -70,6 +70,7 @@ class Loader {
     load_decoder(root, settings.variables, settings.decoder);
     load_host_os_policy(root, settings.host_os_policy);
     load_inventory(root, settings.inventory, settings.vm_detect);
+    load_daemon(root, settings.daemon);
     load_stats_metrics(root, settings.stats, settings.metrics);
   }
 
@@ -671,6 +672,48 @@ class Loader {
     out = std::move(entries);
   }
 
+  // outputs.eve.rotate-size/-interval/-count: 0 (or absent) is off.
+  void load_rotation(const YAML::Node& eve, LogRotationSettings& rotation) {
+    get_size(eve["rotate-size"], "outputs.eve.rotate-size", rotation.size, 0);
+    if (rotation.size != 0 && rotation.size < 4096) {
+      fail(eve["rotate-size"], "outputs.eve.rotate-size", "is too small (expected 0 for off, or at least 4kb)");
+    }
+    std::string interval;
+    if (scalar(eve["rotate-interval"], "outputs.eve.rotate-interval", interval) && interval != "0") {
+      auto parsed = parse_rotate_interval(interval);
+      if (parsed) {
+        rotation.interval_seconds = parsed->seconds;
+        rotation.interval_aligned = parsed->aligned;
+      } else {
+        fail(eve["rotate-interval"], "outputs.eve.rotate-interval", parsed.error());
+      }
+    }
+    get_uint(eve["rotate-count"], "outputs.eve.rotate-count", rotation.count, 0, 100000);
+  }
+
+  // run-as: {user, group, net-admin, allow-root}, logging: {level, file}, pid-file.
+  void load_daemon(const YAML::Node& root, DaemonSettings& daemon) {
+    if (auto run_as = map_at(root, "run-as", "run-as")) {
+      check_keys(run_as, "run-as", {"user", "group", "net-admin", "allow-root"});
+      get_string(run_as["user"], "run-as.user", daemon.run_as.user);
+      get_string(run_as["group"], "run-as.group", daemon.run_as.group);
+      get_bool(run_as["net-admin"], "run-as.net-admin", daemon.run_as.net_admin);
+      get_bool(run_as["allow-root"], "run-as.allow-root", daemon.run_as.allow_root);
+      if (daemon.run_as.user.empty() && !daemon.run_as.group.empty()) {
+        fail(run_as["group"], "run-as.group", "needs run-as.user (expected a user to switch to as well)");
+      }
+    }
+    if (auto logging = map_at(root, "logging", "logging")) {
+      check_keys(logging, "logging", {"level", "file"});
+      size_t level = 0;
+      if (get_choice(logging["level"], "logging.level", {"error", "warning", "info", "debug"}, level)) {
+        daemon.logging.level = static_cast<LogLevel>(level);
+      }
+      get_string(logging["file"], "logging.file", daemon.logging.file);
+    }
+    get_string(root["pid-file"], "pid-file", daemon.pid_file);
+  }
+
   void load_file_output(const YAML::Node& outputs, const char* key, FileOutputSettings& out) {
     const std::string path = join("outputs", key);
     YAML::Node node = map_at(outputs, key, path);
@@ -689,7 +732,7 @@ class Loader {
     }
     check_keys(outputs, "outputs", {"eve", "fast", "stats-log", "pcap-log", "redis", "syslog", "unix", "kafka"});
     if (auto eve = map_at(outputs, "eve", "outputs.eve")) {
-      check_keys(eve, "outputs.eve", {"enabled", "filename", "stats", "flow", "alert", "community-id", "community-id-seed",
+      check_keys(eve, "outputs.eve", {"enabled", "filename", "rotate-size", "rotate-interval", "rotate-count", "stats", "flow", "alert", "community-id", "community-id-seed",
                                         "anomaly"});
       get_bool(eve["flow"], "outputs.eve.flow", settings.eve.flow);
       get_bool(eve["community-id"], "outputs.eve.community-id", settings.eve.community_id);
@@ -700,6 +743,7 @@ class Loader {
       if (settings.eve.enabled && settings.eve.filename.empty()) {
         fail(eve, "outputs.eve.filename", "empty file name");
       }
+      load_rotation(eve, settings.eve.rotation);
       if (auto alert = map_at(eve, "alert", "outputs.eve.alert")) {
         check_keys(alert, "outputs.eve.alert", {"payload", "payload-printable", "packet", "references"});
         get_bool(alert["payload"], "outputs.eve.alert.payload", settings.eve.alert_payload);

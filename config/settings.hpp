@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/daemon_settings.hpp"
 #include "config/decoder_settings.hpp"
 #include "config/os_policy.hpp"
 #include "signatures/address.hpp"
@@ -59,6 +60,7 @@ struct EveSettings {
   AnomalySettings anomaly;             // `anomaly` records
   bool community_id = false;           // `community_id` (Community ID v1) in alert and flow records
   uint16_t community_id_seed = 0;
+  LogRotationSettings rotation;        // rotate-size, rotate-interval, rotate-count
 };
 
 struct FileOutputSettings {
@@ -307,6 +309,7 @@ struct Settings {
   std::vector<HostOsPolicyEntry> host_os_policy;  // in config order; empty: every host bsd
   InventorySettings inventory;
   VmDetectSettings vm_detect;
+  DaemonSettings daemon;  // run-as, logging, pid-file
   StatsSettings stats;
   MetricsSettings metrics;
 };

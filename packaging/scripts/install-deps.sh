@@ -11,6 +11,7 @@ PACKAGES=(
   libssl-dev  # MD5/SHA digests: to_md5/to_sha* transforms, JA3, certificate fingerprints
   librdkafka-dev libhiredis-dev redis-server libsystemd-dev  # SOC sinks, their tests, sd_notify
   libdpdk-dev  # DPDK capture (net_pcap/net_af_packet virtual devices in the tests)
+  logrotate  # packaging/logrotate/eastwatch, run for real by tests/e2e/daemon_e2e.py
   libcpp-httplib-dev  # the Prometheus endpoint (metrics.listen)
   iproute2  # ip netns, veth, bridge, tc mirred: the test hypervisor (tests/hypervisor)
   openvswitch-switch ethtool  # Open vSwitch's userspace datapath test hypervisor, guests' tx offload off (tests/hypervisor/ovs.sh)

@@ -47,6 +47,12 @@ tl::expected<CliOptions, CliExit> parse_cli(int argc, const char* const* argv) {
   app.add_flag("--print-alerts", options.print_alerts, "Also print each alert as a fast.log line on stdout");
   app.add_flag("--profile-rules", options.profile_rules,
                "Measure every rule's checks, matches and cost; write rule_perf.log and rule_perf.json");
+  app.add_option("--pidfile", options.pid_file, "Write the pid to FILE (created exclusively, removed at exit)")
+      ->type_name("FILE");
+  app.add_option("--user", options.user, "Switch to USER once the captures and outputs are open (run-as.user)")
+      ->type_name("USER");
+  app.add_option("--group", options.group, "... and to GROUP (run-as.group; default: USER's primary group)")
+      ->type_name("GROUP");
 
   try {
     app.parse(argc, argv);

@@ -30,6 +30,9 @@ struct CliOptions {
   bool quiet = false;                       // -q: no progress line, no summary
   bool print_alerts = false;                // --print-alerts: fast.log lines on stdout
   bool profile_rules = false;               // --profile-rules: rule_perf.log and rule_perf.json
+  std::optional<std::string> pid_file;      // --pidfile (replaces pid-file)
+  std::optional<std::string> user;          // --user (replaces run-as.user)
+  std::optional<std::string> group;         // --group (replaces run-as.group)
 };
 
 struct CliExit {

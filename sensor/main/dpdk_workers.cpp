@@ -34,6 +34,8 @@ int run_dpdk(const CliOptions&, const Settings&, std::shared_ptr<const CompiledR
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/main/capture_dispatch.hpp"
 #include "sensor/main/live_stats.hpp"
+#include "sensor/main/daemon.hpp"
+#include "sensor/main/hangup.hpp"
 #include "sensor/main/run_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/main/worker.hpp"
@@ -184,9 +186,15 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
   output_options.log_dir = settings.log_dir;
   output_options.sensor_name = settings.sensor_name;
   output_options.print_alerts = options.print_alerts;
+  output_options.reopen_requests = &hangup_count();  // SIGHUP reopens eve.json and fast.log
   auto output = OutputThread::start(settings, output_options, workers);
   if (!output) {
     std::fprintf(stderr, "eastwatch: %s\n", output.error().c_str());
+    return 2;
+  }
+  // Captures and output files are open: switch user, READY=1 (sensor/main/daemon.hpp).
+  if (auto error = daemon_started(); !error.empty()) {
+    std::fprintf(stderr, "eastwatch: %s\n", error.c_str());
     return 2;
   }
   DetectEngine detect(rules, settings.detect, settings.eve);
@@ -305,6 +313,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
   }
 
   if (ticker) ticker->stop();
+  daemon_stopping();
   source.update_stats();
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count();
   stats.add("capture", source.counters());

@@ -7,7 +7,10 @@
 #include "config/config_loader.hpp"
 #include "sensor/inventory/inventory_store.hpp"
 #include "sensor/main/cli.hpp"
+#include "sensor/main/daemon.hpp"
 #include "sensor/main/dpdk_workers.hpp"
+#include "sensor/main/hangup.hpp"
+#include "sensor/main/logging.hpp"
 #include "sensor/main/hangup.hpp"
 #include "sensor/main/live_stats.hpp"
 #include "sensor/main/metrics_exposition.hpp"
@@ -48,6 +51,27 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
   if (options->profile_rules) settings->detect.profile_rules = true;
+  if (options->pid_file) settings->daemon.pid_file = *options->pid_file;
+  if (options->user) settings->daemon.run_as.user = *options->user;
+  if (options->group) settings->daemon.run_as.group = *options->group;
+
+  // The daemon (sensor/main/daemon.hpp): SIGHUP reopens the log files, its own log, the pid
+  // file, the user to switch to once the captures are open.
+  std::unique_ptr<Daemon> daemon;
+  if (!options->test_mode) {
+    install_hangup_handler();
+    if (auto error = setup_logging(settings->daemon.logging, &hangup_count()); !error.empty()) {
+      std::fprintf(stderr, "eastwatch: %s\n", error.c_str());
+      return kExitBadInput;
+    }
+    auto prepared = Daemon::prepare(*settings, options->read_files.empty());
+    if (!prepared) {
+      std::fprintf(stderr, "eastwatch: %s\n", prepared.error().c_str());
+      return kExitBadInput;
+    }
+    daemon = std::move(*prepared);
+    set_daemon(daemon.get());
+  }
 
   // The VM inventory, before the rules: its $ZONE_<zone> and $VM_<name> variables are theirs.
   auto inventory = RunInventory::load(*settings);

@@ -14,6 +14,8 @@
 
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/main/live_stats.hpp"
+#include "sensor/main/daemon.hpp"
+#include "sensor/main/hangup.hpp"
 #include "sensor/main/run_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/stats_visitor.hpp"
@@ -71,9 +73,15 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
   output_options.log_dir = settings.log_dir;
   output_options.sensor_name = settings.sensor_name;
   output_options.print_alerts = options.print_alerts;
+  output_options.reopen_requests = &hangup_count();  // SIGHUP reopens eve.json and fast.log
   auto output = OutputThread::start(settings, output_options, 1);
   if (!output) {
     std::fprintf(stderr, "eastwatch: %s\n", output.error().c_str());
+    return 2;
+  }
+  // Captures and output files are open: switch user, READY=1 (sensor/main/daemon.hpp).
+  if (auto error = daemon_started(); !error.empty()) {
+    std::fprintf(stderr, "eastwatch: %s\n", error.c_str());
     return 2;
   }
 
@@ -124,6 +132,7 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
     pcap_cnt = (*source)->packets_read() + pcap_cnt;
     accumulate(capture_counters, (*source)->counters());
   }
+  daemon_stopping();
   worker.finish();
   published_capture.publish(capture_counters);
   ticker.stop();

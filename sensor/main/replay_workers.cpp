@@ -18,6 +18,8 @@
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/main/capture_dispatch.hpp"
 #include "sensor/main/live_stats.hpp"
+#include "sensor/main/daemon.hpp"
+#include "sensor/main/hangup.hpp"
 #include "sensor/main/run_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/output/output_thread.hpp"
@@ -161,9 +163,15 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
   output_options.log_dir = settings.log_dir;
   output_options.sensor_name = settings.sensor_name;
   output_options.print_alerts = options.print_alerts;
+  output_options.reopen_requests = &hangup_count();  // SIGHUP reopens eve.json and fast.log
   auto output = OutputThread::start(settings, output_options, workers);
   if (!output) {
     std::fprintf(stderr, "eastwatch: %s\n", output.error().c_str());
+    return 2;
+  }
+  // Captures and output files are open: switch user, READY=1 (sensor/main/daemon.hpp).
+  if (auto error = daemon_started(); !error.empty()) {
+    std::fprintf(stderr, "eastwatch: %s\n", error.c_str());
     return 2;
   }
 
@@ -235,6 +243,7 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
       accumulate(capture_counters, (*source)->counters());
     }
   }
+  daemon_stopping();
   pool.finish();
   ticker.stop();
 

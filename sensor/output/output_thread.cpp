@@ -5,11 +5,15 @@
 #include <chrono>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "sensor/output/sink_transports.hpp"
 
 namespace eastwatch {
 
 namespace {
+
+std::atomic<uint64_t> g_heartbeat{0};
 
 std::string join_path(const std::string& dir, const std::string& file) {
   if (file.empty() || file.front() == '/') return file;
@@ -23,18 +27,24 @@ tl::expected<std::unique_ptr<OutputThread>, std::string> OutputThread::start(con
                                                                               const OutputOptions& options,
                                                                               uint32_t worker_count) {
   std::unique_ptr<OutputThread> output(new OutputThread(settings, options, worker_count));
-  auto open = [&](const std::string& name, std::FILE*& into) -> std::string {
-    const std::string path = join_path(options.log_dir, name);
-    into = std::fopen(path.c_str(), "a");
-    if (into == nullptr) return "cannot open '" + path + "' for writing: " + std::strerror(errno);
+  auto open = [&](const std::string& name, const LogRotationSettings& rotation,
+                  std::unique_ptr<LogFile>& into) -> std::string {
+    auto file = LogFile::open(join_path(options.log_dir, name), rotation);
+    if (!file) return file.error();
+    into = std::move(*file);
     return {};
   };
   if (settings.eve.enabled) {
-    if (auto error = open(settings.eve.filename, output->eve_); !error.empty()) return tl::unexpected(error);
+    if (auto error = open(settings.eve.filename, settings.eve.rotation, output->eve_); !error.empty()) {
+      return tl::unexpected(error);
+    }
   }
   if (settings.fast.enabled) {
-    if (auto error = open(settings.fast.filename, output->fast_); !error.empty()) return tl::unexpected(error);
+    if (auto error = open(settings.fast.filename, LogRotationSettings{}, output->fast_); !error.empty()) {
+      return tl::unexpected(error);
+    }
   }
+  if (options.reopen_requests != nullptr) output->reopens_seen_ = options.reopen_requests->load();
   if (settings.stats_log.enabled) output->stats_log_path_ = join_path(options.log_dir, settings.stats_log.filename);
   if (auto error = output->start_sinks(settings, options); !error.empty()) return tl::unexpected(error);
   if (settings.pcap_log.enabled) {
@@ -60,6 +70,8 @@ OutputThread::OutputThread(const Settings& settings, const OutputOptions& option
 
 OutputThread::~OutputThread() { stop(); }
 
+const std::atomic<uint64_t>& OutputThread::heartbeat() noexcept { return g_heartbeat; }
+
 void OutputThread::write_line(std::FILE* file, std::string_view line) {
   std::fwrite(line.data(), 1, line.size(), file);
   std::fputc('\n', file);
@@ -74,13 +86,13 @@ bool OutputThread::drain_once() {
       if (event == nullptr) break;
       if (eve_ != nullptr || !sinks_.empty()) {
         const std::string_view line = formatter_.alert(*event);
-        if (eve_ != nullptr) write_line(eve_, line);
+        if (eve_ != nullptr) eve_->write_line(line);
         to_sinks(line, event->has_flow ? event->flow_id : 0,
                  static_cast<uint8_t>(std::clamp(event->rule->priority, 1, 255)));
       }
       if (fast_ != nullptr || options_.print_alerts) {
         const std::string_view line = formatter_.fast_log_line(*event);
-        if (fast_ != nullptr) write_line(fast_, line);
+        if (fast_ != nullptr) fast_->write_line(line);
         if (options_.print_alerts) write_line(stdout, line);
       }
       alert_tally_.count(*event);
@@ -95,7 +107,7 @@ bool OutputThread::drain_once() {
       if (event == nullptr) break;
       if ((eve_ != nullptr || !sinks_.empty()) && eve_settings_.flow) {
         const std::string_view line = formatter_.flow(*event);
-        if (eve_ != nullptr) write_line(eve_, line);
+        if (eve_ != nullptr) eve_->write_line(line);
         to_sinks(line, event->flow_id, 0);
       }
       queue->pop();
@@ -107,7 +119,7 @@ bool OutputThread::drain_once() {
       const AnomalyEvent* event = queue->front();
       if (event == nullptr) break;
       const std::string_view line = formatter_.anomaly(*event);
-      if (eve_ != nullptr) write_line(eve_, line);
+      if (eve_ != nullptr) eve_->write_line(line);
       to_sinks(line, event->has_flow ? event->flow_id : 0, 0);
       queue->pop();
       any = true;
@@ -119,7 +131,9 @@ bool OutputThread::drain_once() {
 void OutputThread::run() {
   auto idle = std::chrono::microseconds(50);
   while (true) {
+    g_heartbeat.fetch_add(1, std::memory_order_relaxed);
     const bool stopping = stopping_.load(std::memory_order_acquire);
+    reopen_files_if_requested();
     bool worked = drain_once();
     std::vector<StatsSnapshot> stats;
     {
@@ -133,7 +147,7 @@ void OutputThread::run() {
       for (const auto& snapshot : stats) {
         if ((eve_ != nullptr || !sinks_.empty()) && eve_settings_.stats) {
           const std::string_view line = formatter_.stats(snapshot);
-          if (eve_ != nullptr) write_line(eve_, line);
+          if (eve_ != nullptr) eve_->write_line(line);
           to_sinks(line, 0, 0);
         }
         last_stats_ts_usec_ = snapshot.ts_usec;
@@ -141,6 +155,7 @@ void OutputThread::run() {
           if (std::FILE* file = std::fopen(stats_log_path_.c_str(), "a")) {
             StatsSnapshot with_sinks = snapshot;
             add_sink_counters(with_sinks);
+            add_file_counters(with_sinks);
             const std::string text = format_stats_log(with_sinks);
             std::fwrite(text.data(), 1, text.size(), file);
             std::fclose(file);
@@ -153,8 +168,11 @@ void OutputThread::run() {
     if (worked) {
       idle = std::chrono::microseconds(50);
     } else {
-      if (eve_ != nullptr) std::fflush(eve_);
-      if (fast_ != nullptr) std::fflush(fast_);
+      if (eve_ != nullptr) {
+        eve_->flush();
+        eve_->tick();
+      }
+      if (fast_ != nullptr) fast_->flush();
       std::this_thread::sleep_for(idle);
       idle = std::min<std::chrono::microseconds>(idle * 2, std::chrono::milliseconds(20));
     }
@@ -176,10 +194,9 @@ void OutputThread::stop() {
   stopping_.store(true, std::memory_order_release);
   thread_.join();
   if (pcap_log_) pcap_log_->stop();  // the workers are done: the rest of the packets, then the index
-  if (eve_ != nullptr) std::fclose(eve_);
-  if (fast_ != nullptr) std::fclose(fast_);
+  eve_.reset();  // flushes and closes
+  fast_.reset();
   if (options_.print_alerts) std::fflush(stdout);
-  eve_ = fast_ = nullptr;
   // Each sink drains (at most its drain-timeout) once everything has been handed to it; the
   // end-of-run stats.log then gets a block with the sinks' final counters.
   for (auto& sink : sinks_) sink->begin_stop();  // they drain side by side
@@ -236,6 +253,32 @@ std::string OutputThread::start_sinks(const Settings& settings, const OutputOpti
 
 void OutputThread::to_sinks(std::string_view line, uint64_t flow_id, uint8_t priority) {
   for (auto& sink : sinks_) sink->push(line, flow_id, priority);
+}
+
+void OutputThread::reopen_files_if_requested() {
+  if (options_.reopen_requests == nullptr) return;
+  const uint64_t requests = options_.reopen_requests->load(std::memory_order_relaxed);
+  if (requests == reopens_seen_) return;
+  reopens_seen_ = requests;
+  // Between two records: whatever was written so far is flushed into the old file.
+  if (eve_ != nullptr) eve_->reopen();
+  if (fast_ != nullptr) fast_->reopen();
+  spdlog::info("SIGHUP: reopened the log files in {}", options_.log_dir);
+}
+
+// stats.log only (not in the EVE schema): rotations, reopens, errors and records lost per file.
+void OutputThread::add_file_counters(StatsSnapshot& snapshot) const {
+  auto add = [&](const char* name, const LogFile* file) {
+    if (file == nullptr) return;
+    const LogFileCounters& counters = file->counters();
+    const std::string prefix = std::string("output.") + name + ".";
+    snapshot.extra.emplace_back(prefix + "rotations", counters.rotations);
+    snapshot.extra.emplace_back(prefix + "reopens", counters.reopens);
+    snapshot.extra.emplace_back(prefix + "errors", counters.errors);
+    snapshot.extra.emplace_back(prefix + "lost", counters.lost);
+  };
+  add("eve", eve_.get());
+  add("fast", fast_.get());
 }
 
 void OutputThread::add_sink_counters(StatsSnapshot& snapshot) const {

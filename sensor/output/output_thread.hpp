@@ -11,6 +11,11 @@
 //    own thread; a slow or absent collector never makes this thread wait.
 //  - `stop` drains everything, flushes, closes and joins; then each sink gets its drain
 //    time and what it could not deliver stays in its spool; it is idempotent.
+//  - eve.json rotates as outputs.eve.rotate-* say (sensor/output/log_file.hpp); when the
+//    counter `reopen_requests` points to changes (SIGHUP), eve.json and fast.log are closed and
+//    opened again between two records (stats.log is opened for each write anyway).
+//  - `heartbeat` advances on every round of the thread's loop (at least every 20 ms while it
+//    is healthy): the systemd watchdog pings only while it moves.
 #pragma once
 
 #include <atomic>
@@ -29,6 +34,7 @@
 #include "sensor/output/alert_tally.hpp"
 #include "sensor/output/anomaly_event.hpp"
 #include "sensor/output/eve_format.hpp"
+#include "sensor/output/log_file.hpp"
 #include "sensor/output/pcap_log_writer.hpp"
 #include "sensor/output/sink.hpp"
 #include "sensor/output/stats_snapshot.hpp"
@@ -39,6 +45,7 @@ struct OutputOptions {
   std::string log_dir;
   std::string sensor_name;
   bool print_alerts = false;  // fast.log lines on stdout too
+  const std::atomic<uint64_t>* reopen_requests = nullptr;  // e.g. the SIGHUP count; null: never
 };
 
 class OutputThread {
@@ -62,6 +69,8 @@ class OutputThread {
   void stop();
 
   uint64_t alerts_written() const noexcept { return alerts_written_.load(std::memory_order_relaxed); }
+  // Advanced by every output thread's loop (one per process in practice); lives for the process.
+  static const std::atomic<uint64_t>& heartbeat() noexcept;
   const std::vector<std::unique_ptr<Sink>>& sinks() const noexcept { return sinks_; }
   // Alerts written, by signature and by zone pair (the metrics); readable from any thread.
   const AlertTally& alert_tally() const noexcept { return alert_tally_; }
@@ -72,6 +81,8 @@ class OutputThread {
   void run();
   bool drain_once();
   void write_line(std::FILE* file, std::string_view line);
+  void reopen_files_if_requested();
+  void add_file_counters(StatsSnapshot& snapshot) const;
   void to_sinks(std::string_view line, uint64_t flow_id, uint8_t priority);
   void add_sink_counters(StatsSnapshot& snapshot) const;
 
@@ -81,8 +92,9 @@ class OutputThread {
   std::vector<std::unique_ptr<AlertQueue>> queues_;
   std::vector<std::unique_ptr<FlowQueue>> flow_queues_;
   std::vector<std::unique_ptr<AnomalyQueue>> anomaly_queues_;
-  std::FILE* eve_ = nullptr;
-  std::FILE* fast_ = nullptr;
+  std::unique_ptr<LogFile> eve_;
+  std::unique_ptr<LogFile> fast_;
+  uint64_t reopens_seen_ = 0;
   std::string stats_log_path_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
