@@ -42,12 +42,16 @@ class Loader {
     check_keys(root, "",
                {"sensor", "default-log-dir", "vars", "default-rule-path", "rule-files", "classification-file", "reference-config-file", "threshold-file", "flow",
                 "flow-timeouts", "detect", "outputs", "defrag", "host-os-policy", "stream", "app-layer", "capture", "decoder",
-                "inventory", "vm-detect", "spool", "stats", "metrics", "run-as", "logging", "pid-file"});
+                "inventory", "vm-detect", "spool", "stats", "metrics", "run-as", "logging", "pid-file", "control"});
     if (auto sensor = map_at(root, "sensor", "sensor")) {
       check_keys(sensor, "sensor", {"name"});
       get_string(sensor["name"], "sensor.name", settings.sensor_name);
     }
     get_string(root["default-log-dir"], "default-log-dir", settings.log_dir);
+    if (auto control = map_at(root, "control", "control")) {
+      check_keys(control, "control", {"socket"});
+      get_string(control["socket"], "control.socket", settings.control.socket);
+    }
     load_vars(root["vars"], settings.variables);
     get_string(root["default-rule-path"], "default-rule-path", settings.default_rule_path);
     get_string_list(root["rule-files"], "rule-files", settings.rule_files);

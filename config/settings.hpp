@@ -183,6 +183,11 @@ struct CaptureSettings {
 
 // The VM inventory (sensor/inventory): zones, zone policy, VMs and the management plane, in
 // a YAML file of its own, reloaded when it changes and on SIGHUP.
+// The control socket of a live run (`eastwatch ctl`): a Unix stream socket, mode 0660; empty: none.
+struct ControlSettings {
+  std::string socket = "/run/eastwatch/eastwatch.sock";
+};
+
 struct InventorySettings {
   std::string file;                   // empty: no inventory
   uint32_t check_interval_ms = 1000;  // how often the control thread checks the file's mtime
@@ -308,6 +313,7 @@ struct Settings {
   DecoderSettings decoder;
   std::vector<HostOsPolicyEntry> host_os_policy;  // in config order; empty: every host bsd
   InventorySettings inventory;
+  ControlSettings control;
   VmDetectSettings vm_detect;
   DaemonSettings daemon;  // run-as, logging, pid-file
   StatsSettings stats;

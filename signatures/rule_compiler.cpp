@@ -576,8 +576,13 @@ tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(
     order[at] = UINT32_MAX;
   }
 
-  // Flowbit names become numbers, shared by every rule that names them.
+  // Flowbit names become numbers, shared by every rule that names them. The previous set's
+  // names (a reload) keep their numbers, so the bits that live flows carry keep their meaning.
   std::map<std::string, uint16_t> flowbit_ids;
+  for (const auto& name : options.flowbit_names) {
+    if (flowbit_ids.size() == 65535) break;
+    flowbit_ids.emplace(name, static_cast<uint16_t>(flowbit_ids.size()));
+  }
   for (auto& rule : set->rules_) {
     for (auto& option : rule.flowbits) {
       option.ids.clear();
@@ -589,6 +594,8 @@ tl::expected<std::shared_ptr<const CompiledRuleSet>, std::string> compile_rules(
     }
   }
   set->stats_.flowbits = static_cast<uint32_t>(flowbit_ids.size());
+  set->flowbit_names_.resize(flowbit_ids.size());
+  for (const auto& [name, id] : flowbit_ids) set->flowbit_names_[id] = name;
 
   // Prefilter per rule: the marked content, else the longest non-negated one (first on
   // ties); without content, a pcre Hyperscan can run as a prefilter.

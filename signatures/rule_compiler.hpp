@@ -188,6 +188,8 @@ class CompiledRuleSet {
   // The pseudo-rule of tagged packets (`tag`): Suricata's gid 2, sid 1, rev 1, priority 2, no
   // classtype; the events of tagged packets point to it, so it lives as long as the set.
   const Rule& tag_rule() const noexcept { return tag_rule_; }
+  // The flowbit names by number (CompileOptions::flowbit_names of the next set, on a reload).
+  std::span<const std::string> flowbit_names() const noexcept { return flowbit_names_; }
 
   // Scratch space large enough for every database of this set (one per worker).
   tl::expected<HsScratch, std::string> allocate_scratch() const;
@@ -220,10 +222,13 @@ class CompiledRuleSet {
   std::vector<HsDatabase> databases_;  // owned here; prefilters point into them
   CompileStats stats_;
   Rule tag_rule_;
+  std::vector<std::string> flowbit_names_;
 };
 
 struct CompileOptions {
   std::string hs_cache_dir;  // serialized Hyperscan databases (see hs_cache.hpp); empty: no cache
+  // A reload: the running set's flowbit names in number order; they keep their numbers here.
+  std::vector<std::string> flowbit_names;
 };
 
 // Fails only when Hyperscan rejects the literal databases (message says which and why).

@@ -16,6 +16,7 @@ PACKAGES=(
   iproute2  # ip netns, veth, bridge, tc mirred: the test hypervisor (tests/hypervisor)
   openvswitch-switch ethtool  # Open vSwitch's userspace datapath test hypervisor, guests' tx offload off (tests/hypervisor/ovs.sh)
   tcpdump  # reads back the pcap-log files in the tests (tests/e2e/pcaplog_e2e.py)
+  tcpreplay  # replays traffic onto the test hypervisor's SPAN port (tests/e2e/reload_e2e.py)
 )
 
 missing=()

@@ -154,6 +154,25 @@ DetectThread::~DetectThread() {
   for (hs_stream_t* stream : streams_) hs_close_stream(stream, scratch_.get(), nullptr, nullptr);
 }
 
+void DetectThread::set_generation(uint32_t generation, std::span<const uint32_t> old_to_new) noexcept {
+  generation_ = generation;
+  old_to_new_ = old_to_new;
+}
+
+void DetectThread::carry_over(DetectThread& previous, std::span<const uint32_t> previous_index) noexcept {
+  counters_ = previous.counters_;
+  const size_t count = std::min(rule_count_, previous_index.size());
+  for (size_t i = 0; i < count; ++i) {
+    const uint32_t from = previous_index[i];
+    if (from == kNoRule || from >= previous.rule_count_) continue;
+    std::atomic_ref<uint64_t>(rule_alerts_[i]).store(previous.rule_alerts_[from], std::memory_order_relaxed);
+    if (profile_ && previous.profile_) profile_[i] = previous.profile_[from];
+  }
+  if (host_tags_ && previous.host_tags_) std::swap(host_tags_, previous.host_tags_);
+  // The Hyperscan stream states here are new (owner 0): each session's stream scan restarts
+  // at its next bytes, with this set's database.
+}
+
 DetectEngine::DetectEngine(std::shared_ptr<const CompiledRuleSet> rules, const DetectSettings& settings,
                            const EveSettings& eve)
     : rules_(std::move(rules)), settings_(settings), eve_(eve) {}
@@ -186,10 +205,14 @@ std::unique_ptr<DetectThread> DetectEngine::make_thread(uint32_t stream_sessions
     thread->start_buffer_ = std::make_unique<uint8_t[]>(DetectThread::kStartBuffer);
   }
   if (settings_.profile_rules) thread->profile_ = std::make_unique<RuleProfile[]>(rule_count);
+  thread->rule_alerts_ = std::make_unique<uint64_t[]>(rule_count);  // zeroed
+  thread->rule_count_ = rule_count;
   const auto rules = rules_->rules();
   if (std::any_of(rules.begin(), rules.end(),
                   [](const Rule& r) { return r.threshold.has_value() || r.rate_filter.has_value(); })) {
-    thread->thresholds_ = std::make_unique<ThresholdTable>();
+    // One table for every thread: a source's matches count once whichever worker they reach.
+    std::call_once(thresholds_once_, [&] { thresholds_ = std::make_shared<ThresholdTable>(); });
+    thread->thresholds_ = thresholds_;
   }
   if (std::any_of(rules.begin(), rules.end(), [](const Rule& r) {
         return std::any_of(r.tags.begin(), r.tags.end(),
@@ -247,17 +270,17 @@ bool DetectEngine::on_match(const Rule& rule, uint32_t index, const Packet& p, D
     return false;
   }
   if (rule.threshold && thread.thresholds_) {
-    const bool allowed = thread.thresholds_->allow(index, *rule.threshold, p.src, p.dst, p.ts_usec);
-    thread.counters_.threshold_evicted = thread.thresholds_->evicted();
+    const bool allowed = thread.thresholds_->allow(ThresholdTable::rule_id(rule.gid, rule.sid), *rule.threshold, p.src,
+                                                   p.dst, p.ts_usec, thread.counters_.threshold_evicted);
     if (!allowed) {
       ++thread.counters_.alerts_suppressed;
       return false;
     }
   }
   if (rule.rate_filter && thread.thresholds_ &&
-      thread.thresholds_->rate_exceeded(index, *rule.rate_filter, p.src, p.dst, p.ts_usec)) {
+      thread.thresholds_->rate_exceeded(ThresholdTable::rule_id(rule.gid, rule.sid), *rule.rate_filter, p.src, p.dst,
+                                        p.ts_usec, thread.counters_.threshold_evicted)) {
     ++thread.counters_.rate_filtered;
-    thread.counters_.threshold_evicted = thread.thresholds_->evicted();
     if (rule.rate_filter->new_action == RateFilterOption::NewAction::Pass) {
       ++thread.counters_.alerts_suppressed;
       return false;
@@ -271,6 +294,8 @@ bool DetectEngine::on_match(const Rule& rule, uint32_t index, const Packet& p, D
   fill_event(out[produced++], rule, p, eve_);
   if (p.flow != nullptr) p.flow->alerted = true;
   ++thread.counters_.alert;
+  uint64_t& rule_alerts = thread.rule_alerts_[index];  // stored atomically: ctl rule-stats reads it
+  std::atomic_ref<uint64_t>(rule_alerts).store(rule_alerts + 1, std::memory_order_relaxed);
   return false;
 }
 

@@ -11,8 +11,10 @@
 // Contract: `inspect` never allocates, locks or throws. A DetectThread belongs to one worker.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -132,12 +134,34 @@ class DetectEngine {
   std::shared_ptr<const CompiledRuleSet> rules_;
   DetectSettings settings_;
   EveSettings eve_;
+  // threshold/detection_filter/rate_filter state, one for every thread (made with the first).
+  mutable std::once_flag thresholds_once_;
+  mutable std::shared_ptr<ThresholdTable> thresholds_;
 };
 
 class DetectThread {
  public:
+  static constexpr uint32_t kNoRule = UINT32_MAX;
+
   ~DetectThread();
   const DetectCounters& counters() const noexcept { return counters_; }
+  // Alerts raised by rule i (CompiledRuleSet order) since the start, across reloads; readable
+  // from another thread (relaxed atomic loads of what the worker stores).
+  uint64_t rule_alerts(size_t rule) const noexcept {
+    return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(rule_alerts_[rule])).load(std::memory_order_relaxed);
+  }
+
+  // Reload (control plane, before the thread is published): this thread serves rule-set
+  // generation `generation`; `old_to_new` maps each rule of the previous generation to its
+  // index here (kNoRule: gone; it must outlive the thread), for the flows' part-matched
+  // transactions.
+  void set_generation(uint32_t generation, std::span<const uint32_t> old_to_new) noexcept;
+  uint32_t generation() const noexcept { return generation_; }
+  // Reload (the worker, between bursts, when it moves from `previous` to this thread): the
+  // counters continue, per-rule alerts and profile entries follow their rule
+  // (`previous_index[i]`: rule i's index in the previous set, kNoRule: new), host tags move
+  // over. Threshold and detection_filter counting starts afresh. Never allocates.
+  void carry_over(DetectThread& previous, std::span<const uint32_t> previous_index) noexcept;
   // One entry per rule (in CompiledRuleSet order), or empty when profiling is off.
   std::span<const RuleProfile> profile(size_t rule_count) const noexcept {
     return profile_ ? std::span<const RuleProfile>(profile_.get(), rule_count) : std::span<const RuleProfile>();
@@ -154,10 +178,14 @@ class DetectThread {
   std::vector<uint32_t> stream_seen_;        // per rule: last packet stamp of the stream scan
   std::vector<hs_stream_t*> streams_;        // [(session - 1) * 2 + (to_server ? 0 : 1)]
   std::vector<uint64_t> stream_owner_;       // flow_id each stream state belongs to
-  std::unique_ptr<ThresholdTable> thresholds_;  // only when some rule has a threshold
+  std::shared_ptr<ThresholdTable> thresholds_;  // the engine's, when some rule has a threshold
   std::unique_ptr<TagTable> host_tags_;         // only when some rule has a host tag
   std::unique_ptr<RegexScratch> regex_;
   std::unique_ptr<RuleProfile[]> profile_;
+  std::unique_ptr<uint64_t[]> rule_alerts_;  // per rule
+  size_t rule_count_ = 0;
+  uint32_t generation_ = 0;            // Flow::detect_generation of the flows this thread touched
+  std::span<const uint32_t> old_to_new_;  // previous generation's rule -> this one's (kNoRule: gone)
   uint32_t stamp_ = 0;
   // Application layer: candidates per transaction entry, their stamps, transform and
   // http.start scratch.

@@ -431,9 +431,28 @@ size_t DetectEngine::inspect_tx(const Packet& p, const TxView& view, DetectThrea
   return produced;
 }
 
+// The flow's part-matched transactions name rules by their index in the set of its generation:
+// after a reload they are mapped to this set (entries of a rule that is gone are dropped), and
+// forgotten when they are older than the previous set.
+static void sync_tx_generation(Flow& flow, const DetectThread& thread, std::span<const uint32_t> old_to_new) noexcept {
+  if (flow.detect_generation == thread.generation()) return;
+  const bool mappable = flow.detect_generation != 0 && flow.detect_generation + 1 == thread.generation();
+  uint8_t kept = 0;
+  for (uint8_t i = 0; i < flow.tx_match_count; ++i) {
+    const uint32_t rule = flow.tx_matches[i].rule;
+    if (!mappable || rule >= old_to_new.size() || old_to_new[rule] == DetectThread::kNoRule) continue;
+    flow.tx_matches[kept] = flow.tx_matches[i];
+    flow.tx_matches[kept++].rule = old_to_new[rule];
+  }
+  flow.tx_match_count = kept;
+  flow.tx_match_next = 0;
+  flow.detect_generation = thread.generation();
+}
+
 size_t DetectEngine::inspect_transactions(const Packet& p, const AppLayer& app, DetectThread& thread,
                                           std::span<AlertEvent> out) const noexcept {
   if (p.flow == nullptr || p.flow->passed || !rules_->has_app_rules()) return 0;
+  sync_tx_generation(*p.flow, thread, thread.old_to_new_);
   const std::span<AlertEvent> limited = out.first(std::min<size_t>(out.size(), settings_.max_alerts_per_packet));
   size_t produced = 0;
   for (const HttpTransaction& tx : app.http_output().transactions()) {

@@ -104,6 +104,9 @@ struct Flow {
   uint8_t tx_match_count = 0;
   uint8_t tx_match_next = 0;  // the entry a full list replaces next
   TxMatch tx_matches[kMaxTxMatches] = {};
+  // The rule-set generation tx_matches' rule numbers belong to (detection's; a reload renumbers
+  // rules, so detection maps or forgets the entries of an older set; 0: none yet).
+  uint32_t detect_generation = 0;
 
   // TCP handshake progress, for the state machine.
   bool syn_seen = false;

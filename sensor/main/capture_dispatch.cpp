@@ -237,7 +237,8 @@ size_t FrameRing::peek(std::span<Packet> out) noexcept {
 }
 
 WorkerPool::WorkerPool(const Settings& settings, const DetectEngine& detect, OutputThread& output, uint32_t workers,
-                       uint32_t producers, uint32_t slot_bytes, const InventoryStore* inventory)
+                       uint32_t producers, uint32_t slot_bytes, const InventoryStore* inventory,
+                       RuleStore* rule_store)
     : producers_(std::max<uint32_t>(1, producers)),
       counters_(producers_),
       published_(std::make_unique<Published<ProducerCounterSet>[]>(producers_)) {
@@ -248,6 +249,10 @@ WorkerPool::WorkerPool(const Settings& settings, const DetectEngine& detect, Out
     workers_.push_back(std::make_unique<Worker>(*settings_.back(), detect, output.queue(w), output.flow_queue(w),
                                                   inventory));
     workers_.back()->set_anomaly_queue(output.anomaly_queue(w));
+    if (rule_store != nullptr) {
+      workers_.back()->attach_rule_store(*rule_store, w);
+      rule_store->watch_alert_queue(&output.queue(w));
+    }
     workers_.back()->set_pcap_log(output.pcap_log(), w);
   }
   for (uint32_t i = 0; i < producers_ * workers; ++i) rings_.push_back(std::make_unique<FrameRing>(kRingSlots, slot_bytes));
@@ -302,6 +307,7 @@ void WorkerPool::run(uint32_t index) noexcept {
   Worker& worker = *workers_[index];
   uint32_t idle = 0;
   for (;;) {
+    worker.refresh_rules();  // a reloaded rule set is taken up here too while no traffic comes
     bool any = false;
     bool drained = true;
     for (uint32_t p = 0; p < producers_; ++p) {
@@ -325,6 +331,7 @@ void WorkerPool::run(uint32_t index) noexcept {
     }
   }
   worker.finish();
+  worker.leave_rule_store();
 }
 
 }  // namespace eastwatch

@@ -90,7 +90,8 @@ class WorkerPool {
   static constexpr uint32_t kSlotBytes = 65536;
 
   WorkerPool(const Settings& settings, const DetectEngine& detect, OutputThread& output, uint32_t workers,
-             uint32_t producers, uint32_t slot_bytes = kSlotBytes, const InventoryStore* inventory = nullptr);
+             uint32_t producers, uint32_t slot_bytes = kSlotBytes, const InventoryStore* inventory = nullptr,
+             RuleStore* rule_store = nullptr);  // rule_store: reloads (its generation 1 is `detect`)
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

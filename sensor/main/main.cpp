@@ -7,6 +7,7 @@
 #include "config/config_loader.hpp"
 #include "sensor/inventory/inventory_store.hpp"
 #include "sensor/main/cli.hpp"
+#include "sensor/main/ctl_client.hpp"
 #include "sensor/main/daemon.hpp"
 #include "sensor/main/dpdk_workers.hpp"
 #include "sensor/main/hangup.hpp"
@@ -27,6 +28,8 @@ constexpr int kExitBadInput = 2;
 
 int main(int argc, char** argv) {
   using namespace eastwatch;
+  // `eastwatch ctl COMMAND`: the control socket's client (sensor/main/ctl_client.hpp).
+  if (argc > 1 && std::string(argv[1]) == "ctl") return run_ctl(argc - 1, argv + 1);
   auto options = parse_cli(argc, argv);
   if (!options) {
     std::fputs(options.error().text.c_str(), options.error().code == 0 ? stdout : stderr);

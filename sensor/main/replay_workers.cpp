@@ -17,6 +17,7 @@
 #include "sensor/capture/retry_backoff.hpp"
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/main/capture_dispatch.hpp"
+#include "sensor/main/control_plane.hpp"
 #include "sensor/main/live_stats.hpp"
 #include "sensor/main/daemon.hpp"
 #include "sensor/main/hangup.hpp"
@@ -30,6 +31,17 @@ namespace eastwatch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The interface's own receive drops (sysfs rx_dropped; 0 when unreadable), and their count at start.
+uint64_t interface_drops(const std::string& interface) {
+  std::FILE* file = std::fopen(("/sys/class/net/" + interface + "/statistics/rx_dropped").c_str(), "r");
+  if (file == nullptr) return 0;
+  unsigned long long drops = 0;
+  if (std::fscanf(file, "%llu", &drops) != 1) drops = 0;
+  std::fclose(file);
+  return drops;
+}
+std::vector<uint64_t> g_ifdrops_at_start;
 
 // Set by SIGINT/SIGTERM during a live run; capture threads poll it between bursts.
 std::atomic<bool> g_stop{false};
@@ -135,6 +147,24 @@ void capture_loop(PcapLiveSource& source, const CaptureSettings& capture, Worker
   running.fetch_sub(1, std::memory_order_release);
 }
 
+// `ctl iface-stat`: per interface, what its capture thread last published (about once a
+// second): frames delivered and dropped by the kernel ring, and the interface's own drops
+// (rx_dropped in sysfs, since the start of the run).
+std::string iface_stat_json(const std::vector<std::string>& interfaces, const WorkerPool& pool) {
+  std::string out = "{\"ifaces\":[";
+  for (uint32_t p = 0; p < interfaces.size(); ++p) {
+    ProducerCounterSet counters{};
+    pool.read_producer(p, counters);
+    if (p > 0) out += ',';
+    out += "{\"iface\":" + json_string(interfaces[p]) +
+           ",\"pkts\":" + std::to_string(counters.capture.kernel_packets) +
+           ",\"drop\":" + std::to_string(counters.capture.kernel_drops) +
+           ",\"ifdrop\":" + std::to_string(interface_drops(interfaces[p]) - g_ifdrops_at_start[p]) +
+           ",\"ring_drops\":" + std::to_string(counters.dispatch.ring_drops) + "}";
+  }
+  return out + "]}";
+}
+
 }  // namespace
 
 int run_with_workers(const CliOptions& options, const Settings& settings, std::shared_ptr<const CompiledRuleSet> rules,
@@ -155,6 +185,7 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
         return 2;
       }
       sources.push_back(std::move(*source));
+      g_ifdrops_at_start.push_back(interface_drops(interface));
     }
     slot_bytes = settings.capture.snaplen;
   }
@@ -169,15 +200,31 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
     std::fprintf(stderr, "eastwatch: %s\n", output.error().c_str());
     return 2;
   }
+  // The control socket (live runs), opened before any privilege is dropped.
+  std::unique_ptr<ControlSocket> control_socket;
+  if (live) {
+    auto opened = open_control_socket(settings.control.socket);
+    if (!opened) {
+      std::fprintf(stderr, "eastwatch: %s\n", opened.error().c_str());
+      return 2;
+    }
+    control_socket = std::move(*opened);
+  }
   // Captures and output files are open: switch user, READY=1 (sensor/main/daemon.hpp).
   if (auto error = daemon_started(); !error.empty()) {
     std::fprintf(stderr, "eastwatch: %s\n", error.c_str());
     return 2;
   }
 
-  DetectEngine detect(rules, settings.detect, settings.eve);
+  // The rule set, generation 1 of the store a reload publishes new ones to.
+  auto initial_rules = std::make_unique<RuleSnapshot>();
+  initial_rules->rules = rules;
+  initial_rules->engine = std::make_unique<DetectEngine>(rules, settings.detect, settings.eve);
+  initial_rules->loaded = rules->rules().size();
+  RuleStore rule_store(std::move(initial_rules), workers);
   const uint32_t producers = live ? static_cast<uint32_t>(sources.size()) : 1;
-  WorkerPool pool(settings, detect, **output, workers, producers, slot_bytes, inventory);
+  WorkerPool pool(settings, *rule_store.current()->engine, **output, workers, producers, slot_bytes, inventory,
+                  &rule_store);
   CaptureCounters capture_counters{};
   uint64_t packets = 0;
   int64_t last_ts_usec = 0;
@@ -192,6 +239,32 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
   live_run.output = output->get();
   process_live_stats().attach(std::move(live_run));
   StatsTicker ticker(process_live_stats(), **output, settings.stats.enabled ? settings.stats.interval_s : 0);
+
+  // Reloads (SIGHUP, `eastwatch ctl reload`) and the control socket, on the control thread.
+  std::unique_ptr<Reloader> reloader;
+  std::unique_ptr<ControlPlane> control;
+  if (live) {
+    install_hangup_handler();  // SIGHUP reloads (and reopens the logs), never ends the run
+    process_live_stats().control().set_rules(rules->rules().size(), 0);
+    reloader = std::make_unique<Reloader>(options, settings, rule_store);
+    reloader->set_result_hook([](const ReloadResult& result) {
+      process_live_stats().control().record_reload(result.ok, result.loaded, result.failed);
+    });
+    ControlHandlers handlers;
+    handlers.stats = [] {
+      const LiveSnapshot live_snapshot = process_live_stats().snapshot();
+      const ControlState::Copy reload = live_snapshot.control;
+      return stats_tree_json(live_snapshot.stats, {{"detect.reloads", reload.reloads},
+                                                   {"detect.reload_failures", reload.reload_failures},
+                                                   {"detect.last_reload", static_cast<uint64_t>(reload.last_reload_unix)},
+                                                   {"detect.rules_loaded", reload.rules_loaded},
+                                                   {"detect.rules_failed", reload.rules_failed}});
+    };
+    handlers.iface_stat = [&] { return iface_stat_json(settings.capture.interfaces, pool); };
+    handlers.shutdown = [] { g_stop.store(true, std::memory_order_relaxed); };
+    control = std::make_unique<ControlPlane>(*reloader, rule_store, std::move(control_socket), std::move(handlers),
+                                             &hangup_count(), settings.detect.profile_rules);
+  }
 
   if (live) {
     g_stop.store(false);
@@ -209,6 +282,7 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     g_stop.store(true);
+    if (control) control->stop();  // no rule set is swapped once the workers wind down
     for (auto& thread : captures) thread.join();
     for (auto& source : sources) {
       source->update_stats();
@@ -259,11 +333,18 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
     alerts += worker.detect_counters().alert;
   }
   if (inventory != nullptr) stats.add("inventory", inventory->counters());
+  if (live) {
+    const ControlState::Copy reload = process_live_stats().control().copy();
+    stats.add("detect", ReloadCounters{reload.reloads, reload.reload_failures,
+                                       static_cast<uint64_t>(reload.last_reload_unix), reload.rules_loaded,
+                                       reload.rules_failed});
+  }
   const StatsSnapshot final_stats = stats.snapshot(last_ts_usec, static_cast<uint64_t>(uptime));
   (*output)->write_stats(final_stats);
   (*output)->stop();
   process_live_stats().detach(final_stats);
 
+  const DetectEngine& detect = *rule_store.current()->engine;  // the rule set in use at the end
   const size_t rule_count = detect.rules().rules().size();
   std::vector<RuleProfile> profile;
   for (uint32_t w = 0; w < pool.size(); ++w) {

@@ -92,8 +92,13 @@ void drop_duplicate_signatures(std::vector<Rule>& rules, std::vector<RuleError>&
 
 }  // namespace
 
+std::vector<std::string> rule_file_paths(const Settings& settings, const std::vector<std::string>& cli_rule_files) {
+  return rule_paths(settings, cli_rule_files);
+}
+
 tl::expected<LoadedRules, std::string> load_rules(const Settings& settings,
-                                                  const std::vector<std::string>& cli_rule_files) {
+                                                  const std::vector<std::string>& cli_rule_files,
+                                                  const CompiledRuleSet* previous) {
   auto classifications = load_classifications(settings);
   if (!classifications) return tl::unexpected(classifications.error());
   auto references = load_references(settings);
@@ -122,7 +127,12 @@ tl::expected<LoadedRules, std::string> load_rules(const Settings& settings,
   }
   result.loaded = parsed.rules.size();
   result.errors = std::move(parsed.errors);
-  auto compiled = compile_rules(std::move(parsed.rules), CompileOptions{settings.detect.hs_cache_dir});
+  CompileOptions compile_options;
+  compile_options.hs_cache_dir = settings.detect.hs_cache_dir;
+  if (previous != nullptr) {
+    compile_options.flowbit_names.assign(previous->flowbit_names().begin(), previous->flowbit_names().end());
+  }
+  auto compiled = compile_rules(std::move(parsed.rules), compile_options);
   if (!compiled) return tl::unexpected("cannot compile the rule set: " + compiled.error());
   result.compiled = std::move(*compiled);
   return result;

@@ -23,7 +23,12 @@ struct LoadedRules {
 
 // `cli_rule_files` (from -S) replace the config's rule-files when not empty. Fails only on a
 // problem that makes the whole set unusable (unreadable classification file, Hyperscan refusal).
+// `previous` (a reload): the running set, whose flowbit names keep their numbers.
 tl::expected<LoadedRules, std::string> load_rules(const Settings& settings,
-                                                  const std::vector<std::string>& cli_rule_files);
+                                                  const std::vector<std::string>& cli_rule_files,
+                                                  const CompiledRuleSet* previous = nullptr);
+
+// The rule files load_rules reads (-S, else rule-files under default-rule-path).
+std::vector<std::string> rule_file_paths(const Settings& settings, const std::vector<std::string>& cli_rule_files);
 
 }  // namespace eastwatch

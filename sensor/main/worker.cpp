@@ -30,14 +30,15 @@ constexpr uint32_t kMaxDrainRounds = 64;
 
 Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue& alerts, FlowQueue& flow_records,
                const InventoryStore* inventory)
-    : detect_(detect),
+    : detect_(&detect),
       alerts_(alerts),
       flows_(settings.flow),
       defrag_(settings.defrag, settings.host_os_policy),
       host_os_policy_(settings.host_os_policy),
       stream_(settings.stream, &host_os_policy_),
       app_layer_(settings.app_layer),
-      detect_thread_(detect.make_thread(stream_.session_capacity())),
+      own_thread_(detect.make_thread(stream_.session_capacity())),
+      detect_thread_(own_thread_.get()),
       alert_buffer_(std::make_unique<AlertEvent[]>(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet))),
       alert_buffer_size_(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet)),
       inventory_store_(inventory),
@@ -86,6 +87,7 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
 
 void Worker::process_burst(std::span<Packet> packets) noexcept {
   refresh_inventory();
+  refresh_rules();
   for (Packet& packet : packets) process_packet(packet);
   if (!packets.empty()) {
     const int64_t now = packets.back().ts_usec;
@@ -166,16 +168,16 @@ void Worker::process_decoded(Packet& packet, bool decoded, bool may_defragment) 
   }
   app_layer_.process(packet, stream);  // every packet: empties the previous packet's HTTP output
   const std::span<AlertEvent> out(alert_buffer_.get(), alert_buffer_size_);
-  size_t alert_count = detect_.inspect(packet, *detect_thread_, out, stream);
-  alert_count += detect_.inspect_transactions(packet, app_layer_, *detect_thread_, out.subspan(alert_count));
+  size_t alert_count = detect_->inspect(packet, *detect_thread_, out, stream);
+  alert_count += detect_->inspect_transactions(packet, app_layer_, *detect_thread_, out.subspan(alert_count));
   push_alerts(packet, alert_count);
   // More contiguous bytes than one update holds (a long-awaited hole filled): the rest of
   // them, inspected as the stream of the same packet.
   for (uint32_t round = 0; stream != nullptr && stream_update_.more && round < kMaxDrainRounds; ++round) {
     stream_.drain(*packet.flow, stream_update_.to_server, stream_update_);
     app_layer_.process_drained(packet, stream_update_);
-    alert_count = detect_.inspect(packet, *detect_thread_, out, stream, true);
-    alert_count += detect_.inspect_transactions(packet, app_layer_, *detect_thread_, out.subspan(alert_count));
+    alert_count = detect_->inspect(packet, *detect_thread_, out, stream, true);
+    alert_count += detect_->inspect_transactions(packet, app_layer_, *detect_thread_, out.subspan(alert_count));
     push_alerts(packet, alert_count);
   }
   // A TCP session that reached CLOSED gives its session and application-layer state back now
@@ -222,6 +224,32 @@ void Worker::refresh_inventory() noexcept {
   uint64_t current = 0;
   inventory_ = inventory_store_->current(&current);
   inventory_generation_ = static_cast<uint32_t>(current) == 0 ? 1 : static_cast<uint32_t>(current);
+}
+
+void Worker::attach_rule_store(RuleStore& store, uint32_t index) {
+  rule_store_ = &store;
+  rule_slot_ = index;
+  rules_generation_ = 1;
+  detect_thread_ = store.attach_worker(index, std::move(own_thread_), stream_.session_capacity());
+}
+
+// A new rule set, when the control thread published one: one atomic load per burst (and per
+// idle round). The thread prepared for this worker takes over the counters; the previous set
+// is freed by the control thread once every worker announced that it moved past it.
+void Worker::refresh_rules() noexcept {
+  if (rule_store_ == nullptr) return;
+  const RuleSnapshot* snapshot = rule_store_->current();
+  if (snapshot->generation == rules_generation_) return;
+  DetectThread* next = snapshot->threads[rule_slot_].get();
+  next->carry_over(*detect_thread_, snapshot->previous_index);
+  detect_ = snapshot->engine.get();
+  detect_thread_ = next;
+  rules_generation_ = snapshot->generation;
+  rule_store_->announce(rule_slot_, rules_generation_);
+}
+
+void Worker::leave_rule_store() noexcept {
+  if (rule_store_ != nullptr) rule_store_->leave(rule_slot_);
 }
 
 // Resolves the flow's VMs at its first packet and after a snapshot change; at the first packet

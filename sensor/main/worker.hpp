@@ -17,6 +17,7 @@
 #include "sensor/flow/host_os_policy.hpp"
 #include "sensor/inventory/inventory_store.hpp"
 #include "sensor/inventory/vm_eve_data.hpp"
+#include "sensor/main/rule_store.hpp"
 #include "sensor/output/alert_queue.hpp"
 #include "sensor/output/anomaly_recorder.hpp"
 #include "sensor/output/pcap_log.hpp"
@@ -64,6 +65,16 @@ class Worker {
     if (writer != nullptr) pcap_log_.set_queue(&writer->queue(index), writer->worker_count(), writer->dir());
   }
 
+  // Reload: from now on the worker takes its rule set from `store` (as worker `index`), moving
+  // to each new one between bursts; call before the worker's thread starts. `refresh_rules`
+  // (the worker's thread, also when idle) moves now if there is a new one; `leave_rule_store`
+  // (its loop ended) tells the store it will not look again.
+  void attach_rule_store(RuleStore& store, uint32_t index);
+  void refresh_rules() noexcept;
+  void leave_rule_store() noexcept;
+  const DetectEngine& detect_engine() const noexcept { return *detect_; }
+  const DetectThread& detect_thread() const noexcept { return *detect_thread_; }
+
   // Ends every flow (end of a replay), then publishes the counters.
   void finish() noexcept;
 
@@ -96,7 +107,7 @@ class Worker {
   void refresh_inventory() noexcept;
   size_t resolve_flow_vms(Packet& packet) noexcept;  // returns the built-in detectors' alerts
 
-  const DetectEngine& detect_;
+  const DetectEngine* detect_;  // the rule set in use (a reload moves it)
   AlertQueue& alerts_;
   FlowTable flows_;
   Defragmenter defrag_;
@@ -105,7 +116,11 @@ class Worker {
   TcpStreamEngine stream_;
   StreamUpdate stream_update_;  // the newly contiguous stream bytes of the latest TCP packet
   AppLayer app_layer_;          // its HTTP transactions: app_layer_.http_output(), for detection
-  std::unique_ptr<DetectThread> detect_thread_;
+  std::unique_ptr<DetectThread> own_thread_;  // until attach_rule_store hands it to the store
+  DetectThread* detect_thread_;                // the thread of the rule set in use
+  RuleStore* rule_store_ = nullptr;
+  uint32_t rule_slot_ = 0;
+  uint64_t rules_generation_ = 0;
   std::unique_ptr<AlertEvent[]> alert_buffer_;
   uint32_t alert_buffer_size_;
   DecodeStats decode_stats_{};

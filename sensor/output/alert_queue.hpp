@@ -52,6 +52,10 @@ class SpscQueue {
   void pop() noexcept { tail_.store(tail_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
 
   uint64_t producer_waits() const noexcept { return producer_waits_; }
+  // Items pushed and popped so far (any thread): a rule-set reload frees the old set only once
+  // the events pushed before the workers moved have been popped (they point into it).
+  uint64_t pushed() const noexcept { return head_.load(std::memory_order_acquire); }
+  uint64_t popped() const noexcept { return tail_.load(std::memory_order_acquire); }
 
  private:
   const uint64_t mask_;
