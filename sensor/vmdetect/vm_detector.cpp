@@ -521,10 +521,11 @@ size_t VmDetector::on_packet(const Packet& p, const Inventory& inventory, std::s
       }
     }
   }
-  // sid 3: a DHCP server that the inventory does not know as one.
+  // sid 3: a DHCP server that the inventory does not know as one (a known server's ack teaches
+  // sid 1 its binding even with sid 3 off).
+  const bool rogue_v4 = rogue_dhcp_reply(p, inventory);
   if (settings_.rogue_dhcp && produced < out.size() &&
-      (rogue_dhcp_reply(p, inventory) ||
-       (rogue_dhcpv6_reply(p) && !sender_has_role(p, inventory, vm_role::DhcpServer)))) {
+      (rogue_v4 || (rogue_dhcpv6_reply(p) && !sender_has_role(p, inventory, vm_role::DhcpServer)))) {
     if (allow(kSidRogueDhcp, p.src, p.ts_usec)) {
       emit(rules[kSidRogueDhcp], p, out[produced++]);
       ++counters_.rogue_dhcp;

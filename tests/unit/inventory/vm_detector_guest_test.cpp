@@ -206,11 +206,20 @@ TEST_CASE("sid 2: a frame with one VM's MAC and another VM's source address") {
   off.mac_spoofing = false;
   VmDetector disabled{off};
   CHECK(disabled.on_packet(decode(transport_frame(kWeb, 12, {10, 20, 0, 2}, 80)), *inv, out) == 0);
-  // An encapsulated mirror: the frame's first MACs are the outer header's, so sid 2 does not run.
-  Packet mirrored = decode(transport_frame(kWeb, 12, {10, 20, 0, 2}, 80));
-  mirrored.mirror.encap = MirrorEncap::Vxlan;
+  // An encapsulated mirror: the detectors read the mirrored frame's MACs (Packet::l2_offset), not
+  // the outer header's, so sid 2 runs there too; without an inner Ethernet header it cannot.
+  const Frame inner = transport_frame(kWeb, 12, {10, 20, 0, 2}, 80);
+  Frame outer;
+  const uint16_t udp_length = static_cast<uint16_t>(8 + 8 + inner.bytes.size());
+  outer.ethernet(0x0800).ipv4_between(17, static_cast<uint16_t>(20 + udp_length), {192, 168, 0, 1}, {192, 168, 0, 2});
+  outer.udp(50000, 4789, udp_length).vxlan(5001).append(inner);
+  Packet mirrored = decode(outer);
+  REQUIRE(mirrored.mirror.encap == MirrorEncap::Vxlan);
+  CHECK(mirrored.l2_offset == 14 + 20 + 8 + 8);
+  CHECK(detector.on_packet(mirrored, *inv, out) == 1);
+  mirrored.has_ethernet = false;
   CHECK(detector.on_packet(mirrored, *inv, out) == 0);
-  CHECK(detector.counters().mac_spoofing == 1);
+  CHECK(detector.counters().mac_spoofing == 2);
 }
 
 TEST_CASE("sid 6: more than scan.ports ports of one neighbour within the window") {

@@ -260,6 +260,12 @@ TEST_CASE("sid 1: a DHCP ack of a dhcp-server VM binds yiaddr to chaddr; a rogue
   CHECK(d.packet(udp(false, kStranger, 77, 67, 68, dhcp_ack(61, kOther)), *inv, 1004) == 1);
   CHECK(d.out[0].rule->sid == kSidRogueDhcp);
   CHECK(d.arp(arp(2, kStranger, kStranger, 61, 1), *inv, 1005) == 0);
+  // With sid 3 off, a server's ack still teaches the binding.
+  VmDetectSettings no_rogue_dhcp;
+  no_rogue_dhcp.rogue_dhcp = false;
+  Detect d2(no_rogue_dhcp);
+  CHECK(d2.packet(udp(false, kDhcp, 2, 67, 68, dhcp_ack(62, kStranger)), *inv, 1000) == 0);
+  CHECK(d2.arp(arp(2, kOther, kOther, 62, 1), *inv, 1001) == 1);
 }
 
 TEST_CASE("sid 1: gratuitous-ARP flood, more than count per MAC within seconds, one alert per window") {
@@ -392,7 +398,8 @@ TEST_CASE("sid 2: a VM's MAC on a VLAN, VNI or ERSPAN session other than the inv
   CHECK(d.detector.on_packet(first_of_flow(erspan(3, 11, inner_syn(kWeb, 11)), flow), *inv, d.out) == 1);
   CHECK(d.detector.counters().mac_segment == 5);
   // A later packet of a flow is not checked again; nor a router's MAC, nor an unknown MAC.
-  Packet later = first_of_flow(inner_syn(kWeb, 11, 20), flow);
+  const Frame later_frame = inner_syn(kWeb, 11, 20);
+  Packet later = first_of_flow(later_frame, flow);
   flow.pkts_toserver = 2;
   CHECK(d.detector.on_packet(later, *inv, d.out) == 0);
   CHECK(d.detector.on_packet(first_of_flow(inner_syn(kGateway, 1, 20), flow), *inv, d.out) == 0);
