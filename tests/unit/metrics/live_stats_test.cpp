@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -173,4 +176,57 @@ TEST_CASE("Worker publishes its counters every kPublishEveryBursts bursts, when 
     CHECK(snapshot.control.last_reload_ok);
     CHECK(snapshot.control.last_reload_unix > 1'700'000'000);
   }
+}
+
+TEST_CASE("StatsTicker: a stats record and a stats.log block every interval while a run is attached", "[live_stats]") {
+  const auto dir = std::filesystem::path(EASTWATCH_BINARY_DIR) / "metrics_test_ticker";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  Settings settings;
+  auto output = OutputThread::start(settings, OutputOptions{dir.string(), "s1", false}, 1);
+  REQUIRE(output);
+  const auto read_uptimes = [&] {
+    std::vector<uint64_t> uptimes;
+    std::ifstream eve(dir / "eve.json");
+    for (std::string line; std::getline(eve, line);) {
+      const size_t at = line.find("\"uptime\":");
+      if (line.find("\"event_type\":\"stats\"") == std::string::npos || at == std::string::npos) continue;
+      uptimes.push_back(std::stoull(line.substr(at + 9)));
+    }
+    return uptimes;
+  };
+  LiveStats live;
+  {
+    StatsTicker none(live, **output, 0);  // interval 0: no thread, no record
+  }
+  LiveRun run;
+  run.started = std::chrono::steady_clock::now() - std::chrono::seconds(100);
+  run.wall_clock = true;
+  run.output = output->get();
+  live.attach(std::move(run));
+  std::vector<uint64_t> uptimes;
+  {
+    StatsTicker ticker(live, **output, 1);
+    // Two records come within about two seconds; wait for them (bounded), whatever the load.
+    for (int i = 0; i < 600 && uptimes.size() < 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      uptimes = read_uptimes();
+    }
+  }
+  REQUIRE(uptimes.size() >= 2);
+  CHECK(uptimes[0] >= 101);  // the run started 100 s ago, the first record a second later
+  CHECK(uptimes[1] > uptimes[0]);
+  live.detach(StatsSnapshot{});
+  const size_t before = read_uptimes().size();
+  {
+    StatsTicker detached(live, **output, 1);  // nothing attached: the ticker writes nothing
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  }
+  (*output)->stop();
+  uptimes = read_uptimes();
+  CHECK(uptimes.size() == before);
+  std::ifstream log(dir / "stats.log");
+  size_t blocks = 0;
+  for (std::string line; std::getline(log, line);) blocks += line.rfind("Date: ", 0) == 0;
+  CHECK(blocks == uptimes.size());  // each record has its stats.log block
 }
