@@ -200,3 +200,16 @@ TEST_CASE("MetricsServer: GET /metrics on a free port, 404 elsewhere, a busy por
   (*server)->stop();
   CHECK_FALSE(client.Get("/metrics"));  // stopped: nothing listens
 }
+
+TEST_CASE("MetricsServer: an IPv6 listen address in brackets", "[metrics]") {
+  auto server = MetricsServer::start("[::1]:0", [] { return std::string("eastwatch_x 1\n"); });
+  if (!server) {  // a host without IPv6 loopback
+    WARN("no [::1]: " << server.error());
+    return;
+  }
+  CHECK((*server)->host() == "::1");
+  httplib::Client client("::1", (*server)->port());
+  auto response = client.Get("/metrics");
+  REQUIRE(response);
+  CHECK(response->body == "eastwatch_x 1\n");
+}
