@@ -70,6 +70,26 @@ std::string capability_names(uint64_t capabilities) {
 
 // ---- pid file ----
 
+namespace {
+
+std::string command_of(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+// The pid file's process is alive and is an eastwatch (same command name as ours): pids are
+// reused, and a restarted container often gives the new eastwatch its predecessor's pid.
+bool held_by_live_eastwatch(long pid) {
+  if (pid <= 0 || pid == getpid()) return false;
+  if (kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+  const std::string theirs = command_of(std::to_string(pid));
+  return theirs.empty() || theirs == command_of("self");  // unreadable /proc: assume it is
+}
+
+}  // namespace
+
 tl::expected<std::unique_ptr<PidFile>, std::string> PidFile::create(const std::string& path) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -87,11 +107,11 @@ tl::expected<std::unique_ptr<PidFile>, std::string> PidFile::create(const std::s
     std::ifstream in(path);
     long pid = 0;
     in >> pid;
-    if (pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) {
+    if (held_by_live_eastwatch(pid)) {
       return tl::unexpected("another eastwatch is running as pid " + std::to_string(pid) + " (pid file '" + path +
                             "')");
     }
-    // Stale: its process is gone (or it holds no pid at all).
+    // Stale: its process is gone or is not an eastwatch (or it holds no pid at all).
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       return tl::unexpected("cannot remove the stale pid file '" + path + "': " + errno_text());
     }

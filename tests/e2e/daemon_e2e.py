@@ -231,6 +231,11 @@ def sighup_reopens_after_mv(env):
         f.write(f"{dead.pid}\n")
     env.run("-r", env.path("ticks.pcap"), "-S", env.path("ticks.rules"), "-l", run.out, "-q", "--pidfile", pid_file)
     check(not os.path.exists(pid_file), "the stale pid file was taken over and removed at exit")
+    # A live process that is not an eastwatch (a reused pid: this test's own) is stale too.
+    with open(pid_file, "w") as f:
+        f.write(f"{os.getpid()}\n")
+    env.run("-r", env.path("ticks.pcap"), "-S", env.path("ticks.rules"), "-l", run.out, "-q", "--pidfile", pid_file)
+    check(not os.path.exists(pid_file), "a pid file naming a live non-eastwatch process was taken over")
 
 
 @case
