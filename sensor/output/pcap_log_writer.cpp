@@ -161,8 +161,10 @@ void PcapLogWriter::open_file(uint32_t worker, const PcapLogQueue::Record& recor
   output.failed = false;
   const std::string path = join(dir_, output.info->name);
   output.file = std::fopen(path.c_str(), "wb");
-  if (output.file == nullptr) {
+  if (output.file == nullptr) {  // not kept: the index lists files that exist
     output.failed = true;
+    output.info = nullptr;
+    files_.pop_back();
     write_errors_.fetch_add(1, std::memory_order_relaxed);
   } else {
     std::setvbuf(output.file, buffer_.data() + size_t{worker} * kStdioBuffer, _IOFBF, kStdioBuffer);
