@@ -550,7 +550,7 @@ class Loader {
     }
     auto node = map_at(root, "metrics", "metrics");
     if (!node) return;
-    check_keys(node, "metrics", {"enabled", "listen", "max-signatures", "max-zone-pairs"});
+    check_keys(node, "metrics", {"enabled", "listen", "max-signatures", "max-zone-pairs", "max-vm-pairs"});
     get_bool(node["enabled"], "metrics.enabled", metrics.enabled);
     std::string listen;
     if (scalar(node["listen"], "metrics.listen", listen)) {
@@ -571,6 +571,7 @@ class Loader {
     }
     get_uint(node["max-signatures"], "metrics.max-signatures", metrics.max_signatures, 1, 100000);
     get_uint(node["max-zone-pairs"], "metrics.max-zone-pairs", metrics.max_zone_pairs, 1, 100000);
+    get_uint(node["max-vm-pairs"], "metrics.max-vm-pairs", metrics.max_vm_pairs, 1, 100000);
   }
 
   void load_inventory(const YAML::Node& root, InventorySettings& inventory, VmDetectSettings& detect) {

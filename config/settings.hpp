@@ -287,6 +287,7 @@ struct MetricsSettings {
   std::string listen = "127.0.0.1:9101";  // host:port ([v6]:port); port 0 picks a free one
   uint32_t max_signatures = 500;          // alert series by signature; more go to sid="other"
   uint32_t max_zone_pairs = 100;          // alert series by (src_zone, dest_zone); more go to "other"
+  uint32_t max_vm_pairs = 200;            // alert series by (src_vm, dest_vm); more go to "other"
 };
 
 struct Settings {

@@ -198,6 +198,15 @@ std::string format_metrics(const LiveSnapshot& snapshot, std::string_view versio
   if (alerts.other_zone_pairs > 0) {
     w.sample("eastwatch_alerts_by_zone_total", {{"src_zone", "other"}, {"dest_zone", "other"}}, alerts.other_zone_pairs);
   }
+  w.family("eastwatch_alerts_by_vm_total", "counter",
+           "Alert records by the inventory VMs of source and destination (\"unknown\": no inventory VM); pairs past "
+           "metrics.max-vm-pairs are \"other\"");
+  for (const auto& pair : alerts.vm_pairs) {
+    w.sample("eastwatch_alerts_by_vm_total", {{"src_vm", pair.src_vm}, {"dest_vm", pair.dest_vm}}, pair.alerts);
+  }
+  if (alerts.other_vm_pairs > 0) {
+    w.sample("eastwatch_alerts_by_vm_total", {{"src_vm", "other"}, {"dest_vm", "other"}}, alerts.other_vm_pairs);
+  }
 
   struct SinkFamily {
     std::string_view name, type, help;

@@ -9,6 +9,28 @@ std::string_view zone_of(const AlertEvent& event, const VmEveData::Side& side) {
   if (!event.has_vm || !side.known || side.zone.len == 0) return kUnknownZone;
   return side.zone.view();
 }
+
+std::string_view vm_of(const AlertEvent& event, const VmEveData::Side& side) {
+  if (!event.has_vm || !side.known || side.name.len == 0) return kUnknownZone;
+  return side.name.view();
+}
+
+// The entry of the pair (src, dest) in `pairs`, added while fewer than `cap`; null past the cap.
+template <class Pair>
+Pair* find_pair(std::unordered_map<std::string, size_t>& index, std::vector<Pair>& pairs, uint32_t cap,
+                std::string_view src, std::string_view dest) {
+  std::string key;
+  key.reserve(src.size() + dest.size() + 1);
+  key.append(src).push_back('\n');
+  key.append(dest);
+  auto found = index.find(key);
+  if (found == index.end()) {
+    if (pairs.size() >= cap) return nullptr;
+    found = index.emplace(std::move(key), pairs.size()).first;
+    pairs.push_back({std::string(src), std::string(dest), 0});
+  }
+  return &pairs[found->second];
+}
 }  // namespace
 
 void AlertTally::count(const AlertEvent& event) {
@@ -35,21 +57,17 @@ void AlertTally::count(const AlertEvent& event) {
   } else {
     ++tally_.other_signatures;
   }
-  const std::string_view src = zone_of(event, event.vm.src);
-  const std::string_view dest = zone_of(event, event.vm.dest);
-  std::string key;
-  key.reserve(src.size() + dest.size() + 1);
-  key.append(src).push_back('\n');
-  key.append(dest);
-  auto found = zone_pair_index_.find(key);
-  if (found == zone_pair_index_.end() && tally_.zone_pairs.size() < max_zone_pairs_) {
-    found = zone_pair_index_.emplace(key, tally_.zone_pairs.size()).first;
-    tally_.zone_pairs.push_back({std::string(src), std::string(dest), 0});
-  }
-  if (found == zone_pair_index_.end()) {
-    ++tally_.other_zone_pairs;
+  if (auto* pair = find_pair(zone_pair_index_, tally_.zone_pairs, max_zone_pairs_, zone_of(event, event.vm.src),
+                             zone_of(event, event.vm.dest))) {
+    ++pair->alerts;
   } else {
-    ++tally_.zone_pairs[found->second].alerts;
+    ++tally_.other_zone_pairs;
+  }
+  if (auto* pair = find_pair(vm_pair_index_, tally_.vm_pairs, max_vm_pairs_, vm_of(event, event.vm.src),
+                             vm_of(event, event.vm.dest))) {
+    ++pair->alerts;
+  } else {
+    ++tally_.other_vm_pairs;
   }
 }
 

@@ -60,7 +60,7 @@ OutputThread::OutputThread(const Settings& settings, const OutputOptions& option
     : formatter_(options.sensor_name, settings.eve),
       options_(options),
       eve_settings_(settings.eve),
-      alert_tally_(settings.metrics.max_signatures, settings.metrics.max_zone_pairs) {
+      alert_tally_(settings.metrics.max_signatures, settings.metrics.max_zone_pairs, settings.metrics.max_vm_pairs) {
   for (uint32_t i = 0; i < worker_count; ++i) {
     queues_.push_back(std::make_unique<AlertQueue>());
     flow_queues_.push_back(std::make_unique<FlowQueue>());

@@ -11,7 +11,7 @@ of a live capture, and the Grafana dashboard against what eastwatch really expor
    segment each) whose data matches one rule with quotes and a backslash in its msg, and 30 UDP
    datagrams that match nothing. While eastwatch runs, /metrics must show exactly 50 packets
    decoded and captured, 5 alerts in total, 5 for the signature (its msg escaped as the format
-   requires) and 5 for the zone pair dmz -> db of the inventory; every family once with HELP and
+   requires), 5 for the zone pair dmz -> db and 5 for the VM pair web-01 -> db-01 of the inventory; every family once with HELP and
    TYPE, counters ending in _total. Every metric a dashboard panel queries must be one of the
    families scraped. A second eastwatch on the same metrics address exits 2. eve.json gets
    periodic stats records with increasing uptime (and stats.log periodic blocks); after SIGTERM
@@ -201,6 +201,7 @@ def live(env, dashboard_names):
             "eastwatch_alerts_total": 5,
             f'eastwatch_alerts_by_signature_total{{gid="1",sid="9900001",rev="2",signature="{MSG_LABEL}"}}': 5,
             'eastwatch_alerts_by_zone_total{src_zone="dmz",dest_zone="db"}': 5,
+            'eastwatch_alerts_by_vm_total{src_vm="web-01",dest_vm="db-01"}': 5,
             "eastwatch_kernel_drops_total": 0,
             "eastwatch_running": 1,
             "eastwatch_rules_loaded": 1,

@@ -96,7 +96,7 @@ TEST_CASE("metric_name and is_gauge_stat", "[metrics]") {
 }
 
 TEST_CASE("format_metrics: a valid exposition with bounded, escaped alert series", "[metrics]") {
-  AlertTally tally(2, 1);  // two signatures, one zone pair: the rest go to "other"
+  AlertTally tally(2, 1, 1);  // two signatures, one zone pair, one VM pair: the rest go to "other"
   const Rule tricky = make_rule(1001, "ET \"quoted\" C:\\path\nsecond line");
   const Rule plain = make_rule(1002, "plain");
   const Rule third = make_rule(1003, "third");
@@ -106,10 +106,13 @@ TEST_CASE("format_metrics: a valid exposition with bounded, escaped alert series
   event.vm.src.known = event.vm.dest.known = true;
   event.vm.src.zone.set("dmz");
   event.vm.dest.zone.set("db");
+  event.vm.src.name.set("web-01");
+  event.vm.dest.name.set("db-01");
   tally.count(event);
   tally.count(event);
   event.rule = &plain;
-  event.vm.dest.zone.set("app");  // a second zone pair: past the cap of one
+  event.vm.dest.zone.set("app");  // a second zone pair (and VM pair): past the cap of one
+  event.vm.dest.name.set("app-01");
   tally.count(event);
   event.rule = &third;  // a third signature: past the cap of two
   event.has_vm = false;
@@ -160,6 +163,8 @@ TEST_CASE("format_metrics: a valid exposition with bounded, escaped alert series
   CHECK(parsed.samples.at(R"(eastwatch_alerts_by_signature_total{gid="other",sid="other",rev="other",signature="other"})") == "1");
   CHECK(parsed.samples.at(R"(eastwatch_alerts_by_zone_total{src_zone="dmz",dest_zone="db"})") == "2");
   CHECK(parsed.samples.at(R"(eastwatch_alerts_by_zone_total{src_zone="other",dest_zone="other"})") == "2");
+  CHECK(parsed.samples.at(R"(eastwatch_alerts_by_vm_total{src_vm="web-01",dest_vm="db-01"})") == "2");
+  CHECK(parsed.samples.at(R"(eastwatch_alerts_by_vm_total{src_vm="other",dest_vm="other"})") == "2");
   CHECK(parsed.samples.at(R"(eastwatch_sink_backlog_records{sink="redis"})") == "12");
   CHECK(parsed.samples.at(R"(eastwatch_sink_spool_bytes{sink="redis"})") == "2048");
   CHECK(parsed.samples.at(R"(eastwatch_sink_connected{sink="redis"})") == "1");
