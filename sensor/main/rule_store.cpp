@@ -1,5 +1,7 @@
 #include "sensor/main/rule_store.hpp"
 
+#include <malloc.h>
+
 #include <thread>
 #include <unordered_map>
 
@@ -97,6 +99,7 @@ tl::expected<void, std::string> RuleStore::publish(std::unique_ptr<RuleSnapshot>
 }
 
 size_t RuleStore::reclaim() {
+  const size_t held = retired_.size();
   for (size_t i = 0; i < retired_.size();) {
     Retired& retired = retired_[i];
     if (retired.drain_marks.empty() && all_workers_past(retired.snapshot->generation)) {
@@ -114,6 +117,9 @@ size_t RuleStore::reclaim() {
       ++i;
     }
   }
+  // A rule set of every ET Open rule is hundreds of megabytes in small blocks: hand what its
+  // freeing left in malloc's arenas back to the system, or the process keeps two sets' worth.
+  if (retired_.size() < held) malloc_trim(0);
   return retired_.size();
 }
 
