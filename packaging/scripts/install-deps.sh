@@ -14,6 +14,7 @@ PACKAGES=(
   logrotate  # packaging/logrotate/eastwatch, run for real by tests/e2e/daemon_e2e.py
   libcpp-httplib-dev  # the Prometheus endpoint (metrics.listen)
   iproute2  # ip netns, veth, bridge, tc mirred: the test hypervisor (tests/hypervisor)
+  mmdebstrap systemd-container  # the .deb installed into a Debian root booted with systemd-nspawn (tests/e2e/deb_install_e2e.py)
   openvswitch-switch ethtool  # Open vSwitch's userspace datapath test hypervisor, guests' tx offload off (tests/hypervisor/ovs.sh)
   tcpdump  # reads back the pcap-log files in the tests (tests/e2e/pcaplog_e2e.py)
   tcpreplay  # replays traffic onto the test hypervisor's SPAN port (tests/e2e/reload_e2e.py)
