@@ -13,7 +13,8 @@
 //  - `WorkerPool` runs N worker threads, each owning one `Worker` (flow table, streams,
 //    detection, counters) and reading one ring per producer (capture thread), so every ring
 //    has exactly one producer and one consumer. `dispatch` never allocates or locks: with
-//    `wait_when_full` (files) it waits for room and drops nothing; otherwise (live) a full
+//    `wait_when_full` (files, and live capture, which leaves frames in the kernel ring
+//    meanwhile) it waits for room until `stop` is raised; otherwise, or once stopped, a full
 //    ring drops the frame and counts it (`capture.ring-drops`). `finish` lets the workers drain
 //    their rings, end their flows and exit, then joins them.
 #pragma once

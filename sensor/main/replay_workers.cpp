@@ -122,7 +122,7 @@ void capture_loop(PcapLiveSource& source, const CaptureSettings& capture, Worker
     }
     const size_t count = source.next_burst(burst, 100);
     if (count > 0) {
-      pool.dispatch(producer, std::span<const Packet>(burst.data(), count), false);
+      pool.dispatch(producer, std::span<const Packet>(burst.data(), count), true, &g_stop);
     } else if (!source.is_open()) {
       if (logged == LinkState::Up) down_since = Clock::now();
       if (!await_interface(source, capture)) break;
