@@ -33,6 +33,7 @@ int run_dpdk(const CliOptions&, const Settings&, std::shared_ptr<const CompiledR
 #include "sensor/capture/dpdk_source.hpp"
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/main/capture_dispatch.hpp"
+#include "sensor/main/control_plane.hpp"
 #include "sensor/main/live_stats.hpp"
 #include "sensor/main/daemon.hpp"
 #include "sensor/main/hangup.hpp"
@@ -102,6 +103,7 @@ int rx_worker_main(void* arg) {
     const size_t count = self.queue->next_burst(burst);
     if (count == 0) {
       if (idle == 0) self.worker->idle();  // the live stats: what the last bursts counted
+      self.worker->refresh_rules();        // a reloaded rule set, also while no traffic comes
       idle_backoff(idle);
       continue;
     }
@@ -118,6 +120,7 @@ int rx_worker_main(void* arg) {
   }
   self.queue->release();
   self.worker->finish();
+  self.worker->leave_rule_store();
   return 0;
 }
 
@@ -192,12 +195,25 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
     std::fprintf(stderr, "eastwatch: %s\n", output.error().c_str());
     return 2;
   }
+  // The control socket, opened before any privilege is dropped.
+  auto opened_socket = open_control_socket(settings.control.socket);
+  if (!opened_socket) {
+    std::fprintf(stderr, "eastwatch: %s\n", opened_socket.error().c_str());
+    return 2;
+  }
+  std::unique_ptr<ControlSocket> control_socket = std::move(*opened_socket);
   // Captures and output files are open: switch user, READY=1 (sensor/main/daemon.hpp).
   if (auto error = daemon_started(); !error.empty()) {
     std::fprintf(stderr, "eastwatch: %s\n", error.c_str());
     return 2;
   }
-  DetectEngine detect(rules, settings.detect, settings.eve);
+  // The rule set, generation 1 of the store a reload publishes new ones to.
+  auto initial_rules = std::make_unique<RuleSnapshot>();
+  initial_rules->rules = rules;
+  initial_rules->engine = std::make_unique<DetectEngine>(rules, settings.detect, settings.eve);
+  initial_rules->loaded = rules->rules().size();
+  RuleStore rule_store(std::move(initial_rules), workers);
+  const DetectEngine& detect = *rule_store.current()->engine;
   g_stop.store(false);
   install_stop_handlers();
 
@@ -219,6 +235,30 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
     ticker = std::make_unique<StatsTicker>(process_live_stats(), **output,
                                            settings.stats.enabled ? settings.stats.interval_s : 0);
   };
+  // Reloads (SIGHUP, `eastwatch ctl reload`) and the control socket, once the workers exist.
+  std::unique_ptr<Reloader> reloader;
+  std::unique_ptr<ControlPlane> control;
+  const auto start_control = [&] {
+    install_hangup_handler();  // SIGHUP reloads (and reopens the logs), never ends the run
+    process_live_stats().control().set_rules(rules->rules().size(), 0);
+    reloader = std::make_unique<Reloader>(options, settings, rule_store);
+    reloader->set_result_hook([](const ReloadResult& result) {
+      process_live_stats().control().record_reload(result.ok, result.loaded, result.failed);
+    });
+    ControlHandlers handlers;
+    handlers.stats = [] {
+      const LiveSnapshot live_snapshot = process_live_stats().snapshot();
+      const ControlState::Copy reload = live_snapshot.control;
+      return stats_tree_json(live_snapshot.stats, {{"detect.reloads", reload.reloads},
+                                                   {"detect.reload_failures", reload.reload_failures},
+                                                   {"detect.last_reload", static_cast<uint64_t>(reload.last_reload_unix)},
+                                                   {"detect.rules_loaded", reload.rules_loaded},
+                                                   {"detect.rules_failed", reload.rules_failed}});
+    };
+    handlers.shutdown = [] { g_stop.store(true, std::memory_order_relaxed); };
+    control = std::make_unique<ControlPlane>(*reloader, rule_store, std::move(control_socket), std::move(handlers),
+                                             &hangup_count(), settings.detect.profile_rules);
+  };
   const std::vector<unsigned> lcores = source.worker_lcores();
   const bool on_lcores = run_to_completion && lcores.size() >= workers;
   if (!options.quiet) {
@@ -237,6 +277,8 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
       rx->worker =
           std::make_unique<Worker>(*rx->settings, detect, (*output)->queue(w), (*output)->flow_queue(w), inventory);
       rx->worker->set_anomaly_queue((*output)->anomaly_queue(w));
+      rx->worker->attach_rule_store(rule_store, w);
+      rule_store.watch_alert_queue(&(*output)->queue(w));
       rx->worker->set_pcap_log((*output)->pcap_log(), w);
       rx->queue = std::make_unique<DpdkRxQueue>(source, static_cast<uint16_t>(w), dpdk.burst_size, snaplen);
       rx->drain_bursts = drain_bursts;
@@ -245,6 +287,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
     std::vector<const Worker*> views;
     for (const auto& rx : rx_workers) views.push_back(rx->worker.get());
     start_live_stats(std::move(views));
+    start_control();
     std::vector<std::thread> threads;
     for (uint32_t w = 0; w < workers; ++w) {
       if (!on_lcores || !DpdkSource::launch(lcores[w], rx_worker_main, rx_workers[w].get())) {
@@ -256,6 +299,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
       for (const auto& rx : rx_workers) last = std::max(last, rx->last_frame_ms.load(std::memory_order_relaxed));
       return last;
     });
+    if (control) control->stop();  // no rule set is swapped once the workers wind down
     if (on_lcores) {
       for (uint32_t w = 0; w < workers; ++w) DpdkSource::wait_lcore(lcores[w]);
     }
@@ -267,10 +311,11 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
   } else {
     // Every queue of every port read by one RX thread and spread by the symmetric flow hash (as
     // the libpcap capture): one queue without RSS, or rx-queues that differ from the workers.
-    pool = std::make_unique<WorkerPool>(settings, detect, **output, workers, 1, snaplen, inventory);
+    pool = std::make_unique<WorkerPool>(settings, detect, **output, workers, 1, snaplen, inventory, &rule_store);
     std::vector<const Worker*> views;
     for (uint32_t w = 0; w < pool->size(); ++w) views.push_back(&pool->worker(w));
     start_live_stats(std::move(views));
+    start_control();
     std::atomic<int64_t> last_frame_ms{0};
     std::thread rx_thread([&] {
       std::vector<std::unique_ptr<DpdkRxQueue>> queues;
@@ -307,6 +352,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
       pool->close(0);
     });
     wait_for_stop(dpdk.idle_exit, [&] { return last_frame_ms.load(std::memory_order_relaxed); });
+    if (control) control->stop();  // no rule set is swapped once the workers wind down
     rx_thread.join();
     pool->finish();
     for (uint32_t w = 0; w < pool->size(); ++w) worker_views.push_back(&pool->worker(w));
@@ -324,12 +370,17 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
     alerts += worker->detect_counters().alert;
   }
   if (inventory != nullptr) stats.add("inventory", inventory->counters());
+  const ControlState::Copy reload = process_live_stats().control().copy();
+  stats.add("detect", ReloadCounters{reload.reloads, reload.reload_failures,
+                                     static_cast<uint64_t>(reload.last_reload_unix), reload.rules_loaded,
+                                     reload.rules_failed});
   const StatsSnapshot final_stats = stats.snapshot(wall_clock_usec(), static_cast<uint64_t>(uptime));
   (*output)->write_stats(final_stats);
   (*output)->stop();
   process_live_stats().detach(final_stats);
-  write_rule_profile(options, settings, detect, merge_profiles(worker_views, detect.rules().rules().size()), started,
-                     started_ticks);
+  const DetectEngine& final_detect = *rule_store.current()->engine;  // the rule set in use at the end
+  write_rule_profile(options, settings, final_detect,
+                     merge_profiles(worker_views, final_detect.rules().rules().size()), started, started_ticks);
 
   if (!options.quiet) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
