@@ -72,7 +72,9 @@ class Sensor:
             line = self.process.stderr.readline()
             if not line or time.monotonic() > deadline:
                 self.stderr += line
-                raise AssertionError(f"eastwatch did not start capturing: {self.stderr!r} rc={self.process.poll()}")
+                rc = self.process.poll()
+                self.kill()
+                raise AssertionError(f"eastwatch did not start capturing: {self.stderr!r} rc={rc}")
             self.stderr += line
 
     def wait_for(self, text, seconds=30):
