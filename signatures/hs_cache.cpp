@@ -8,7 +8,18 @@
 #include <fstream>
 #include <sstream>
 
+#ifndef EASTWATCH_REGEX_ENGINE_NAME
+#define EASTWATCH_REGEX_ENGINE_NAME "hyperscan"
+#endif
+
 namespace eastwatch {
+
+std::string regex_engine_description() {
+  std::string text = EASTWATCH_REGEX_ENGINE_NAME " ";
+  text += hs_version();
+  while (!text.empty() && text.back() == ' ') text.pop_back();  // Vectorscan's ends in a space
+  return text;
+}
 
 std::string HsCache::key(std::string_view kind, const std::vector<const char*>& expressions,
                          const std::vector<size_t>& lengths, const std::vector<unsigned>& flags,
@@ -19,6 +30,9 @@ std::string HsCache::key(std::string_view kind, const std::vector<const char*>& 
   const std::string_view tag = "eastwatch-hs-v2";
   add(tag.data(), tag.size());
   add(kind.data(), kind.size());
+  // Both engines serialize databases; neither is told apart by hs_version() alone for sure.
+  const std::string_view engine = EASTWATCH_REGEX_ENGINE_NAME;
+  add(engine.data(), engine.size());
   const char* version = hs_version();
   add(version, std::char_traits<char>::length(version));
   hs_platform_info_t platform{};

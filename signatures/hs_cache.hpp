@@ -1,6 +1,6 @@
 // A directory of serialized Hyperscan databases, keyed by a hash of everything a database
-// depends on: the patterns with their flags and ids, the mode, the Hyperscan version and the
-// CPU platform it was compiled for (a database built for AVX-512 must not be loaded where only
+// depends on: the patterns with their flags and ids, the mode, the engine (Hyperscan or
+// Vectorscan) with its version and the CPU platform it was compiled for (a database built for AVX-512 must not be loaded where only
 // AVX2 runs). A restart with unchanged rules loads instead of compiling.
 //
 // Contract: failures to read or write the cache are never fatal; they fall back to compiling
@@ -15,6 +15,10 @@
 #include <hs/hs.h>
 
 namespace eastwatch {
+
+// The regex engine this binary was built with (EASTWATCH_REGEX_ENGINE) and its run-time
+// version, e.g. "hyperscan 5.4.0 2021-01-26" or "vectorscan 5.4.9".
+std::string regex_engine_description();
 
 class HsCache {
  public:

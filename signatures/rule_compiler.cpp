@@ -179,6 +179,35 @@ void group_by_port(const std::vector<Rule>& rules, const std::vector<uint32_t>& 
   }
 }
 
+// Vectorscan 5.4.9 (Debian 12's) refuses a pure literal whose first byte is NUL ("Pure literal
+// API doesn't support empty string": it measures the pattern with strlen), which content:"|00
+// ..|" fast patterns are; Hyperscan takes them. Such a literal database is compiled through
+// the regex API instead, every byte written \xHH: the same matches and flags (CASELESS,
+// SINGLEMATCH, SOM_LEFTMOST are valid there too), a slower compile of that database only.
+bool vectorscan_refuses_literals(const std::vector<const char*>& expressions, const std::vector<size_t>& lengths) {
+#ifdef EASTWATCH_REGEX_ENGINE_NAME
+  if (std::string_view(EASTWATCH_REGEX_ENGINE_NAME) != "vectorscan") return false;
+  for (size_t i = 0; i < expressions.size(); ++i) {
+    if (lengths[i] > 0 && expressions[i][0] == '\0') return true;
+  }
+#endif
+  return false;
+}
+
+void escape_literals(const std::vector<const char*>& expressions, const std::vector<size_t>& lengths,
+                     std::vector<std::string>& escaped, std::vector<const char*>& pointers) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  escaped.resize(expressions.size());
+  for (size_t i = 0; i < expressions.size(); ++i) {
+    escaped[i].reserve(lengths[i] * 4);
+    for (size_t j = 0; j < lengths[i]; ++j) {
+      const auto byte = static_cast<unsigned char>(expressions[i][j]);
+      escaped[i] += {'\\', 'x', kHex[byte >> 4], kHex[byte & 15]};
+    }
+  }
+  for (const std::string& pattern : escaped) pointers.push_back(pattern.c_str());
+}
+
 // Builds databases once per distinct pattern set; the set owns them.
 class DatabaseBuilder {
  public:
@@ -197,12 +226,16 @@ class DatabaseBuilder {
       ++stats_.cache_hits;
     } else {
       hs_compile_error_t* error = nullptr;
+      std::vector<std::string> escaped;
+      std::vector<const char*> escaped_pointers;
+      const bool literal = kind == "literal" && !vectorscan_refuses_literals(expressions, lengths);
+      if (kind == "literal" && !literal) escape_literals(expressions, lengths, escaped, escaped_pointers);
+      const std::vector<const char*>& patterns = escaped_pointers.empty() ? expressions : escaped_pointers;
       const hs_error_t rc =
-          kind == "literal"
-              ? hs_compile_lit_multi(expressions.data(), flags.data(), ids.data(), lengths.data(),
-                                     static_cast<unsigned>(expressions.size()), mode, nullptr, &database, &error)
-              : hs_compile_multi(expressions.data(), flags.data(), ids.data(), static_cast<unsigned>(expressions.size()),
-                                 mode, nullptr, &database, &error);
+          literal ? hs_compile_lit_multi(expressions.data(), flags.data(), ids.data(), lengths.data(),
+                                         static_cast<unsigned>(expressions.size()), mode, nullptr, &database, &error)
+                  : hs_compile_multi(patterns.data(), flags.data(), ids.data(), static_cast<unsigned>(patterns.size()),
+                                     mode, nullptr, &database, &error);
       if (rc != HS_SUCCESS) {
         std::string message = error && error->message ? error->message : "unknown error";
         if (error && error->expression >= 0) failed_id_ = ids[static_cast<size_t>(error->expression)];

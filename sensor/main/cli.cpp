@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "signatures/hs_cache.hpp"
+
 namespace eastwatch {
 
 namespace {
@@ -19,6 +21,23 @@ constexpr const char* kExamples =
     "  eastwatch -T -S emerging-exploit.rules\n"
     "  eastwatch -r a.pcap -r b.pcapng -S my.rules -l out/ -c eastwatch.yaml --set flow.memcap=256mb";
 
+// What suricata-update reads from `suricata --build-info` (the --prefix/--sysconfdir/
+// --localstatedir lines, as the .deb installs), so `suricata-update --suricata eastwatch` runs.
+std::string build_info_text() {
+  std::string text = std::string("This is Eastwatch version ") + EASTWATCH_VERSION + "\n";
+  text += "Regex engine: " + regex_engine_description() + "\n";
+#ifdef EASTWATCH_HAVE_DPDK
+  text += "Features: LIBPCAP DPDK\n";
+#else
+  text += "Features: LIBPCAP\n";
+#endif
+  text += "--prefix                                 /usr\n";
+  text += "--sysconfdir                             /etc\n";
+  text += "--localstatedir                          /var\n";
+  text += "--datarootdir                            /usr/share\n";
+  return text;
+}
+
 }  // namespace
 
 const char* const kNothingToDoMessage =
@@ -30,6 +49,8 @@ tl::expected<CliOptions, CliExit> parse_cli(int argc, const char* const* argv) {
   CLI::App app{kDescription, "eastwatch"};
   app.footer(kExamples);
   app.set_version_flag("-V,--version", std::string("eastwatch ") + EASTWATCH_VERSION);
+  bool build_info = false;
+  app.add_flag("--build-info", build_info, "Print the build's engine and paths (Suricata's --build-info layout)");
   app.add_option("-r", options.read_files, "Replay a pcap or pcapng file (repeatable)")->type_name("FILE");
   app.add_option("-i", options.interfaces, "Capture live from a network interface (repeatable)")->type_name("IFACE");
   app.add_option("--workers", options.workers, "Worker threads (default: the config's capture.workers)")
@@ -59,10 +80,12 @@ tl::expected<CliOptions, CliExit> parse_cli(int argc, const char* const* argv) {
   } catch (const CLI::CallForHelp&) {
     return tl::unexpected(CliExit{0, app.help()});
   } catch (const CLI::CallForVersion&) {
-    return tl::unexpected(CliExit{0, std::string("eastwatch ") + EASTWATCH_VERSION + "\n"});
+    return tl::unexpected(
+        CliExit{0, std::string("eastwatch ") + EASTWATCH_VERSION + " (" + regex_engine_description() + ")\n"});
   } catch (const CLI::ParseError& error) {
     return tl::unexpected(CliExit{2, std::string("eastwatch: ") + error.what() + " (see --help)\n"});
   }
+  if (build_info) return tl::unexpected(CliExit{0, build_info_text()});
   for (const auto& override_text : options.overrides) {
     if (override_text.find('=') == std::string::npos || override_text.front() == '=') {
       return tl::unexpected(CliExit{2, "eastwatch: --set " + override_text + ": expected KEY=VALUE\n"});
