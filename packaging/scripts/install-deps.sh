@@ -18,6 +18,7 @@ PACKAGES=(
   openvswitch-switch ethtool  # Open vSwitch's userspace datapath test hypervisor, guests' tx offload off (tests/hypervisor/ovs.sh)
   tcpdump  # reads back the pcap-log files in the tests (tests/e2e/pcaplog_e2e.py)
   tcpreplay  # replays traffic onto the test hypervisor's SPAN port (tests/e2e/reload_e2e.py)
+  suricata-update  # manages the rules in tests/e2e/suricata_update_e2e.py (ET Open from a local tarball)
 )
 
 missing=()
