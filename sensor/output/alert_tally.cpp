@@ -16,17 +16,17 @@ std::string_view vm_of(const AlertEvent& event, const VmEveData::Side& side) {
 }
 
 // The entry of the pair (src, dest) in `pairs`, added while fewer than `cap`; null past the cap.
+// `key` is reused scratch (no allocation per alert once it has grown).
 template <class Pair>
 Pair* find_pair(std::unordered_map<std::string, size_t>& index, std::vector<Pair>& pairs, uint32_t cap,
-                std::string_view src, std::string_view dest) {
-  std::string key;
-  key.reserve(src.size() + dest.size() + 1);
+                std::string& key, std::string_view src, std::string_view dest) {
+  key.clear();
   key.append(src).push_back('\n');
   key.append(dest);
   auto found = index.find(key);
   if (found == index.end()) {
     if (pairs.size() >= cap) return nullptr;
-    found = index.emplace(std::move(key), pairs.size()).first;
+    found = index.emplace(key, pairs.size()).first;
     pairs.push_back({std::string(src), std::string(dest), 0});
   }
   return &pairs[found->second];
@@ -57,13 +57,13 @@ void AlertTally::count(const AlertEvent& event) {
   } else {
     ++tally_.other_signatures;
   }
-  if (auto* pair = find_pair(zone_pair_index_, tally_.zone_pairs, max_zone_pairs_, zone_of(event, event.vm.src),
+  if (auto* pair = find_pair(zone_pair_index_, tally_.zone_pairs, max_zone_pairs_, key_, zone_of(event, event.vm.src),
                              zone_of(event, event.vm.dest))) {
     ++pair->alerts;
   } else {
     ++tally_.other_zone_pairs;
   }
-  if (auto* pair = find_pair(vm_pair_index_, tally_.vm_pairs, max_vm_pairs_, vm_of(event, event.vm.src),
+  if (auto* pair = find_pair(vm_pair_index_, tally_.vm_pairs, max_vm_pairs_, key_, vm_of(event, event.vm.src),
                              vm_of(event, event.vm.dest))) {
     ++pair->alerts;
   } else {

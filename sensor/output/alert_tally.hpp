@@ -64,6 +64,7 @@ class AlertTally {
   std::unordered_map<uint64_t, size_t> signature_index_;     // gid:sid -> index (rev kept per entry)
   std::unordered_map<std::string, size_t> zone_pair_index_;  // "src\ndest" -> index
   std::unordered_map<std::string, size_t> vm_pair_index_;
+  std::string key_;  // scratch for the pair look-ups
 };
 
 }  // namespace eastwatch
