@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command (b), and what CI runs: installs what is needed, builds Release and runs every
-# test (unit + end-to-end), builds with ASan+UBSan and runs every test again, then builds the
+# test (unit + end-to-end), the same with Vectorscan as the regex engine, builds with ASan+UBSan
+# and runs every test again, then builds the
 # libFuzzer targets with clang and runs each over its corpus for a short smoke run.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
@@ -9,10 +10,10 @@ FUZZ_SECONDS="${EASTWATCH_FUZZ_SECONDS:-20}"
 total_passed=0
 total_failed=0
 
-run_ctest() {  # run_ctest BUILD_DIR LABEL
+run_ctest() {  # run_ctest BUILD_DIR LABEL [TEST_REGEX]
   local log
   log="$(mktemp)"
-  ctest --test-dir "$1" --output-on-failure -j "$(nproc)" 2>&1 | tee "$log" | grep -vE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed" || true
+  ctest --test-dir "$1" --output-on-failure -j "$(nproc)" ${3:+-R "$3"} 2>&1 | tee "$log" | grep -vE "^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed" || true
   local summary passed failed
   summary="$(grep -E "tests passed, [0-9]+ tests failed out of" "$log" | tail -1)"
   failed="$(echo "$summary" | sed -E 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\1/')"
@@ -34,6 +35,17 @@ if bash packaging/scripts/build.sh release; then
   run_ctest build "Release tests"
 else
   echo "== Release build FAILED"
+  total_failed=$((total_failed + 1))
+fi
+
+# Built with Vectorscan (EASTWATCH_REGEX_ENGINE=vectorscan; what ARM hosts run): every unit test,
+# the golden e2e, the lateral pack and the ET Open rules through suricata-update. The live,
+# deployment and hypervisor tests do not depend on the engine and are not run twice.
+echo "== Vectorscan build"
+if bash packaging/scripts/build.sh vectorscan; then
+  run_ctest build-vectorscan "Vectorscan tests" '_tests$|^e2e$|^e2e_lateral$|^e2e_suricata_update$'
+else
+  echo "== Vectorscan build FAILED"
   total_failed=$((total_failed + 1))
 fi
 
