@@ -85,7 +85,9 @@ def nft_check(ruleset_path):
         return None
     try:
         for nic in ("ens3", "ens4"):
-            subprocess.run(["ip", "-n", name, "link", "add", nic, "type", "dummy"], check=True)
+            if subprocess.run(["ip", "-n", name, "link", "add", nic, "type", "dummy"],
+                              capture_output=True).returncode != 0:
+                return None  # no dummy links here: not checked
         return subprocess.run(["ip", "netns", "exec", name, "nft", "-c", "-f", ruleset_path],
                               capture_output=True, text=True)
     finally:
@@ -159,6 +161,16 @@ def main():
     r = firstboot(args, t, "--user-data", ud)
     check(r.returncode == 0 and t.read("etc/eastwatch/eastwatch.yaml").endswith("# operator edit\n"),
           "unchanged settings keep the config as edited")
+    # The refresh timer: a changed inventory is downloaded, an unchanged one left alone (its
+    # mtime is what makes the sensor reload).
+    inv_path = t.p("etc/eastwatch/inventory.yaml")
+    with open(os.path.join(www, "inventory.yaml"), "a") as f:
+        f.write("# migrated\n")
+    r = firstboot(args, t, "--refresh")
+    check(r.returncode == 0 and open(inv_path).read().endswith("# migrated\n"), f"refresh: {r.stdout}")
+    os.utime(inv_path, (1000000000, 1000000000))
+    r = firstboot(args, t, "--refresh")
+    check(r.returncode == 0 and os.stat(inv_path).st_mtime == 1000000000, "an unchanged inventory is not rewritten")
     # A download that fails later keeps the previous copy.
     os.unlink(os.path.join(www, "extra.rules"))
     r = firstboot(args, t, "--check")
