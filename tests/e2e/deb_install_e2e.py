@@ -18,7 +18,7 @@ mirror NIC a veth moved into the container) and checks:
   EVE schema;
 - `systemctl reload` keeps it running (SIGHUP); a bad config key makes the start fail with
   FILE:LINE: key: in the journal, and the unit gives up after 3 starts (StartLimitBurst);
-- `systemd-analyze security` rates the unit's exposure below 3.0 ("OK");
+- `systemd-analyze security` rates the unit's exposure below 2.5 (1.8 today);
 - reinstalling with dpkg -i while it runs restarts it (upgrade path) and keeps the edited
   config; dpkg --purge stops it and removes its files, conffiles, logs, spool and cache, but
   not a file the operator added (/etc/eastwatch/inventory.yaml).
@@ -334,7 +334,7 @@ def booted_checks(args, root, container, uid, gid, rules_loaded):
     verify = container.sh("systemd-analyze verify eastwatch.service", check_rc=False)
     check(verify.returncode == 0 and not verify.stderr.strip(), f"systemd-analyze verify:\n{verify.stderr}")
     exposure, verdict = security_exposure(container)
-    check(exposure < 3.0, f"systemd-analyze security: exposure {exposure} {verdict}, expected < 3.0")
+    check(exposure < 2.5, f"systemd-analyze security: exposure {exposure} {verdict}, expected < 2.5")
     log(f"eastwatch -T: {rules_loaded} rules as user eastwatch; verify clean; security exposure {exposure} {verdict}")
 
     # Configure as an operator: the mirror NIC in the YAML, the name through /etc/default.
@@ -483,7 +483,7 @@ def main():
         if shutil.which(tool) is None:
             print(f"SKIP deb_install: needs {tool} (apt-get install {package}; packaging/scripts/install-deps.sh)")
             return 77
-    args.work = os.path.abspath(args.work)
+    args.work, args.build = os.path.abspath(args.work), os.path.abspath(args.build)
     os.makedirs(args.work, exist_ok=True)
     root = os.path.join(args.work, "root")
     container = None
