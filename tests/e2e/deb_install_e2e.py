@@ -90,8 +90,11 @@ def build_deb(args):
 def check_package(deb, source):
     fields = run("dpkg-deb", "-f", deb, "Package", "Version", "Section", "Priority", "Depends").stdout
     depends = re.search(r"^Depends: (.*)$", fields, re.M).group(1)
-    for library in ("libhyperscan5", "libpcap0.8", "libpcre2-8-0", "libyaml-cpp0.7", "libc6", "adduser", "procps"):
-        check(re.search(rf"(^|, ){re.escape(library)}( |,|$)", depends), f"Depends lacks {library}: {depends}")
+    def has(package):
+        return re.search(rf"(^|, |\| ){re.escape(package)}( |,|$)", depends)
+    for library in ("libpcap0.8", "libpcre2-8-0", "libyaml-cpp0.7", "libc6", "adduser", "procps"):
+        check(has(library), f"Depends lacks {library}: {depends}")
+    check(has("libhyperscan5") or has("libvectorscan5"), f"Depends lacks Hyperscan (or Vectorscan): {depends}")
     check("libasan" not in depends and "libubsan" not in depends, f"a sanitized build was packaged: {depends}")
     check("Section: net" in fields and "Priority: optional" in fields, f"control fields:\n{fields}")
     files = set(re.sub(r"^\./", "/", line.split()[-1]) for line in run("dpkg-deb", "-c", deb).stdout.splitlines())
