@@ -169,6 +169,9 @@ void DetectThread::carry_over(DetectThread& previous, std::span<const uint32_t> 
     if (profile_ && previous.profile_) profile_[i] = previous.profile_[from];
   }
   if (host_tags_ && previous.host_tags_) std::swap(host_tags_, previous.host_tags_);
+  // Threshold counts (keyed by gid:sid) go on: a reload does not reopen every window. Every
+  // thread of the previous set shared one table, so every thread of this one shares it too.
+  if (thresholds_ && previous.thresholds_) thresholds_ = previous.thresholds_;
   // The Hyperscan stream states here are new (owner 0): each session's stream scan restarts
   // at its next bytes, with this set's database.
 }
@@ -210,7 +213,9 @@ std::unique_ptr<DetectThread> DetectEngine::make_thread(uint32_t stream_sessions
   const auto rules = rules_->rules();
   if (std::any_of(rules.begin(), rules.end(),
                   [](const Rule& r) { return r.threshold.has_value() || r.rate_filter.has_value(); })) {
-    thread->thresholds_ = std::make_unique<ThresholdTable>();
+    // One table for every thread: a source's matches count once whichever worker they reach.
+    std::call_once(thresholds_once_, [&] { thresholds_ = std::make_shared<ThresholdTable>(); });
+    thread->thresholds_ = thresholds_;
   }
   if (std::any_of(rules.begin(), rules.end(), [](const Rule& r) {
         return std::any_of(r.tags.begin(), r.tags.end(),
@@ -268,17 +273,17 @@ bool DetectEngine::on_match(const Rule& rule, uint32_t index, const Packet& p, D
     return false;
   }
   if (rule.threshold && thread.thresholds_) {
-    const bool allowed = thread.thresholds_->allow(index, *rule.threshold, p.src, p.dst, p.ts_usec);
-    thread.counters_.threshold_evicted = thread.thresholds_->evicted();
+    const bool allowed = thread.thresholds_->allow(ThresholdTable::rule_id(rule.gid, rule.sid), *rule.threshold, p.src,
+                                                   p.dst, p.ts_usec, thread.counters_.threshold_evicted);
     if (!allowed) {
       ++thread.counters_.alerts_suppressed;
       return false;
     }
   }
   if (rule.rate_filter && thread.thresholds_ &&
-      thread.thresholds_->rate_exceeded(index, *rule.rate_filter, p.src, p.dst, p.ts_usec)) {
+      thread.thresholds_->rate_exceeded(ThresholdTable::rule_id(rule.gid, rule.sid), *rule.rate_filter, p.src, p.dst,
+                                        p.ts_usec, thread.counters_.threshold_evicted)) {
     ++thread.counters_.rate_filtered;
-    thread.counters_.threshold_evicted = thread.thresholds_->evicted();
     if (rule.rate_filter->new_action == RateFilterOption::NewAction::Pass) {
       ++thread.counters_.alerts_suppressed;
       return false;

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -133,6 +134,9 @@ class DetectEngine {
   std::shared_ptr<const CompiledRuleSet> rules_;
   DetectSettings settings_;
   EveSettings eve_;
+  // threshold/detection_filter/rate_filter state, one for every thread (made with the first).
+  mutable std::once_flag thresholds_once_;
+  mutable std::shared_ptr<ThresholdTable> thresholds_;
 };
 
 class DetectThread {
@@ -174,7 +178,7 @@ class DetectThread {
   std::vector<uint32_t> stream_seen_;        // per rule: last packet stamp of the stream scan
   std::vector<hs_stream_t*> streams_;        // [(session - 1) * 2 + (to_server ? 0 : 1)]
   std::vector<uint64_t> stream_owner_;       // flow_id each stream state belongs to
-  std::unique_ptr<ThresholdTable> thresholds_;  // only when some rule has a threshold
+  std::shared_ptr<ThresholdTable> thresholds_;  // the engine's, when some rule has a threshold
   std::unique_ptr<TagTable> host_tags_;         // only when some rule has a host tag
   std::unique_ptr<RegexScratch> regex_;
   std::unique_ptr<RuleProfile[]> profile_;

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include <immintrin.h>
+
 namespace eastwatch {
 
 ThresholdTable::ThresholdTable(uint32_t capacity) {
@@ -11,52 +13,74 @@ ThresholdTable::ThresholdTable(uint32_t capacity) {
   while (buckets * kWays < capacity) buckets <<= 1;
   bucket_mask_ = buckets - 1;
   entries_ = std::make_unique<Entry[]>(size_t{buckets} * kWays);
+  locks_ = std::make_unique<std::atomic<bool>[]>(buckets);
+  for (uint32_t i = 0; i < buckets; ++i) locks_[i].store(false, std::memory_order_relaxed);
 }
 
-ThresholdTable::Entry& ThresholdTable::find(uint32_t rule_key, ThresholdOption::Track track, const IpAddress& src,
-                                            const IpAddress& dst, int64_t ts_usec, bool& fresh) noexcept {
-  IpAddress a{};
-  IpAddress b{};
+ThresholdTable::Key ThresholdTable::key_of(uint64_t rule, bool rate_filter, ThresholdOption::Track track,
+                                           const IpAddress& src, const IpAddress& dst) const noexcept {
+  Key key{0, rule, rate_filter, IpAddress{}, IpAddress{}};
   switch (track) {
-    case ThresholdOption::Track::BySrc: a = src; break;
-    case ThresholdOption::Track::ByDst: a = dst; break;
+    case ThresholdOption::Track::BySrc: key.a = src; break;
+    case ThresholdOption::Track::ByDst: key.a = dst; break;
     case ThresholdOption::Track::ByRule: break;
-    case ThresholdOption::Track::ByBoth: a = src; b = dst; break;
+    case ThresholdOption::Track::ByBoth: key.a = src; key.b = dst; break;
   }
   struct {
-    uint32_t rule;
+    uint64_t rule;
+    uint8_t rate_filter;
     uint8_t a[16];
     uint8_t b[16];
-  } key{};
-  key.rule = rule_key;
-  std::memcpy(key.a, a.bytes.data(), 16);
-  std::memcpy(key.b, b.bytes.data(), 16);
-  const uint64_t hash = XXH3_64bits(&key, sizeof key);
-  Entry* bucket = &entries_[(hash & bucket_mask_) * kWays];
+  } bytes{};
+  bytes.rule = rule;
+  bytes.rate_filter = rate_filter ? 1 : 0;
+  std::memcpy(bytes.a, key.a.bytes.data(), 16);
+  std::memcpy(bytes.b, key.b.bytes.data(), 16);
+  key.hash = XXH3_64bits(&bytes, sizeof bytes);
+  return key;
+}
 
+uint32_t ThresholdTable::lock(const Key& key) noexcept {
+  const uint32_t bucket = static_cast<uint32_t>(key.hash & bucket_mask_);
+  std::atomic<bool>& flag = locks_[bucket];
+  while (flag.exchange(true, std::memory_order_acquire)) {
+    while (flag.load(std::memory_order_relaxed)) _mm_pause();
+  }
+  return bucket;
+}
+
+void ThresholdTable::unlock(uint32_t bucket) noexcept { locks_[bucket].store(false, std::memory_order_release); }
+
+ThresholdTable::Entry& ThresholdTable::find(uint32_t bucket_index, const Key& key, int64_t ts_usec, bool& fresh,
+                                            uint64_t& evicted) noexcept {
+  Entry* bucket = &entries_[size_t{bucket_index} * kWays];
   Entry* victim = &bucket[0];
   for (uint32_t i = 0; i < kWays; ++i) {
     Entry& e = bucket[i];
-    if (e.used && e.hash == hash && e.rule == rule_key && e.a == a && e.b == b) {
+    if (e.used && e.hash == key.hash && e.rule == key.rule && e.rate_filter == key.rate_filter && e.a == key.a &&
+        e.b == key.b) {
       fresh = false;
       return e;
     }
     if (!e.used) {
       victim = &e;
-    } else if (victim->used && e.window_start_usec < victim->window_start_usec) {
+    } else if (victim->used && e.state.window_start_usec < victim->state.window_start_usec) {
       victim = &e;
     }
   }
-  if (victim->used) ++evicted_;
-  *victim = Entry{hash, ts_usec, -1, rule_key, 0, a, b, true};
+  if (victim->used) {
+    evicted_.fetch_add(1, std::memory_order_relaxed);
+    ++evicted;
+  }
+  *victim = Entry{key.hash, key.rule, key.rate_filter, key.a, key.b, true, EntryState{ts_usec, -1, 0}};
   fresh = true;
   return *victim;
 }
 
-bool ThresholdTable::rate_exceeded(uint32_t rule_index, const RateFilterOption& option, const IpAddress& src,
-                                   const IpAddress& dst, int64_t ts_usec) noexcept {
-  bool fresh = false;
-  Entry& e = find(rule_index | kRateFilterKey, option.track, src, dst, ts_usec, fresh);
+namespace {
+
+// rate_filter's step for one match: whether the new action applies to it.
+bool rate_step(ThresholdTable::EntryState& e, bool fresh, const RateFilterOption& option, int64_t ts_usec) noexcept {
   if (fresh) {
     e.count = 1;
     if (option.count == 0) {
@@ -86,13 +110,11 @@ bool ThresholdTable::rate_exceeded(uint32_t rule_index, const RateFilterOption& 
   return false;
 }
 
-bool ThresholdTable::allow(uint32_t rule_index, const ThresholdOption& option, const IpAddress& src,
-                           const IpAddress& dst, int64_t ts_usec) noexcept {
-  bool fresh = false;
-  Entry* entry = &find(rule_index, option.track, src, dst, ts_usec, fresh);
+// threshold / detection_filter's step for one match: whether it alerts.
+bool threshold_step(ThresholdTable::EntryState& e, bool fresh, const ThresholdOption& option, int64_t ts_usec) noexcept {
   const uint32_t count = option.count;
   // The first match of a window (a new entry, or one whose window has passed).
-  auto open_window = [&](Entry& e) {
+  auto open_window = [&] {
     e.window_start_usec = ts_usec;
     e.count = 1;
     switch (option.type) {
@@ -108,21 +130,45 @@ bool ThresholdTable::allow(uint32_t rule_index, const ThresholdOption& option, c
     }
     return false;
   };
-  if (fresh) return open_window(*entry);
-  if (ts_usec - entry->window_start_usec >= int64_t{option.seconds} * 1'000'000) return open_window(*entry);
-  ++entry->count;
+  if (fresh) return open_window();
+  if (ts_usec - e.window_start_usec >= int64_t{option.seconds} * 1'000'000) return open_window();
+  ++e.count;
   switch (option.type) {
-    case ThresholdOption::Type::Limit: return entry->count <= count;
+    case ThresholdOption::Type::Limit: return e.count <= count;
     case ThresholdOption::Type::Threshold:
-      if (entry->count >= count) {
-        entry->count = 0;
+      if (e.count >= count) {
+        e.count = 0;
         return true;
       }
       return false;
-    case ThresholdOption::Type::Both: return entry->count == count;
-    case ThresholdOption::Type::DetectionFilter: return entry->count > count;
+    case ThresholdOption::Type::Both: return e.count == count;
+    case ThresholdOption::Type::DetectionFilter: return e.count > count;
   }
   return false;
+}
+
+}  // namespace
+
+bool ThresholdTable::rate_exceeded(uint64_t rule_id, const RateFilterOption& option, const IpAddress& src,
+                                   const IpAddress& dst, int64_t ts_usec, uint64_t& evicted) noexcept {
+  const Key key = key_of(rule_id, true, option.track, src, dst);
+  const uint32_t bucket = lock(key);
+  bool fresh = false;
+  Entry& entry = find(bucket, key, ts_usec, fresh, evicted);
+  const bool exceeded = rate_step(entry.state, fresh, option, ts_usec);
+  unlock(bucket);
+  return exceeded;
+}
+
+bool ThresholdTable::allow(uint64_t rule_id, const ThresholdOption& option, const IpAddress& src, const IpAddress& dst,
+                           int64_t ts_usec, uint64_t& evicted) noexcept {
+  const Key key = key_of(rule_id, false, option.track, src, dst);
+  const uint32_t bucket = lock(key);
+  bool fresh = false;
+  Entry& entry = find(bucket, key, ts_usec, fresh, evicted);
+  const bool allowed = threshold_step(entry.state, fresh, option, ts_usec);
+  unlock(bucket);
+  return allowed;
 }
 
 }  // namespace eastwatch

@@ -1,6 +1,10 @@
 // Threshold windows, reasoned from Suricata's threshold documentation:
 //   limit: alert on the first N matches of each window; threshold: every Nth match;
 //   both: once per window, at the Nth match; detection_filter: every match after the first N.
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include "sensor/detect/threshold_table.hpp"
@@ -10,6 +14,7 @@ using namespace eastwatch;
 namespace {
 
 constexpr int64_t kSecond = 1'000'000;
+uint64_t evicted_here = 0;  // the callers' eviction counter
 
 ThresholdOption option(ThresholdOption::Type type, uint32_t count, uint32_t seconds,
                        ThresholdOption::Track track = ThresholdOption::Track::BySrc) {
@@ -26,7 +31,7 @@ std::vector<int> alerts(ThresholdTable& table, const ThresholdOption& o, int mat
                         int64_t start = 0, int64_t step = kSecond) {
   std::vector<int> out;
   for (int i = 0; i < matches; ++i) {
-    if (table.allow(0, o, *IpAddress::parse(src), *IpAddress::parse("10.0.0.9"), start + i * step)) out.push_back(i);
+    if (table.allow(0, o, *IpAddress::parse(src), *IpAddress::parse("10.0.0.9"), start + i * step, evicted_here)) out.push_back(i);
   }
   return out;
 }
@@ -76,11 +81,51 @@ TEST_CASE("by_rule ignores addresses, by_dst follows the destination") {
 TEST_CASE("a full table replaces the oldest entry and counts it") {
   ThresholdTable table(4);  // one bucket of 4
   const auto o = option(ThresholdOption::Type::Limit, 1, 600);
+  evicted_here = 0;
   for (int i = 0; i < 6; ++i) {
     const std::string src = "10.0.1." + std::to_string(i);
     CHECK(alerts(table, o, 1, src.c_str(), i * kSecond) == std::vector<int>{0});
   }
   CHECK(table.evicted() == 2);
+  CHECK(evicted_here == 2);  // and in the caller's counter
+}
+
+TEST_CASE("one table for every worker: a source's matches count once, whichever thread sees them") {
+  // Four threads (workers) each see 5,000 matches of one source; `limit: 100 per 600 s` must
+  // let exactly 100 through in all, and `threshold: every 1000th` exactly 20, as one worker
+  // seeing all 20,000 would. Per-worker tables gave 400 and 20 (or fewer, when the counts
+  // stranded on each thread do not reach 1,000).
+  ThresholdTable table;
+  const auto limit = option(ThresholdOption::Type::Limit, 100, 600);
+  const auto every = option(ThresholdOption::Type::Threshold, 1000, 600);
+  const IpAddress src = *IpAddress::parse("10.0.0.1");
+  const IpAddress dst = *IpAddress::parse("10.0.0.9");
+  std::atomic<int> limited{0}, thresholded{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      uint64_t evicted = 0;
+      for (int i = 0; i < 5000; ++i) {
+        const int64_t ts = (t * 5000 + i) * 10;  // within one window
+        if (table.allow(1, limit, src, dst, ts, evicted)) ++limited;
+        if (table.allow(2, every, src, dst, ts, evicted)) ++thresholded;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(limited == 100);
+  CHECK(thresholded == 20);
+  CHECK(table.evicted() == 0);
+}
+
+TEST_CASE("rules are keyed by gid:sid") {
+  ThresholdTable table;
+  const auto o = option(ThresholdOption::Type::Limit, 1, 60);
+  const IpAddress src = *IpAddress::parse("10.0.0.1");
+  const IpAddress dst = *IpAddress::parse("10.0.0.9");
+  CHECK(table.allow(ThresholdTable::rule_id(1, 5), o, src, dst, 0, evicted_here));
+  CHECK_FALSE(table.allow(ThresholdTable::rule_id(1, 5), o, src, dst, kSecond, evicted_here));
+  CHECK(table.allow(ThresholdTable::rule_id(2, 5), o, src, dst, kSecond, evicted_here));  // another gid
 }
 
 TEST_CASE("rate_filter: past count matches in the window the new action holds for timeout seconds") {
@@ -98,17 +143,17 @@ TEST_CASE("rate_filter: past count matches in the window the new action holds fo
   const IpAddress dst = *IpAddress::parse("10.0.0.9");
   std::vector<int> changed;
   for (int second : {0, 1, 2, 3, 4, 8, 9, 10, 11, 12}) {
-    if (table.rate_exceeded(0, rate, a, dst, second * kSecond)) changed.push_back(second);
+    if (table.rate_exceeded(0, rate, a, dst, second * kSecond, evicted_here)) changed.push_back(second);
   }
   // 0,1,2 counted; 3 exceeds (timeout starts at 3); 4 and 8 within 5 s of it; 9 is 6 s
   // later: counting restarts (9 = 1st, 10, 11 = 3rd), 12 is the 4th: exceeded again.
   CHECK(changed == std::vector<int>{3, 4, 8, 12});
   // Another source has its own count; a threshold of the same rule has its own entry.
-  CHECK_FALSE(table.rate_exceeded(0, rate, b, dst, 4 * kSecond));
+  CHECK_FALSE(table.rate_exceeded(0, rate, b, dst, 4 * kSecond, evicted_here));
   ThresholdOption limit;
   limit.type = ThresholdOption::Type::Limit;
   limit.count = 1;
   limit.seconds = 60;
-  CHECK(table.allow(0, limit, a, dst, 4 * kSecond));
-  CHECK(table.rate_exceeded(0, rate, a, dst, 13 * kSecond));
+  CHECK(table.allow(0, limit, a, dst, 4 * kSecond, evicted_here));
+  CHECK(table.rate_exceeded(0, rate, a, dst, 13 * kSecond, evicted_here));
 }
