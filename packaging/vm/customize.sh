@@ -42,6 +42,10 @@ datasource:
 network: {config: disabled}
 ssh_pwauth: false
 disable_root: true
+# The root filesystem fills its partition already; no locales are installed.
+resize_rootfs: false
+growpart: {mode: "off"}
+locale: false
 EOF
 
 # SSH: keys only; host keys are made per VM (cloud-init, else ssh-keygen -A before sshd).

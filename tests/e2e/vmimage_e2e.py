@@ -154,6 +154,8 @@ def main():
     check(r.returncode == 0, f"--check: exit {r.returncode}: {r.stdout}{r.stderr}")
     check(os.path.exists(t.p("etc/eastwatch/rules/source-1.rules")) and
           os.path.exists(t.p("etc/eastwatch/inventory.yaml")), "the URL sources were downloaded")
+    check(os.stat(t.p("etc/eastwatch/rules/source-1.rules")).st_mode & 0o040,
+          "downloads are readable by the sensor's group (the unit's UMask=0027 would hide them)")
     check(not os.path.exists(t.p("etc/issue.d/eastwatch.issue")), "no console message when valid")
     # The same settings again: the operator's edit of eastwatch.yaml is kept.
     with open(t.p("etc/eastwatch/eastwatch.yaml"), "a") as f:
