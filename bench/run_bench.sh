@@ -4,7 +4,11 @@
 # bytes with the same literals, measured in the same run (these machines are noisy: compare
 # the ratio, not absolute numbers across runs). Each configuration cold (empty Hyperscan cache)
 # and warm (the cache the cold run wrote: a restart).
-# usage: bench/run_bench.sh [BUILD_DIR] [--small] [--rules N] [--runs N] [--et] [--packet-only] [--no-app-layer]
+# usage: bench/run_bench.sh [BUILD_DIR] [--small] [--rules N] [--runs N] [--workers N] [--csv FILE] [--et]
+#                           [--packet-only] [--no-app-layer]
+#   --workers N: eastwatch --workers N (default 1).
+#   --csv FILE: also append the cold and warm rows to FILE (header written when it is new), the
+#         input of bench/plot.py.
 #   --et: all of ../shared/rules/et-open instead of random literals (the rules Eastwatch cannot
 #         load yet are reported and skipped, as at start-up); raw_scan then scans their contents.
 #   --packet-only: the same rules as tcp-pkt (packets only, no stream matching; sessions are
@@ -21,6 +25,8 @@ runs=3
 et=0
 packet_only=0
 extra=()
+workers=1
+csv=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --small) sessions=1700 ;;
@@ -29,6 +35,8 @@ while [ $# -gt 0 ]; do
     --et) et=1 ;;
     --packet-only) packet_only=1 ;;
     --no-app-layer) extra=(--set app-layer.enabled=no) ;;
+    --workers) workers="$2"; shift ;;
+    --csv) csv="$2"; shift ;;
     *) echo "usage: $0 [BUILD_DIR] [--small] [--rules N] [--runs N]" >&2; exit 2 ;;
   esac
   shift
@@ -80,12 +88,13 @@ measure() {  # measure cold|warm -> sets <mode>_wall, <mode>_rss, alerts, packet
     # the peak RSS (its own clock has only 10 ms steps).
     t0=$(date +%s%N)
     /usr/bin/time -f "%M" -o "$logdir/time" "$build/sensor/main/eastwatch" -q -r "$capture" "${rule_args[@]}" \
-      ${extra[@]+"${extra[@]}"} --set detect.hs-cache-dir="$cache" -l "$logdir" 2>/dev/null
+      ${extra[@]+"${extra[@]}"} --workers "$workers" --set detect.hs-cache-dir="$cache" -l "$logdir" 2>/dev/null
     t1=$(date +%s%N)
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
     read -r rss_kb < "$logdir/time"
     alerts=$(grep -c '"event_type":"alert"' "$logdir/eve.json" || true)
-    packets=$(grep -o '"pkts":[0-9]*' "$logdir/eve.json" | head -1 | cut -d: -f2)
+    # The final stats record's decoder.pkts (a long run also writes periodic ones before it).
+    packets=$(grep '"event_type":"stats"' "$logdir/eve.json" | tail -1 | grep -o '"decoder":{"pkts":[0-9]*' | cut -d: -f3)
     if [ -z "$best" ] || awk "BEGIN{exit !($wall < $best)}"; then best=$wall; best_rss=$rss_kb; fi
     rm -rf "$logdir"
   done
@@ -115,3 +124,17 @@ function row(name, w, rss,   gbps) {
   gbps = b * 8 / w / 1e9
   printf "%-20s %12.0f %10.2f %12.1f %10.3f %12.1f %10d %14.2f %10.3f\n", name, p / w, gbps, w * 1e9 / p, w, rss / 1024, a, raw, gbps / raw
 }'
+
+if [ -n "$csv" ]; then
+  [ -s "$csv" ] || echo "date,engine,sessions,packets,frame_bytes,rules,workers,app_layer,start,wall_s,gbps,raw_gbps,ratio,alerts,peak_rss_mib" > "$csv"
+  engine="$("$build/sensor/main/eastwatch" --version | sed -E 's/.*\((.*)\).*/\1/')"
+  for mode in cold warm; do
+    wall_var="${mode}_wall"; rss_var="${mode}_rss"
+    awk -v d="$(date -u +%F)" -v e="$engine" -v s="$sessions" -v p="$packets" -v b="$frame_bytes" -v r="$rules" \
+        -v wk="$workers" -v app="${extra[*]+off}" -v m="$mode" -v w="${!wall_var}" -v raw="$raw_gbps" -v a="$alerts" \
+        -v rss="${!rss_var}" 'BEGIN {
+      gbps = b * 8 / w / 1e9; gsub(/,/, "", r)
+      printf "%s,%s,%d,%d,%d,%s,%d,%s,%s,%.4f,%.3f,%.3f,%.3f,%d,%.1f\n", d, e, s, p, b, r, wk, app == "" ? "on" : app, m, w, gbps, raw, gbps / raw, a, rss / 1024
+    }' >> "$csv"
+  done
+fi
