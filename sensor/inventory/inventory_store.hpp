@@ -15,6 +15,8 @@
 //    (stats.log only).
 //  - It also owns the learned bindings (binding_table.hpp), the inventory's dynamic half,
 //    which workers update concurrently; their counters join inventory.* in stats.log.
+//    Likewise the vmdetect scan / brute-force counts (sensor/vmdetect/scan_tracker.hpp), made
+//    by the run's setup (this library does not depend on vmdetect: the type is opaque here).
 #pragma once
 
 #include <atomic>
@@ -29,6 +31,8 @@
 #include "sensor/inventory/inventory.hpp"
 
 namespace eastwatch {
+
+class ScanTracker;
 
 // Eastwatch-only inventory counters (stats.log).
 struct InventoryCounters {
@@ -71,8 +75,13 @@ class InventoryStore {
   void enable_learning(uint64_t address_memcap, uint32_t address_timeout, uint64_t segment_memcap,
                        uint32_t segment_timeout);
   LearnedBindings* learned() const noexcept { return learned_.get(); }
+  // The scan / brute-force counts every worker shares (vmdetect sids 6 and 7); null until the
+  // control plane shares one before the workers start.
+  void share_scans(std::shared_ptr<ScanTracker> scans) noexcept { scans_ = std::move(scans); }
+  ScanTracker* scans() const noexcept { return scans_.get(); }
 
  private:
+  std::shared_ptr<ScanTracker> scans_;
   std::unique_ptr<LearnedBindings> learned_;
   mutable std::mutex mutex_;
   std::shared_ptr<const Inventory> current_;

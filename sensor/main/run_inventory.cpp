@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "sensor/main/hangup.hpp"
+#include "sensor/vmdetect/scan_tracker.hpp"
 
 namespace eastwatch {
 
@@ -24,6 +25,10 @@ tl::expected<std::unique_ptr<RunInventory>, int> RunInventory::load(Settings& se
   if (detect.enabled && ((detect.arp_spoofing && detect.learn_bindings) || (detect.mac_spoofing && detect.learn_segments))) {
     run->store_.enable_learning(detect.binding_memcap, detect.binding_timeout, detect.segment_memcap,
                                 detect.segment_timeout);
+  }
+  // sids 6 and 7 count one source's flows on every worker together.
+  if (detect.enabled && (detect.scan || detect.brute_force)) {
+    run->store_.share_scans(std::make_shared<ScanTracker>(detect));
   }
   return run;
 }

@@ -4,7 +4,8 @@
 //    every problem as `FILE:LINE: key: what is wrong` and fails (the caller exits 2). The
 //    inventory's $ZONE_<zone> / $VM_<name> rule variables go into the settings, so it must run
 //    before the rules load. It publishes the snapshot and allocates the learned bindings that
-//    the run's workers share (vm-detect.arp-spoofing / mac-spoofing memcap and timeout).
+//    the run's workers share (vm-detect.arp-spoofing / mac-spoofing memcap and timeout), and
+//    the scan / brute-force counts (vmdetect sids 6 and 7) they share.
 //  - `start_watching` starts the control thread that reloads the file when it changes and on
 //    SIGHUP, for the rest of the run.
 //  - `store()` is what every Worker reads (null without an inventory); its counters go into

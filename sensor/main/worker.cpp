@@ -42,7 +42,8 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
       alert_buffer_(std::make_unique<AlertEvent[]>(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet))),
       alert_buffer_size_(std::max<uint32_t>(1, settings.detect.max_alerts_per_packet)),
       inventory_store_(inventory),
-      vm_detect_(settings.vm_detect, inventory != nullptr ? inventory->learned() : nullptr),
+      vm_detect_(settings.vm_detect, inventory != nullptr ? inventory->learned() : nullptr,
+                 inventory != nullptr ? inventory->scans() : nullptr),
       anomalies_(settings.eve.enabled ? settings.eve.anomaly : AnomalySettings{}),
       pcap_log_(settings.pcap_log) {
   refresh_inventory();

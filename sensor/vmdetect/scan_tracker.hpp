@@ -3,17 +3,29 @@
 // to one service a source opened within a window of packet time.
 //
 // Contract:
-//  - Per worker; three direct-mapped tables allocated in the constructor (ports: 4,096 entries
-//    keyed by (source, destination); hosts: 1,024 keyed by source; services: 4,096 keyed by
-//    (source, destination, port)), nothing afterwards. Every call is noexcept, allocation-free
-//    and bounded (a set holds at most kSetCapacity members, scanned linearly).
+//  - One instance per run, shared by every worker (InventoryStore::scans(); a VmDetector given
+//    none owns a private one): flows are spread over workers by a symmetric hash of both ends,
+//    so one source's probes of many ports or neighbours land on different workers, and only a
+//    shared count sees the whole scan.
+//  - Three direct-mapped tables allocated in the constructor (ports: 4,096 entries keyed by
+//    (source, destination); hosts: 1,024 keyed by source; services: 4,096 keyed by (source,
+//    destination, port)), nothing afterwards. Every call is noexcept, allocation-free and
+//    bounded (a set holds at most kSetCapacity members, scanned linearly).
+//  - Thread-safe: each slot has a flag taken with one atomic exchange and held for the look-up
+//    and update of that slot (no system call, no allocation inside). A caller that does not get
+//    it within kSpins tries gives up: counted in its `busy`, and the flow is not counted. Callers
+//    come here only for the first packet of a new flow (TCP SYN, UDP), never per packet.
 //  - Windows are fixed: they start at an entry's first new flow and restart `seconds` later.
-//    Each call returns true once per window, for the new flow that crosses the threshold
-//    (more than `ports` ports, `hosts` hosts, `connections` connections).
+//    Packet times of several workers need not be ordered: a flow older than the window's start
+//    counts in it. Each call returns true once per window (whichever worker calls), for the
+//    new flow that crosses the threshold (more than `ports` ports, `hosts` hosts,
+//    `connections` connections).
 //  - A colliding key takes a slot over; a slot still inside its window that is taken over is
-//    counted in `evicted()` (its counts are lost: a scan spread over many sources can hide).
+//    counted in the caller's `evicted` and in `evicted()` (its counts are lost: a scan spread
+//    over many sources can hide).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -28,19 +40,28 @@ class ScanTracker {
   static constexpr uint32_t kPortSlots = 4096;
   static constexpr uint32_t kHostSlots = 1024;
   static constexpr uint32_t kServiceSlots = 4096;
+  static constexpr uint32_t kSpins = 1024;
+
+  // What one caller (a worker's VmDetector) saw; summed over callers they count each event once.
+  struct Counts {
+    uint64_t evicted = 0;  // slots taken over inside their window
+    uint64_t busy = 0;     // flows not counted: the slot's flag was not obtained
+  };
 
   explicit ScanTracker(const VmDetectSettings& settings);
 
   // A new flow from `source` to port `port` of neighbour `dest` at `now` (seconds).
   // Returns true when it makes more than `scan_ports` distinct ports of `dest`.
-  bool port_scan(const IpAddress& source, const IpAddress& dest, uint16_t port, uint32_t now) noexcept;
+  bool port_scan(const IpAddress& source, const IpAddress& dest, uint16_t port, uint32_t now, Counts& counts) noexcept;
   // Returns true when it makes more than `scan_hosts` distinct neighbours of `source`.
-  bool host_sweep(const IpAddress& source, const IpAddress& dest, uint32_t now) noexcept;
+  bool host_sweep(const IpAddress& source, const IpAddress& dest, uint32_t now, Counts& counts) noexcept;
   // A new connection to the service `dest:port`: true when it makes more than
   // `brute_force_connections` within `brute_force_seconds`.
-  bool brute_force(const IpAddress& source, const IpAddress& dest, uint16_t port, uint32_t now) noexcept;
+  bool brute_force(const IpAddress& source, const IpAddress& dest, uint16_t port, uint32_t now,
+                   Counts& counts) noexcept;
 
-  uint64_t evicted() const noexcept { return evicted_; }
+  // Slots taken over inside their window, by every caller together.
+  uint64_t evicted() const noexcept { return evicted_.load(std::memory_order_relaxed); }
 
  private:
   struct PortSlot {
@@ -70,13 +91,21 @@ class ScanTracker {
 
   // Takes the slot over for a new key or restarts an expired window; true when it was reset.
   template <class Slot>
-  bool claim(Slot& slot, bool same_key, uint32_t now, uint32_t seconds) noexcept;
+  bool claim(Slot& slot, bool same_key, uint32_t now, uint32_t seconds, Counts& counts) noexcept;
+  // Takes flag `index` of `flags` (bounded spinning); false, counted in `busy`, when not obtained.
+  static bool lock(std::atomic<uint8_t>* flags, uint32_t index, Counts& counts) noexcept;
+  static void unlock(std::atomic<uint8_t>* flags, uint32_t index) noexcept {
+    flags[index].store(0, std::memory_order_release);
+  }
 
   VmDetectSettings settings_;
   std::unique_ptr<PortSlot[]> ports_;
   std::unique_ptr<HostSlot[]> hosts_;
   std::unique_ptr<ServiceSlot[]> services_;
-  uint64_t evicted_ = 0;
+  std::unique_ptr<std::atomic<uint8_t>[]> port_flags_;
+  std::unique_ptr<std::atomic<uint8_t>[]> host_flags_;
+  std::unique_ptr<std::atomic<uint8_t>[]> service_flags_;
+  std::atomic<uint64_t> evicted_{0};
 };
 
 }  // namespace eastwatch

@@ -202,13 +202,17 @@ std::span<const Rule> vm_detect_rules() {
   return rules;
 }
 
-VmDetector::VmDetector(const VmDetectSettings& settings, LearnedBindings* learned)
+VmDetector::VmDetector(const VmDetectSettings& settings, LearnedBindings* learned, ScanTracker* scans)
     : settings_(settings),
       rate_(std::make_unique<RateSlot[]>(kRateSlots)),
       floods_(std::make_unique<FloodSlot[]>(kFloodSlots)),
       learned_(learned),
-      scans_(settings) {
+      scans_(scans) {
   vm_detect_rules();  // built here, off the packet path
+  if (scans_ == nullptr && (settings.scan || settings.brute_force)) {
+    own_scans_ = std::make_unique<ScanTracker>(settings);
+    scans_ = own_scans_.get();
+  }
   if (learned_ == nullptr && (settings.learn_bindings || settings.learn_segments)) {
     own_learned_ = std::make_unique<LearnedBindings>(settings.binding_memcap, settings.binding_timeout,
                                                      settings.segment_memcap, settings.segment_timeout);
@@ -454,8 +458,8 @@ size_t VmDetector::scan_and_brute_force(const Packet& p, uint32_t server_vm, std
   const auto rules = vm_detect_rules();
   const uint32_t now = static_cast<uint32_t>(p.ts_usec / 1'000'000);
   if (settings_.scan && neighbour(p.src, p.dst, server_vm)) {
-    const bool ports = scans_.port_scan(p.src, p.dst, p.dst_port, now);
-    const bool hosts = scans_.host_sweep(p.src, p.dst, now);
+    const bool ports = scans_->port_scan(p.src, p.dst, p.dst_port, now, scan_counts_);
+    const bool hosts = scans_->host_sweep(p.src, p.dst, now, scan_counts_);
     if ((ports || hosts) && produced < out.size() && allow(kSidScan, p.src, p.ts_usec)) {
       emit(rules[kSidScan], p, out[produced++]);
       counters_.port_scan += ports;
@@ -463,13 +467,14 @@ size_t VmDetector::scan_and_brute_force(const Packet& p, uint32_t server_vm, std
     }
   }
   if (settings_.brute_force && syn && server_vm != 0 && brute_force_port(p.dst_port) &&
-      scans_.brute_force(p.src, p.dst, p.dst_port, now)) {
+      scans_->brute_force(p.src, p.dst, p.dst_port, now, scan_counts_)) {
     if (produced < out.size() && allow(kSidBruteForce, p.src, p.ts_usec)) {
       emit(rules[kSidBruteForce], p, out[produced++]);
       ++counters_.brute_force;
     }
   }
-  counters_.scan_evicted = scans_.evicted();
+  counters_.scan_evicted = scan_counts_.evicted;
+  counters_.scan_busy = scan_counts_.busy;
   return produced;
 }
 

@@ -2,8 +2,8 @@
 // See README.md for every sid, its message, trigger and configuration.
 //
 // Contract:
-//  - `VmDetector` is per worker; it allocates its rate-limit table and its ScanTracker in the
-//    constructor and nothing afterwards. `on_new_flow`, `on_packet` and `on_arp` never
+//  - `VmDetector` is per worker; it allocates its rate-limit table (and a ScanTracker when given
+//    none) in the constructor and nothing afterwards. `on_new_flow`, `on_packet` and `on_arp` never
 //    allocate, lock or throw, and read only the frame's bytes within caplen.
 //  - A frame's MACs are the mirrored frame's (`Packet::l2_offset`: inside ERSPAN, GRE 0x6558,
 //    VXLAN and Geneve too); a frame without Ethernet (GRE carrying IP) is resolved by address.
@@ -11,6 +11,9 @@
 //    run (InventoryStore::learned(); see binding_table.hpp for its concurrency); a detector
 //    given none owns a private one (tests, fuzzing). The inventory's bindings win over learned
 //    ones: a learned table is consulted only for what the inventory does not say.
+//  - The scan / brute-force counts (sids 6 and 7) live in one ScanTracker shared by every worker
+//    of the run (InventoryStore::scans(); see scan_tracker.hpp), touched only for a flow's first
+//    packet; its evictions and busy slots are counted per detector (summed once in stats).
 //  - sid 2's segment check (VLAN, VNI, mirror session of a VM's MAC) runs on ARP frames and on
 //    the first packet of each direction of a flow (the VLAN and the mirror session/VNI are part
 //    of the flow key), so the shared table is not touched per packet.
@@ -71,6 +74,7 @@ struct VmDetectCounters {
   uint64_t brute_force = 0;        // sid 7
   uint64_t dhcp_malformed = 0;     // UDP 67 -> 68 that is not a complete BOOTP reply with options
   uint64_t scan_evicted = 0;       // scan/brute-force table slots taken over inside their window
+  uint64_t scan_busy = 0;          // new flows not counted by sids 6/7: the shared slot was busy
   uint64_t rate_limited = 0;       // alerts held back by the rate limit
   uint64_t rate_evicted = 0;       // rate-limit slots taken over by another (sid, source)
 
@@ -85,6 +89,7 @@ struct VmDetectCounters {
     f("vm_mac_spoofing", mac_spoofing); f("vm_rogue_dhcp", rogue_dhcp); f("vm_rogue_ra", rogue_ra);
     f("vm_port_scan", port_scan); f("vm_host_sweep", host_sweep); f("vm_brute_force", brute_force);
     f("vm_dhcp_malformed", dhcp_malformed); f("vm_scan_evicted", scan_evicted);
+    f("vm_scan_busy", scan_busy);
     f("vm_nd_spoofing", nd_spoofing); f("vm_garp_flood", garp_flood); f("vm_garp_evicted", garp_evicted);
     f("vm_mac_segment", mac_segment); f("vm_nd_malformed", nd_malformed); f("vm_dhcpv6_malformed", dhcpv6_malformed);
   }
@@ -93,8 +98,10 @@ struct VmDetectCounters {
 class VmDetector {
  public:
   // `learned`: the run's shared learned bindings (null: the detector allocates its own when
-  // learning is on).
-  explicit VmDetector(const VmDetectSettings& settings, LearnedBindings* learned = nullptr);
+  // learning is on). `scans`: the run's shared scan / brute-force counts (null: the detector
+  // allocates its own when sid 6 or 7 is on).
+  explicit VmDetector(const VmDetectSettings& settings, LearnedBindings* learned = nullptr,
+                      ScanTracker* scans = nullptr);
 
   // The first packet of a new flow (sent by its client), whose client and server VMs are
   // `client_vm` / `server_vm` (index + 1; 0: not in the inventory): sids 5, 6, 7, 8. Writes up
@@ -153,7 +160,9 @@ class VmDetector {
   std::unique_ptr<FloodSlot[]> floods_;
   std::unique_ptr<LearnedBindings> own_learned_;
   LearnedBindings* learned_;
-  ScanTracker scans_;
+  std::unique_ptr<ScanTracker> own_scans_;
+  ScanTracker* scans_;
+  ScanTracker::Counts scan_counts_;
   VmDetectCounters counters_{};
 };
 

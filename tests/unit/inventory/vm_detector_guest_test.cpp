@@ -316,16 +316,18 @@ TEST_CASE("sid 7: more than brute-force.connections new connections to one SSH/R
 TEST_CASE("scan tracker: a full table takes slots over and counts it, bounded") {
   VmDetectSettings settings;
   ScanTracker tracker{settings};
+  ScanTracker::Counts counts;
   const IpAddress dest = *IpAddress::parse("10.20.0.12");
   // More sources than the host table holds, all within one window: some take live slots over.
   for (uint32_t i = 0; i < ScanTracker::kHostSlots * 4; ++i) {
-    tracker.host_sweep(IpAddress::from_v4(0x0a000000u + i), dest, 5);
+    tracker.host_sweep(IpAddress::from_v4(0x0a000000u + i), dest, 5, counts);
   }
   CHECK(tracker.evicted() > 0);
+  CHECK(counts.evicted == tracker.evicted());
   // A set never grows past its capacity: a source trying 1,000 ports alerts once.
   const IpAddress source = *IpAddress::parse("10.20.0.11");
   int alerts = 0;
-  for (uint16_t port = 1; port <= 1000; ++port) alerts += tracker.port_scan(source, dest, port, 5);
+  for (uint16_t port = 1; port <= 1000; ++port) alerts += tracker.port_scan(source, dest, port, 5, counts);
   CHECK(alerts == 1);
 }
 
