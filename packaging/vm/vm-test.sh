@@ -152,7 +152,7 @@ PY
 rc=$?
 set -e
 boot=$(( $(date +%s) - start ))
-sshopt=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=20 -o BatchMode=yes -p "$ssh_port")
+sshopt=(-o LogLevel=ERROR -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=20 -o BatchMode=yes -p "$ssh_port")
 if [ $rc = 0 ]; then
   if ! ssh "${sshopt[@]}" -i "$tmp/key" debian@127.0.0.1 \
        'systemctl is-active eastwatch; sudo nft list ruleset | grep -c "policy drop"; systemctl list-units --type=service --state=running --no-legend | awk "{print \$1}"' \
@@ -168,7 +168,7 @@ if [ $rc = 0 ]; then
       case "$allowed" in *" $unit "*|*" $unit"$'\n'*) ;; *) echo "FAIL: unexpected service running: $unit"; rc=1 ;; esac
     done
   fi
-  if ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=20 \
+  if ssh -o LogLevel=ERROR -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=20 \
        -o BatchMode=yes -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive \
        -p "$ssh_port" debian@127.0.0.1 true > "$tmp/ssh-pw.out" 2>&1; then
     echo "FAIL: a login without a key succeeded"; rc=1
