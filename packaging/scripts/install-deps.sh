@@ -19,6 +19,7 @@ PACKAGES=(
   tcpdump  # reads back the pcap-log files in the tests (tests/e2e/pcaplog_e2e.py)
   tcpreplay  # replays traffic onto the test hypervisor's SPAN port (tests/e2e/reload_e2e.py)
   suricata-update  # manages the rules in tests/e2e/suricata_update_e2e.py (ET Open from a local tarball)
+  python3-yaml nftables  # the sensor VM's first-boot script and its ruleset (tests/e2e/vmimage_e2e.py)
 )
 
 missing=()
