@@ -45,5 +45,13 @@ elseif(EASTWATCH_REGEX_ENGINE STREQUAL "vectorscan")
 else()
   message(FATAL_ERROR "EASTWATCH_REGEX_ENGINE=${EASTWATCH_REGEX_ENGINE}: must be hyperscan or vectorscan")
 endif()
+# Intel's Hyperscan ended at 5.4.2; Vectorscan's releases start at 5.4.3 (same library name).
+if(EASTWATCH_REGEX_ENGINE STREQUAL "vectorscan" AND EASTWATCH_REGEX_ENGINE_VERSION VERSION_LESS 5.4.3)
+  message(FATAL_ERROR "EASTWATCH_REGEX_ENGINE=vectorscan, but libhs ${EASTWATCH_REGEX_ENGINE_VERSION} is Hyperscan "
+                      "(set EASTWATCH_VECTORSCAN_ROOT to an unpacked libvectorscan-dev: packaging/scripts/vectorscan-prefix.sh)")
+elseif(EASTWATCH_REGEX_ENGINE STREQUAL "hyperscan" AND NOT EASTWATCH_REGEX_ENGINE_VERSION VERSION_LESS 5.4.3)
+  message(FATAL_ERROR "EASTWATCH_REGEX_ENGINE=hyperscan, but libhs ${EASTWATCH_REGEX_ENGINE_VERSION} is Vectorscan "
+                      "(libvectorscan-dev is installed: configure with -DEASTWATCH_REGEX_ENGINE=vectorscan)")
+endif()
 target_compile_definitions(eastwatch_regex_engine INTERFACE EASTWATCH_REGEX_ENGINE_NAME="${EASTWATCH_REGEX_ENGINE}")
 message(STATUS "Regex engine: ${EASTWATCH_REGEX_ENGINE} ${EASTWATCH_REGEX_ENGINE_VERSION}")
