@@ -10,8 +10,9 @@ the arrival time instead: a replay through it would time flows out on the wall c
 read by one RX queue in file order (net_pcap has no RSS), so pcap_cnt matches too.
 The run ends by itself after capture.dpdk.idle-exit seconds without a frame; a run on an endless
 port (infinite_rx) ends on SIGTERM with its stats written. The EAL's runtime directory
-(/var/run/dpdk/ewtest*) must be gone after each run. Threshold state is per worker (as with
-`-r --workers N`), so with 2 workers the threshold rule is compared with `-r --workers 2`.
+(/var/run/dpdk/ewtest*) must be gone after each run. Threshold state is shared by the workers, so
+with 2 workers the threshold rule alerts for the same destinations as `-r` (on whichever of each
+destination's packets a worker counts first).
 Without root, or when the binary was built without DPDK, the test is skipped with the reason.
 
 usage: dpdk_e2e.py --eastwatch BIN --source REPO [--work DIR]
@@ -226,12 +227,15 @@ def main():
             for workers in (1, 2):
                 records, stderr, stats_log = runner.dpdk(pcap, rules, workers)
                 got = alert_keys(records)
-                # Threshold state is per worker (as with `-r --workers N`): the threshold rule
-                # (sid 6) is compared with the file replay on as many workers; everything else with -r.
+                # Threshold state is shared by the workers: the threshold rule (sid 6, limit 1 per
+                # destination) alerts once per destination as with -r, but which of a destination's
+                # packets comes first depends on how the workers interleave; everything else as -r.
                 if workers > 1:
-                    same_workers = alert_keys(runner.replay(pcap, rules, workers))
-                    check(got == same_workers, f"{name}, {workers} workers, against -r --workers {workers}:\n"
-                          f"  got      {got}\n  expected {same_workers}")
+                    def threshold_dests(keys):
+                        return sorted(k[5] for k in keys if k[0] == THRESHOLD_SID)
+                    check(threshold_dests(got) == threshold_dests(expected),
+                          f"{name}, {workers} workers: sid {THRESHOLD_SID} destinations "
+                          f"{threshold_dests(got)}, expected {threshold_dests(expected)}")
                     got = [k for k in got if k[0] != THRESHOLD_SID]
                 want = expected if workers == 1 else [k for k in expected if k[0] != THRESHOLD_SID]
                 check(got == want, f"{name}, {workers} workers:\n  got      {got}\n  expected {want}")
