@@ -77,7 +77,15 @@ up() {
     # The underlay: br-phy carries span0; its internal port holds 192.0.2.1; the sensor is 192.0.2.2.
     ip -n "$sensor" link set eth0 address 02:00:00:78:00:fe
     ip -n "$sensor" addr add 192.0.2.2/24 dev eth0
-    vsctl add-br br-phy -- set bridge br-phy datapath_type=netdev -- add-port br-phy span0
+    # One MAC for 192.0.2.1, which three parties would otherwise answer a who-has for: OVS's own
+    # tunnel ARP (the bridge's hwaddr), the kernel's tap br-phy (a random MAC), and the kernel on
+    # span0 (Linux answers for any local address on any interface: arp_ignore 0). An address
+    # answered with two MACs is what the ARP-spoofing detector (gid 9000 sid 1) rightly reports.
+    ip netns exec "$host" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.default.arp_ignore=1
+    vsctl add-br br-phy -- set bridge br-phy datapath_type=netdev other-config:hwaddr=02:00:00:78:00:fd \
+      -- add-port br-phy span0
+    ip netns exec "$host" sysctl -qw net.ipv4.conf.span0.arp_ignore=1
+    ip -n "$host" link set br-phy address 02:00:00:78:00:fd
     ip -n "$host" addr add 192.0.2.1/24 dev br-phy
     ip -n "$host" link set br-phy up
     appctl ovs/route/add 192.0.2.2/24 br-phy >/dev/null
