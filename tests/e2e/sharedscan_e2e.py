@@ -71,8 +71,10 @@ def host_sweep_with_workers(env):
     cap = Capture()
     for host in range(100, 115):
         udp_packet(cap, "10.20.0.11", f"10.20.0.{host}", 40000 + host, 161, b"sweep", smac=WEB_MAC, dmac=DB_MAC)
-    for host in range(1, 6):
-        udp_packet(cap, "10.20.0.11", f"10.30.0.{host}", 41000 + host, 161, b"far", smac=WEB_MAC, dmac=DB_MAC)
+    for host in range(1, 6):  # routed: to the gateway's MAC (not in the inventory), not db-01's,
+        # which would make db-01 the destination VM (enrichment resolves the inner MAC first)
+        udp_packet(cap, "10.20.0.11", f"10.30.0.{host}", 41000 + host, 161, b"far", smac=WEB_MAC,
+                   dmac="00:50:56:00:00:fe")
     for workers in (1, 2, 4):
         got, _ = replay(env, cap, "sweep.pcap", workers)
         check([g[:3] for g in got] == [(9000, 6, "10.20.0.11")], f"--workers {workers}: alerts {got}")
