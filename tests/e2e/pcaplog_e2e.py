@@ -7,19 +7,17 @@ names, Suricata's conditional modes and tag semantics), never pasted from eastwa
 
 usage: pcaplog_e2e.py --eastwatch BIN --source REPO [--work DIR] [-k SUBSTRING]
 """
-import argparse
 import glob
 import json
 import os
 import re
 import subprocess
 import sys
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import run_e2e  # noqa: E402
-from run_e2e import Env, Failure, check  # noqa: E402
+from run_e2e import check  # noqa: E402
 from pcapgen import Capture, TcpSession  # noqa: E402
 from scapy.utils import RawPcapReader  # noqa: E402
 
@@ -341,30 +339,7 @@ def bad_config(env):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--eastwatch", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--work", default="/tmp/eastwatch-pcaplog-e2e")
-    parser.add_argument("-k", default="")
-    parser.add_argument("--sanitized", action="store_true", help="the binary is built with ASan")
-    args = parser.parse_args()
-    os.environ["TZ"] = "UTC"
-    passed = failed = 0
-    for function in CASES:
-        if args.k not in function.__name__:
-            continue
-        try:
-            function(Env(args, function.__name__))
-            print(f"PASS {function.__name__}")
-            passed += 1
-        except Exception as error:  # noqa: BLE001
-            print(f"FAIL {function.__name__}: {error}")
-            if not isinstance(error, Failure):
-                traceback.print_exc()
-            failed += 1
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
-
+    return run_e2e.run_cases(CASES, "/tmp/eastwatch-pcaplog-e2e")
 
 if __name__ == "__main__":
     del run_e2e.CASES[:]  # only this file's cases

@@ -2143,17 +2143,19 @@ def community_id_in_alerts_and_flows(env):
     check(plain and all("community_id" not in a for a in plain), "off by default")
 
 
-def main():
+def run_cases(cases, default_work):
+    """The command line every golden e2e script shares: runs `cases` (each with its own Env) and
+    prints PASS/FAIL per case; 0 when every selected case passed and there was at least one."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--eastwatch", required=True)
     parser.add_argument("--source", required=True)
-    parser.add_argument("--work", default="/tmp/eastwatch-e2e")
+    parser.add_argument("--work", default=default_work)
     parser.add_argument("-k", default="")
     parser.add_argument("--sanitized", action="store_true", help="the binary is built with ASan")
     args = parser.parse_args()
     os.environ["TZ"] = "UTC"
     passed = failed = 0
-    for function in CASES:
+    for function in cases:
         if args.k not in function.__name__:
             continue
         try:
@@ -2168,6 +2170,9 @@ def main():
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 and passed > 0 else 1
 
+
+def main():
+    return run_cases(CASES, "/tmp/eastwatch-e2e")
 
 if __name__ == "__main__":
     sys.exit(main())

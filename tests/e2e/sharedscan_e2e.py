@@ -10,15 +10,13 @@ workers' interleaving, so the (gid, sid) lists are compared, and the alert's sou
 
 usage: sharedscan_e2e.py --eastwatch BIN --source REPO [--work DIR] [--sanitized] [-k SUBSTRING]
 """
-import argparse
 import os
 import shutil
 import sys
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from run_e2e import (APP_MAC, DB_MAC, GUEST_INVENTORY, NEVER_RULE, WEB_MAC, Capture, Env, Failure,  # noqa: E402
+from run_e2e import (APP_MAC, run_cases, DB_MAC, GUEST_INVENTORY, NEVER_RULE, WEB_MAC, Capture,  # noqa: E402
                      TcpSession, check, udp_packet)
 
 CASES = []
@@ -99,30 +97,7 @@ def ssh_brute_force_with_workers(env):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--eastwatch", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--work", default="/tmp/eastwatch-sharedscan-e2e")
-    parser.add_argument("-k", default="")
-    parser.add_argument("--sanitized", action="store_true", help="the binary is built with ASan")
-    args = parser.parse_args()
-    os.environ["TZ"] = "UTC"
-    passed = failed = 0
-    for function in CASES:
-        if args.k not in function.__name__:
-            continue
-        try:
-            function(Env(args, function.__name__))
-            print(f"PASS {function.__name__}")
-            passed += 1
-        except Exception as error:  # noqa: BLE001
-            print(f"FAIL {function.__name__}: {error}")
-            if not isinstance(error, Failure):
-                traceback.print_exc()
-            failed += 1
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
-
+    return run_cases(CASES, "/tmp/eastwatch-sharedscan-e2e")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,15 +8,13 @@ detectors' documented rules (sensor/vmdetect/README.md). Every eve.json is schem
 
 usage: vmdetect_e2e.py --eastwatch BIN --source REPO [--work DIR] [-k SUBSTRING]
 """
-import argparse
 import os
 import sys
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import run_e2e  # noqa: E402
-from run_e2e import Capture, Env, check  # noqa: E402
+from run_e2e import Capture, check  # noqa: E402
 
 CASES = []
 
@@ -276,30 +274,7 @@ def binding_table_memcap_and_rate_limit(env):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--eastwatch", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--work", default="/tmp/eastwatch-vmdetect-e2e")
-    parser.add_argument("-k", default="")
-    parser.add_argument("--sanitized", action="store_true", help="the binary is built with ASan")
-    args = parser.parse_args()
-    os.environ["TZ"] = "UTC"
-    passed = failed = 0
-    for function in CASES:
-        if args.k not in function.__name__:
-            continue
-        try:
-            function(Env(args, function.__name__))
-            print(f"PASS {function.__name__}")
-            passed += 1
-        except Exception as error:  # noqa: BLE001
-            print(f"FAIL {function.__name__}: {error}")
-            if not isinstance(error, run_e2e.Failure):
-                traceback.print_exc()
-            failed += 1
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
-
+    return run_e2e.run_cases(CASES, "/tmp/eastwatch-vmdetect-e2e")
 
 if __name__ == "__main__":
     sys.exit(main())
