@@ -72,12 +72,29 @@ ThresholdTable::Entry& ThresholdTable::find(uint32_t bucket_index, const Key& ke
     evicted_.fetch_add(1, std::memory_order_relaxed);
     ++evicted;
   }
-  *victim = Entry{key.hash, key.rule, key.rate_filter, key.a, key.b, true, EntryState{ts_usec, -1, 0}};
+  *victim = Entry{key.hash, key.rule, key.rate_filter, key.a, key.b, true, EntryState{ts_usec, ts_usec, -1, 0}};
   fresh = true;
   return *victim;
 }
 
 namespace {
+
+enum class Slot { kInWindow, kNewWindow, kLate };
+
+// Where a (not fresh) match at `ts_usec` falls against `e`'s window of `span` microseconds;
+// a late match inside the span widens the window back to it (see the header).
+Slot place(ThresholdTable::EntryState& e, int64_t ts_usec, int64_t span) noexcept {
+  if (ts_usec >= e.window_start_usec) {
+    if (ts_usec - e.window_start_usec >= span) return Slot::kNewWindow;
+    if (ts_usec > e.newest_usec) e.newest_usec = ts_usec;
+    return Slot::kInWindow;
+  }
+  if (e.newest_usec - ts_usec < span) {
+    e.window_start_usec = ts_usec;
+    return Slot::kInWindow;
+  }
+  return Slot::kLate;
+}
 
 // rate_filter's step for one match: whether the new action applies to it.
 bool rate_step(ThresholdTable::EntryState& e, bool fresh, const RateFilterOption& option, int64_t ts_usec) noexcept {
@@ -93,19 +110,24 @@ bool rate_step(ThresholdTable::EntryState& e, bool fresh, const RateFilterOption
     if (ts_usec - e.timeout_start_usec > int64_t{option.timeout} * 1'000'000) {
       e.timeout_start_usec = -1;
       e.window_start_usec = ts_usec;
+      e.newest_usec = ts_usec;
       e.count = 1;
       return false;
     }
     return true;
   }
-  if (ts_usec - e.window_start_usec < int64_t{option.seconds} * 1'000'000) {
-    if (++e.count > option.count) {
-      e.timeout_start_usec = ts_usec;
-      return true;
-    }
-    return false;
+  switch (place(e, ts_usec, int64_t{option.seconds} * 1'000'000)) {
+    case Slot::kInWindow:
+      if (++e.count > option.count) {
+        e.timeout_start_usec = ts_usec;
+        return true;
+      }
+      return false;
+    case Slot::kLate: return false;
+    case Slot::kNewWindow: break;
   }
   e.window_start_usec = ts_usec;
+  e.newest_usec = ts_usec;
   e.count = 1;
   return false;
 }
@@ -116,6 +138,7 @@ bool threshold_step(ThresholdTable::EntryState& e, bool fresh, const ThresholdOp
   // The first match of a window (a new entry, or one whose window has passed).
   auto open_window = [&] {
     e.window_start_usec = ts_usec;
+    e.newest_usec = ts_usec;
     e.count = 1;
     switch (option.type) {
       case ThresholdOption::Type::Limit: return true;
@@ -131,7 +154,11 @@ bool threshold_step(ThresholdTable::EntryState& e, bool fresh, const ThresholdOp
     return false;
   };
   if (fresh) return open_window();
-  if (ts_usec - e.window_start_usec >= int64_t{option.seconds} * 1'000'000) return open_window();
+  switch (place(e, ts_usec, int64_t{option.seconds} * 1'000'000)) {
+    case Slot::kNewWindow: return open_window();
+    case Slot::kLate: return false;
+    case Slot::kInWindow: break;
+  }
   ++e.count;
   switch (option.type) {
     case ThresholdOption::Type::Limit: return e.count <= count;

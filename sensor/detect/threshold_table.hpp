@@ -13,6 +13,12 @@
 //   both:      the `count`-th match of a window alerts, once per window.
 //   detection_filter: every match after the first `count` within the window alerts.
 // A window starts at the first match and lasts `seconds`; a match after it starts a new one.
+// Workers reach the table slightly out of timestamp order (each worker's own matches are in
+// order; two workers drift apart by up to a queue of packets). A match older than the window's
+// start moves the start back to it while the window's newest match stays less than `seconds`
+// after it, so the counted matches always lie within one `seconds` span whatever the order;
+// older than that, it belongs to a window already closed and is neither counted nor alerted.
+// In timestamp order (one worker) this is exactly the rule above.
 // Rules are keyed by gid:sid, so counts carry over a rule reload.
 #pragma once
 
@@ -50,6 +56,7 @@ class ThresholdTable {
   // A window's counts (public for the step functions in the .cpp).
   struct EntryState {
     int64_t window_start_usec = 0;
+    int64_t newest_usec = 0;          // the newest match counted in the window
     int64_t timeout_start_usec = -1;  // rate_filter: when its new action began; -1 when not in force
     uint32_t count = 0;
   };
