@@ -124,11 +124,12 @@ PcapFileSource::~PcapFileSource() {
 size_t PcapFileSource::next_mapped(std::span<Packet> packets) noexcept {
   // The largest record libpcap itself accepts; anything beyond is a corrupt file.
   constexpr uint32_t kMaxRecord = 262144 * 4;
-  // Frames handed out by the previous call are done with: give their pages back every few
-  // MiB, so resident memory stays small however large the file is.
+  // Frames handed out by the previous call (or, holding frames, those released) are done
+  // with: give their pages back every few MiB, so resident memory stays small however large
+  // the file is.
   constexpr size_t kReleaseChunk = 8u << 20;
   const size_t page = 4096;
-  const size_t done = cursor_ & ~(page - 1);
+  const size_t done = (hold_ ? releasable_ : cursor_) & ~(page - 1);
   if (done >= released_ + kReleaseChunk) {
     madvise(const_cast<uint8_t*>(map_) + released_, done - released_, MADV_DONTNEED);
     released_ = done;

@@ -8,6 +8,9 @@
 //    0 at the end of the file or on a read error (then `error()` says what and `errors` is
 //    counted). Frame bytes are valid until the next call (mapped file, or an arena owned by the
 //    source and sized for a full burst of maximum-snaplen frames). It never allocates.
+//  - A mapped file (`mapped()`) may instead keep its frames valid until the caller says it is
+//    done with them: after `hold_frames()`, pages are given back only up to what
+//    `release_through` names, so bursts can be handed to another thread (sensor/main/decode_ahead.hpp).
 //  - pcap_cnt numbering starts after `first_pcap_cnt`, so several files number continuously.
 #pragma once
 
@@ -37,6 +40,15 @@ class PcapFileSource {
 
   size_t next_burst(std::span<Packet> packets) noexcept;
 
+  // Whether frames are handed out in place from the mapped file (classic pcap).
+  bool mapped() const noexcept { return map_ != nullptr; }
+  // Mapped files: frames stay valid until `release_through` passes them (see the contract).
+  void hold_frames() noexcept { hold_ = true; }
+  // Every frame that ends at or before `end` (a pointer into the file's frames) is done with.
+  void release_through(const uint8_t* end) noexcept {
+    if (map_ != nullptr && end >= map_ && end <= map_ + map_size_) releasable_ = static_cast<size_t>(end - map_);
+  }
+
   LinkType link_type() const noexcept { return link_type_; }
   uint64_t packets_read() const noexcept { return counters_.kernel_packets; }
   const CaptureCounters& counters() const noexcept { return counters_; }
@@ -51,6 +63,8 @@ class PcapFileSource {
   size_t map_size_ = 0;
   size_t cursor_ = 0;
   size_t released_ = 0;  // pages before this offset have been given back (MADV_DONTNEED)
+  bool hold_ = false;    // hold_frames(): give back only up to releasable_
+  size_t releasable_ = 0;
   bool swapped_ = false;
   bool nanoseconds_ = false;
 

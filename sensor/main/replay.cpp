@@ -8,11 +8,11 @@
 #include <cstdio>
 #include <string>
 
-#include "sensor/capture/pcap_file_source.hpp"
 #include <x86intrin.h>
 
 
 #include "sensor/detect/detect_engine.hpp"
+#include "sensor/main/decode_ahead.hpp"
 #include "sensor/main/live_stats.hpp"
 #include "sensor/main/daemon.hpp"
 #include "sensor/main/hangup.hpp"
@@ -90,11 +90,9 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
   worker.set_anomaly_queue((*output)->anomaly_queue(0));
   worker.set_pcap_log((*output)->pcap_log(), 0);
   CaptureCounters capture_counters{};
-  std::array<Packet, Worker::kBurstSize> burst{};
   ProgressLine progress(!options.quiet);
-  uint64_t packets = 0;
+  uint64_t packets_done = 0;
   uint64_t bytes = 0;
-  uint64_t pcap_cnt = 0;
   int64_t last_ts_usec = 0;
   int exit_code = 0;
   Published<CaptureCounters> published_capture;  // the live stats (sensor/main/live_stats.hpp)
@@ -107,36 +105,26 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
   process_live_stats().attach(std::move(live_run));
   StatsTicker ticker(process_live_stats(), **output, settings.stats.enabled ? settings.stats.interval_s : 0);
 
-  for (const auto& path : options.read_files) {
-    auto source = PcapFileSource::open(path, pcap_cnt);
-    if (!source) {
-      std::fprintf(stderr, "eastwatch: %s\n", source.error().c_str());
-      exit_code = 2;
-      break;
+  {
+    // The reader thread reads and decodes the files ahead of this one (sensor/main/decode_ahead.hpp).
+    DecodeAhead reader(options.read_files, settings.decoder, &published_capture);
+    while (DecodeAhead::Burst* burst = reader.next()) {
+      const std::span<Packet> packets(burst->packets.data(), burst->count);
+      worker.process_decoded_burst(packets, burst->decoded);
+      for (const Packet& packet : packets) bytes += packet.wirelen;
+      packets_done += packets.size();
+      last_ts_usec = packets.back().ts_usec;
+      progress.update(packets_done, bytes);
     }
-    for (uint64_t bursts = 0; size_t count = (*source)->next_burst(burst); ++bursts) {
-      worker.process_burst(std::span<Packet>(burst.data(), count));
-      if (bursts % Worker::kPublishEveryBursts == 0) {
-        CaptureCounters so_far = capture_counters;
-        accumulate(so_far, (*source)->counters());
-        published_capture.publish(so_far);
-      }
-      for (size_t i = 0; i < count; ++i) bytes += burst[i].wirelen;
-      packets += count;
-      last_ts_usec = burst[count - 1].ts_usec;
-      progress.update(packets, bytes);
-    }
-    if (!(*source)->error().empty()) {
-      std::fprintf(stderr, "eastwatch: %s: %s\n", path.c_str(), (*source)->error().c_str());
-    }
-    pcap_cnt = (*source)->packets_read() + pcap_cnt;
-    accumulate(capture_counters, (*source)->counters());
+    for (const auto& message : reader.messages()) std::fprintf(stderr, "eastwatch: %s\n", message.c_str());
+    if (reader.failed()) exit_code = 2;
+    capture_counters = reader.capture_counters();
   }
   daemon_stopping();
   worker.finish();
   published_capture.publish(capture_counters);
   ticker.stop();
-  progress.finish(packets, bytes);
+  progress.finish(packets_done, bytes);
 
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count();
   StatsCollector stats;
@@ -154,7 +142,7 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
   if (!options.quiet) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     std::fprintf(stderr, "eastwatch: %llu packets, %llu alerts, %.3f s; eve.json in %s\n",
-                 static_cast<unsigned long long>(packets),
+                 static_cast<unsigned long long>(packets_done),
                  static_cast<unsigned long long>(worker.detect_counters().alert), seconds, settings.log_dir.c_str());
   }
   return exit_code;

@@ -4,6 +4,7 @@
 
 #include "sensor/decode/decoder.hpp"
 #include "sensor/inventory/vm_context.hpp"
+#include "sensor/stats_visitor.hpp"
 
 namespace eastwatch {
 
@@ -90,6 +91,22 @@ void Worker::process_burst(std::span<Packet> packets) noexcept {
   refresh_inventory();
   refresh_rules();
   for (Packet& packet : packets) process_packet(packet);
+  end_burst(packets);
+}
+
+void Worker::process_decoded_burst(std::span<Packet> packets, const DecodeStats& decoded_so_far) noexcept {
+  refresh_inventory();
+  refresh_rules();
+  for (Packet& packet : packets) {
+    frame_ = &packet;
+    process_decoded(packet, packet.decoded, true);
+    pcap_log_.on_packet(packet);
+  }
+  decoded_ahead_ = decoded_so_far;
+  end_burst(packets);
+}
+
+void Worker::end_burst(std::span<const Packet> packets) noexcept {
   if (!packets.empty()) {
     const int64_t now = packets.back().ts_usec;
     last_packet_usec_ = now;
@@ -102,8 +119,15 @@ void Worker::process_burst(std::span<Packet> packets) noexcept {
   if (++bursts_unpublished_ >= kPublishEveryBursts) publish_stats();
 }
 
+DecodeStats Worker::decode_stats() const noexcept {
+  DecodeStats total = decoded_ahead_;
+  accumulate(total, decode_stats_);
+  total.max_pkt_size = std::max(decoded_ahead_.max_pkt_size, decode_stats_.max_pkt_size);
+  return total;
+}
+
 void Worker::publish_stats() noexcept {
-  publish_scratch_.decode = decode_stats_;
+  publish_scratch_.decode = decode_stats();
   publish_scratch_.flow = flows_.counters();
   publish_scratch_.defrag = defrag_.counters();
   publish_scratch_.stream = stream_.counters();

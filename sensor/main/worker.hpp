@@ -56,6 +56,10 @@ class Worker {
 
   // Processes a burst of captured frames (frame fields set). Never allocates or throws.
   void process_burst(std::span<Packet> packets) noexcept;
+  // A burst another thread has already decoded (sensor/main/decode_ahead.hpp): process_burst
+  // without the decode; `decoded_so_far` is that decoder's counters so far, which the worker's
+  // decode counters then include.
+  void process_decoded_burst(std::span<Packet> packets, const DecodeStats& decoded_so_far) noexcept;
 
   // Where EVE anomaly records go (OutputThread::anomaly_queue; null: none are made).
   void set_anomaly_queue(AnomalyQueue* queue) noexcept { anomalies_.set_queue(queue); }
@@ -87,7 +91,7 @@ class Worker {
   void publish_stats() noexcept;
   bool read_published_stats(WorkerCounterSet& out) const noexcept { return published_.read(out); }
 
-  const DecodeStats& decode_stats() const noexcept { return decode_stats_; }
+  DecodeStats decode_stats() const noexcept;
   const FlowCounters& flow_counters() const noexcept { return flows_.counters(); }
   const DefragCounters& defrag_counters() const noexcept { return defrag_.counters(); }
   const DetectCounters& detect_counters() const noexcept { return detect_thread_->counters(); }
@@ -103,6 +107,7 @@ class Worker {
  private:
   void process_packet(Packet& packet) noexcept;
   void process_decoded(Packet& packet, bool decoded, bool may_defragment) noexcept;
+  void end_burst(std::span<const Packet> packets) noexcept;  // expiry and stats, after each burst
   void push_alerts(const Packet& packet, size_t count) noexcept;
   void refresh_inventory() noexcept;
   size_t resolve_flow_vms(Packet& packet) noexcept;  // returns the built-in detectors' alerts
@@ -124,6 +129,7 @@ class Worker {
   std::unique_ptr<AlertEvent[]> alert_buffer_;
   uint32_t alert_buffer_size_;
   DecodeStats decode_stats_{};
+  DecodeStats decoded_ahead_{};  // process_decoded_burst: the decoding thread's counters
   DecoderSettings decoder_;  // the mirror encapsulation decoders' settings
   const InventoryStore* inventory_store_;
   std::shared_ptr<const Inventory> inventory_;  // the snapshot in use (null: none)
