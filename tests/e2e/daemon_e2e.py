@@ -11,7 +11,6 @@ rotate-interval".
 
 usage: daemon_e2e.py --eastwatch BIN --source REPO [--work DIR] [-k SUBSTRING]
 """
-import argparse
 import glob
 import json
 import os
@@ -25,12 +24,11 @@ import struct
 import subprocess
 import sys
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "pcaps"))
-from run_e2e import Env, Failure, check  # noqa: E402
+from run_e2e import Failure, check, run_cases, wait_for  # noqa: E402
 from pcapgen import Capture, udp_packet  # noqa: E402
 
 CASES = []
@@ -87,15 +85,6 @@ def records_of(path):
 
 def alert_counts(paths):
     return [sum(1 for r in records_of(p) if r["event_type"] == "alert") for p in paths]
-
-
-def wait_for(condition, what, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise Failure(f"timed out waiting for {what}")
 
 
 class Streamed:
@@ -418,26 +407,7 @@ def privilege_drop_live_capture(env):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--eastwatch", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--work", default="/tmp/eastwatch-e2e-daemon")
-    parser.add_argument("-k", default="")
-    parser.add_argument("--sanitized", action="store_true", help="the binary is built with ASan")
-    args = parser.parse_args()
-    failures = 0
-    for function in CASES:
-        if args.k not in function.__name__:
-            continue
-        try:
-            function(Env(args, function.__name__))
-            print(f"PASS {function.__name__}")
-        except Exception:  # noqa: BLE001 - report every case
-            failures += 1
-            print(f"FAIL {function.__name__}")
-            traceback.print_exc()
-    print(f"{failures} failed")
-    return 1 if failures else 0
+    return run_cases(CASES, "/tmp/eastwatch-e2e-daemon")
 
 
 if __name__ == "__main__":

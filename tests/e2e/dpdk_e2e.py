@@ -17,7 +17,6 @@ Without root, or when the binary was built without DPDK, the test is skipped wit
 
 usage: dpdk_e2e.py --eastwatch BIN --source REPO [--work DIR]
 """
-import argparse
 import glob
 import json
 import os
@@ -31,17 +30,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "pcaps"))
 import pcapgen  # noqa: E402
 from pcapgen import IP, Raw, Capture  # noqa: E402
+from run_e2e import Failure, argument_parser, check  # noqa: E402
 
 RUNTIME_GLOB = "/var/run/dpdk/ewtest*"
-
-
-class Failure(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
 
 
 class Runner:
@@ -187,11 +178,7 @@ def count_frames(pcap):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--eastwatch", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--work", default="/tmp/eastwatch-dpdk-e2e")
-    args = parser.parse_args()
+    args = argument_parser("/tmp/eastwatch-dpdk-e2e").parse_args()
     os.environ["TZ"] = "UTC"
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(args.work)

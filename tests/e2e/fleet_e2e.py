@@ -12,7 +12,6 @@ sensors reload on the file's mtime), and the capture is sent into esx-02's mirro
 alerts come from fleet-esx-02, still naming web-01, now on esx-02; nothing more comes from
 fleet-esx-01. Needs root (netns, veth).
 """
-import argparse
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import run_e2e  # noqa: E402
+from run_e2e import check, wait_for  # noqa: E402
 
 NS = "ewfleet"
 KEY = "fleet-alerts"
@@ -53,10 +53,6 @@ print(n)
 """
 
 
-def check(cond, msg):
-    run_e2e.check(cond, msg)
-
-
 def ns(*argv):
     return ["ip", "netns", "exec", NS, *argv]
 
@@ -72,16 +68,6 @@ def alerts(port, host, sid=None):
             and (sid is None or r["alert"]["signature_id"] == sid)]
 
 
-def wait_for(pred, what, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise run_e2e.Failure(f"timed out waiting for {what}")
-
-
 def inventory_reloads(binary, sock):
     r = subprocess.run(ns(binary, "ctl", "--socket", sock, "stats"), capture_output=True, text=True)
     if r.returncode != 0:
@@ -90,12 +76,7 @@ def inventory_reloads(binary, sock):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--eastwatch", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--work", default="/tmp/eastwatch-fleet")
-    ap.add_argument("--sanitized", action="store_true")
-    args = ap.parse_args()
+    args = run_e2e.argument_parser("/tmp/eastwatch-fleet").parse_args()
     if os.geteuid() != 0:
         print("SKIP fleet_e2e: needs root (network namespace, veth); run it as root")
         return 77
@@ -200,8 +181,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except run_e2e.Failure as e:
-        print(f"FAIL fleet_e2e: {e}")
-        sys.exit(1)
+    run_e2e.run_script(main, "fleet_e2e")

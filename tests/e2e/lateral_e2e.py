@@ -11,18 +11,17 @@ with the pack loaded as without it.
 
 usage: lateral_e2e.py --eastwatch BIN --source REPO [--work DIR] [--sanitized] [-k SUBSTRING]
 """
-import argparse
 import json
 import os
 import re
 import sys
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "pcaps"))
 import make_lateral_pcaps as lateral  # noqa: E402
-from run_e2e import Env, Failure, check  # noqa: E402
+import run_e2e  # noqa: E402
+from run_e2e import check  # noqa: E402
 
 PACK = os.path.join("signatures", "rules", "lateral-movement.rules")
 CASES = []
@@ -33,17 +32,13 @@ def case(function):
     return function
 
 
-WORKERS = 1  # --workers N: every replay with N workers (alerts compared by sid: which packet of a
-             # threshold window alerts depends on how the workers interleave)
-
-
 def replay_default(env, name, cap):
     """Replays `cap` with the embedded default config, rules from the source tree; returns the alerts."""
     pcap = env.path(name + ".pcap")
     cap.write(pcap)
     out = env.path("out-" + name)
     os.makedirs(out, exist_ok=True)
-    env.run("-r", pcap, "-l", out, "-q", "--workers", str(WORKERS),
+    env.run("-r", pcap, "-l", out, "-q", "--workers", str(env.args.workers),
             "--set", "default-rule-path=" + os.path.join(env.source, "signatures", "rules"))
     eve = os.path.join(out, "eve.json")
     env.validate(eve)
@@ -55,7 +50,7 @@ def expect(env, scenario, expected_of_marks):
     alerts = replay_default(env, scenario, cap)
     got = sorted((a["pcap_cnt"], a["alert"]["signature_id"]) for a in alerts)
     expected = sorted(expected_of_marks(marks))
-    if WORKERS > 1:
+    if env.args.workers > 1:
         got = sorted(sid for _, sid in got)
         expected = sorted(sid for _, sid in expected)
     check(got == expected, f"{scenario}: alerts (pcap_cnt, sid):\n  got      {got}\n  expected {expected}")
@@ -279,33 +274,10 @@ def demo_capture_unchanged(env):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--eastwatch", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--work", default="/tmp/eastwatch-lateral-e2e")
-    parser.add_argument("--sanitized", action="store_true")
-    parser.add_argument("-k", default="")
-    parser.add_argument("--workers", type=int, default=1)
-    args = parser.parse_args()
-    global WORKERS
-    WORKERS = args.workers
-    if not os.access(args.eastwatch, os.X_OK):
-        print(f"no eastwatch binary at {args.eastwatch}")
-        return 1
-    failed = 0
-    for test in CASES:
-        if args.k not in test.__name__:
-            continue
-        try:
-            test(Env(args, test.__name__))
-            print(f"PASS {test.__name__}")
-        except Exception as error:  # noqa: BLE001 - report every case
-            failed += 1
-            print(f"FAIL {test.__name__}: {error}")
-            if not isinstance(error, Failure):
-                traceback.print_exc()
-    print(f"{failed} failed")
-    return 1 if failed else 0
+    # --workers N: every replay with N workers (alerts compared by sid: which packet of a threshold
+    # window alerts depends on how the workers interleave).
+    return run_e2e.run_cases(CASES, "/tmp/eastwatch-lateral-e2e",
+                             lambda parser: parser.add_argument("--workers", type=int, default=1))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ Exits 77 (ctest: skipped) after part 1 when not root.
 
 usage: metrics_e2e.py --eastwatch BIN --source REPO [--work DIR] [--sanitized]
 """
-import argparse
 import json
 import os
 import re
@@ -35,7 +34,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from run_e2e import Env, Failure, check  # noqa: E402
+from run_e2e import Env, Failure, argument_parser, check  # noqa: E402
 
 PREFIX = f"ewm{os.getpid() % 100000}"
 CLIENT, SERVER = "10.78.0.1", "10.78.0.2"
@@ -269,12 +268,7 @@ def live(env, dashboard_names):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--eastwatch", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--work", default="/tmp/eastwatch-metrics-e2e")
-    parser.add_argument("--sanitized", action="store_true")
-    args = parser.parse_args()
+    args = argument_parser("/tmp/eastwatch-metrics-e2e").parse_args()
     env = Env(args, "metrics")
     try:
         names = check_dashboard(args.source)

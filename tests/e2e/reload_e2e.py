@@ -17,7 +17,6 @@ Needs root, iproute2 and tcpreplay; exits 77 (ctest: skipped) otherwise.
 
 usage: reload_e2e.py --eastwatch BIN --source REPO [--work DIR]
 """
-import argparse
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "pcaps"))
 import run_e2e  # noqa: E402
+from run_e2e import check  # noqa: E402
 from pcapgen import Capture, TcpSession, udp_packet  # noqa: E402
 
 PREFIX = f"ewrl{os.getpid() % 10000}"
@@ -49,11 +49,6 @@ outputs:
     alert:
       payload-printable: yes
 """
-
-
-def check(condition, message):
-    if not condition:
-        raise run_e2e.Failure(message)
 
 
 def netns(name, *argv):
@@ -94,12 +89,7 @@ def processed(binary, socket_path):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--eastwatch", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--work", default="/tmp/eastwatch-reload")
-    parser.add_argument("--sanitized", action="store_true")
-    args = parser.parse_args()
+    args = run_e2e.argument_parser("/tmp/eastwatch-reload").parse_args()
     if os.geteuid() != 0:
         print("SKIP reload_e2e: needs root (network namespaces, veth, tc mirred, tcpreplay); run it as root")
         return 77
@@ -231,8 +221,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except run_e2e.Failure as failure:
-        print(f"FAIL reload_e2e: {failure}")
-        sys.exit(1)
+    run_e2e.run_script(main, "reload_e2e")

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,8 +37,40 @@ def check(condition, message):
         raise Failure(message)
 
 
+def wait_for(predicate, what, timeout=30):
+    """Polls predicate() until it returns a true value, and returns that value; Failure naming
+    `what` when it has not within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise Failure(f"timed out waiting for {what}")
+
+
+def argument_parser(default_work):
+    """The options every e2e script against the eastwatch binary takes (CMake's eastwatch_e2e_test)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--eastwatch", required=True)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--work", default=default_work)
+    parser.add_argument("--sanitized", action="store_true", help="the binary is built with ASan")
+    return parser
+
+
+def run_script(main, name):
+    """Exits with main()'s status; a Failure escaping it is printed as `FAIL name: why`, exit 1."""
+    try:
+        sys.exit(main())
+    except Failure as failure:
+        print(f"FAIL {name}: {failure}")
+        sys.exit(1)
+
+
 class Env:
     def __init__(self, args, name):
+        self.args = args  # the command line, with a script's own options (run_cases' add_arguments)
         self.binary = args.eastwatch
         self.sanitized = args.sanitized
         self.source = args.source
@@ -1332,26 +1365,6 @@ alert tcp any any -> any any (msg:"reply to client"; flow:established,to_client;
 
 
 @case
-def tag_host_other_flows(env):
-    """tag:host,3,packets,src: the alerting packet's source is tagged in every flow, either
-    direction; the alert counts as the first of the 3 packets (Suricata), so 2 are tagged."""
-    cap = Capture()
-    a = TcpSession(cap, "10.0.0.5", "10.0.0.1", 40000, 80)
-    a.handshake()
-    alert = a.send(b"attack")
-    from_host = udp_packet(cap, "10.0.0.5", "10.0.0.9", 5000, 53, b"q1")
-    udp_packet(cap, "10.0.0.7", "10.0.0.8", 5000, 53, b"q2")  # neither side is the tagged host
-    udp_packet(cap, "10.0.0.1", "10.0.0.9", 5001, 53, b"q3")  # the alert's destination: not tagged
-    to_host = udp_packet(cap, "10.0.0.8", "10.0.0.5", 53, 5000, b"r1")
-    udp_packet(cap, "10.0.0.5", "10.0.0.9", 5000, 53, b"q4")  # the 4th packet of the host: ended
-    cap.write(env.path("host.pcap"))
-    rules = 'alert tcp any any -> any any (msg:"x"; content:"attack"; tag:host,3,packets,src; sid:7;)\n'
-    alerts, _ = env.replay([env.path("host.pcap")], rules)
-    got = [(r["pcap_cnt"], r["alert"]["gid"], r["alert"]["signature_id"]) for r in alerts]
-    check(got == [(alert, 1, 7), (from_host, 2, 1), (to_host, 2, 1)], f"alerts (pcap_cnt, gid, sid): {got}")
-
-
-@case
 def app_layer_rule_conditions(env):
     """Rules on application-layer protocols: `alert http` matches a flow detected as HTTP on
     any port (here 8081) and not the same bytes in a flow that is not HTTP; `alert tls` does
@@ -2143,15 +2156,14 @@ def community_id_in_alerts_and_flows(env):
     check(plain and all("community_id" not in a for a in plain), "off by default")
 
 
-def run_cases(cases, default_work):
+def run_cases(cases, default_work, add_arguments=None):
     """The command line every golden e2e script shares: runs `cases` (each with its own Env) and
-    prints PASS/FAIL per case; 0 when every selected case passed and there was at least one."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--eastwatch", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--work", default=default_work)
+    prints PASS/FAIL per case; 0 when every selected case passed and there was at least one.
+    add_arguments(parser), when given, adds the script's own options; a case reads them in env.args."""
+    parser = argument_parser(default_work)
     parser.add_argument("-k", default="")
-    parser.add_argument("--sanitized", action="store_true", help="the binary is built with ASan")
+    if add_arguments:
+        add_arguments(parser)
     args = parser.parse_args()
     os.environ["TZ"] = "UTC"
     passed = failed = 0

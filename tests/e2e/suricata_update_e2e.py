@@ -18,7 +18,6 @@ Needs /usr/bin/suricata-update (Debian package suricata-update); exits 77 (skipp
 
 usage: suricata_update_e2e.py --eastwatch BIN --source REPO [--work DIR]
 """
-import argparse
 import json
 import os
 import re
@@ -32,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "pcaps"))
 import run_e2e  # noqa: E402
+from run_e2e import check  # noqa: E402
 from pcapgen import Capture, udp_packet  # noqa: E402
 
 SURICATA_UPDATE = "/usr/bin/suricata-update"
@@ -40,11 +40,6 @@ FILES = ["emerging-dos.rules", "emerging-shellcode.rules", "emerging-worm.rules"
          "emerging-attack_response.rules"]
 MODIFIED_SID = 2017965  # ET DOS Likely NTP DDoS In Progress MON_LIST Response to Non-Ephemeral Port IMPL 0x02
 DISABLE_RE = r"ET WEB_SERVER .*SQL"  # disable.conf's re: filter (a Python regex over the rule text, any case)
-
-
-def check(condition, message):
-    if not condition:
-        raise run_e2e.Failure(message)
 
 
 def rule_sid(line):
@@ -120,12 +115,7 @@ def write_capture(path):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--eastwatch", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--work", default="/tmp/eastwatch-suricata-update")
-    parser.add_argument("--sanitized", action="store_true")
-    args = parser.parse_args()
+    args = run_e2e.argument_parser("/tmp/eastwatch-suricata-update").parse_args()
     args.eastwatch = os.path.abspath(args.eastwatch)
     if not os.access(SURICATA_UPDATE, os.X_OK):
         print("SKIP: suricata-update is not installed (apt-get install suricata-update)")
@@ -243,8 +233,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except run_e2e.Failure as failure:
-        print(f"FAIL: {failure}")
-        sys.exit(1)
+    run_e2e.run_script(main, "suricata_update_e2e")

@@ -9,7 +9,6 @@ the nftables ruleset loads (nft -c in a network namespace holding the two NICs);
 console (/etc/issue.d/eastwatch.issue) with the setting or FILE:LINE named. The boot test of
 the whole image is packaging/vm/vm-test.sh (too slow for CI without KVM).
 """
-import argparse
 import base64
 import functools
 import http.server
@@ -23,6 +22,7 @@ import threading
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import run_e2e  # noqa: E402
+from run_e2e import check  # noqa: E402
 
 import yaml  # noqa: E402
 
@@ -49,10 +49,6 @@ OVF_ENV = """<?xml version="1.0" encoding="UTF-8"?>
   </PropertySection>
 </Environment>
 """
-
-
-def check(cond, msg):
-    run_e2e.check(cond, msg)
 
 
 class Tree:
@@ -95,12 +91,7 @@ def nft_check(ruleset_path):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--eastwatch", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--work", default="/tmp/eastwatch-vmimage")
-    ap.add_argument("--sanitized", action="store_true")
-    args = ap.parse_args()
+    args = run_e2e.argument_parser("/tmp/eastwatch-vmimage").parse_args()
     env = run_e2e.Env(args, "vmimage")
     rules = os.path.join(os.path.abspath(args.source), "signatures", "rules")
     www = env.path("www")
@@ -245,8 +236,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except run_e2e.Failure as e:
-        print(f"FAIL vmimage_e2e: {e}")
-        sys.exit(1)
+    run_e2e.run_script(main, "vmimage_e2e")

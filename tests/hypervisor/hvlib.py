@@ -1,8 +1,10 @@
 """What the test hypervisors share (tests/hypervisor/*.py): the guests' traffic (a listener, and
 an attack: an HTTP request with a Log4Shell `${jndi:` User-Agent to port 8080, then SYNs to
-closed ports), the root/namespace preflight, starting eastwatch in the sensor namespace and
-waiting until it captures, stopping it with SIGTERM, and reading eve.json back.
+closed ports), the root/namespace preflight, a test's frame on hypervisor.sh (run_test: command
+line, set-up and teardown), starting eastwatch in the sensor namespace and waiting until it
+captures, stopping it with SIGTERM, and reading eve.json back.
 """
+import argparse
 import json
 import os
 import shutil
@@ -33,6 +35,7 @@ for port in (21, 23, 25, 3306, 5432):
 """
 
 CLOSED_PORTS = 5  # the SYNs of ATTACK after the HTTP request
+GUEST1, GUEST2 = "10.77.0.1", "10.77.0.2"  # hypervisor.sh's guests g1 and g2
 
 
 class Skip(Exception):
@@ -54,6 +57,58 @@ def preflight(name, prefix, tools=("ip", "tc")):
     if probe.returncode != 0:  # root without CAP_SYS_ADMIN (e.g. an unprivileged container)
         raise Skip(f"{name}: cannot create network namespaces: {probe.stderr.strip()}")
     subprocess.run(["ip", "netns", "del", f"{prefix}-probe"], capture_output=True)
+
+
+class Lab:
+    """What run_test hands a test: the command line (args), the namespaces' prefix, hypervisor.sh
+    (script), the default rule pack (rules), the output directory (out), and what run_test stops
+    at the end, even when the test fails: the sensor (start_sensor) and `processes`."""
+
+    def __init__(self, args, prefix):
+        self.args = args
+        self.prefix = prefix
+        self.script = os.path.join(args.source, "tests", "hypervisor", "hypervisor.sh")
+        self.rules = os.path.join(args.source, "signatures", "rules", "eastwatch.rules")
+        self.out = os.path.join(args.work, "out")
+        self.processes = []
+        self.sensor = None
+
+    def start_sensor(self, argv, ready="capturing on"):
+        self.sensor = Sensor(self.prefix, argv, ready)
+        return self.sensor
+
+
+def run_test(name, prefix, default_work, test):
+    """The frame of a test on hypervisor.sh's test hypervisor: parses --eastwatch, --source and
+    --work (default_work), runs the preflight, empties --work but for an out/ directory, brings
+    the namespaces up with `prefix`, runs test(Lab) and takes everything down, even when it fails.
+    Returns the exit status: 0 when the test returns, 77 on Skip (it prints `SKIP why`), 1 on a
+    failed assertion, command or file operation (it prints `FAIL name: why`)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--eastwatch", required=True)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("--work", default=default_work)
+    lab = Lab(parser.parse_args(), prefix)
+    try:
+        preflight(name, prefix)
+        shutil.rmtree(lab.args.work, ignore_errors=True)
+        os.makedirs(lab.out)
+        try:
+            sh("bash", lab.script, "up", prefix)
+            test(lab)
+            return 0
+        finally:
+            if lab.sensor is not None:
+                lab.sensor.kill()
+            kill_all(lab.processes)
+            subprocess.run(["bash", lab.script, "down", prefix], capture_output=True)
+    except Skip as skip:
+        print(f"SKIP {skip}")
+        return 77
+    except (AssertionError, subprocess.SubprocessError, OSError) as error:
+        detail = error.stderr if isinstance(error, subprocess.CalledProcessError) else ""
+        print(f"FAIL {name}: {error} {detail}")
+        return 1
 
 
 def netns(prefix, name, *argv):
@@ -112,6 +167,19 @@ def attack(prefix, attacker, target_ip):
     """Runs ATTACK from `attacker` against `target_ip`; asserts the HTTP exchange completed."""
     result = sh(*netns(prefix, attacker, "/usr/bin/python3", "-c", ATTACK, target_ip))
     assert "200 OK" in result.stdout, f"{target_ip} answered: {result.stdout!r}"
+
+
+def check_attack(records, attacker_ip, target_ip):
+    """The alerts of ATTACK from attacker_ip on target_ip with the default rule pack: the Log4Shell
+    one (sid 9000001, the only default rule this traffic matches: the SYNs to closed ports match
+    none), and the SYNs were seen. Returns the alerts (sid, src, dest, dest port) and the last
+    stats record."""
+    alerts = [(r["alert"]["signature_id"], r["src_ip"], r["dest_ip"], r["dest_port"]) for r in alerts_of(records)]
+    assert (9000001, attacker_ip, target_ip, 8080) in alerts, f"Log4Shell alert between the guests: {alerts}"
+    assert all(sid == 9000001 for sid, *_ in alerts), f"no other default rule matches this traffic: {alerts}"
+    stats = last_stats(records)
+    assert stats["tcp"]["syn"] >= 1 + CLOSED_PORTS, f"the SYNs were seen: {stats['tcp']}"
+    return alerts, stats
 
 
 def read_eve(out):

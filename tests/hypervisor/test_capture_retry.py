@@ -18,18 +18,15 @@ skipped) otherwise.
 
 usage: test_capture_retry.py --eastwatch BIN --source REPO [--work DIR]
 """
-import argparse
 import os
-import shutil
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hvlib  # noqa: E402
+from hvlib import GUEST2  # noqa: E402
 
 PREFIX = f"ewrt{os.getpid() % 10000}"
-GUEST1, GUEST2 = "10.77.0.1", "10.77.0.2"
 
 # One Log4Shell request; prints the client's source port.
 REQUEST = r"""
@@ -55,84 +52,55 @@ def stats_log(out):
     return values
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--eastwatch", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--work", default="/tmp/eastwatch-capture-retry")
-    args = parser.parse_args()
-    try:
-        hvlib.preflight("test_capture_retry", PREFIX)
-    except hvlib.Skip as skip:
-        print(f"SKIP {skip}")
-        return 77
-    script = os.path.join(args.source, "tests", "hypervisor", "hypervisor.sh")
-    rules = os.path.join(args.source, "signatures", "rules", "eastwatch.rules")
-    out = os.path.join(args.work, "out")
-    shutil.rmtree(args.work, ignore_errors=True)
-    os.makedirs(out)
-    processes = []
-    sensor = None
+def test(lab):
     host = ["ip", "-n", f"{PREFIX}-host"]
-    try:
-        hvlib.sh("bash", script, "up", PREFIX)
-        sensor = hvlib.Sensor(PREFIX, [args.eastwatch, "-i", "eth0", "-i", "lo", "-S", rules, "-l", out,
-                                       "--set", "capture.retry-delay=100ms", "--set", "capture.retry-max=400ms",
-                                       "--set", "vars.address-groups.HOME_NET=[10.77.0.0/24,127.0.0.0/8]"])
-        processes.append(hvlib.start_listener(PREFIX, "g2"))
-        seen, unseen = [], []
-        request(seen)                                          # 1: up
+    sensor = lab.start_sensor([lab.args.eastwatch, "-i", "eth0", "-i", "lo", "-S", lab.rules, "-l", lab.out,
+                               "--set", "capture.retry-delay=100ms", "--set", "capture.retry-max=400ms",
+                               "--set", "vars.address-groups.HOME_NET=[10.77.0.0/24,127.0.0.0/8]"])
+    lab.processes.append(hvlib.start_listener(PREFIX, "g2"))
+    seen, unseen = [], []
+    request(seen)                                          # 1: up
 
-        hvlib.sh(*host, "link", "set", "span0", "down")
-        sensor.wait_for("interface 'eth0' is down (no carrier)")
-        request(unseen)                                        # 2: the mirror's port is down
-        hvlib.sh(*host, "link", "set", "span0", "up")
-        sensor.wait_for("interface 'eth0' is up again")
-        request(seen)                                          # 3: the same socket again
+    hvlib.sh(*host, "link", "set", "span0", "down")
+    sensor.wait_for("interface 'eth0' is down (no carrier)")
+    request(unseen)                                        # 2: the mirror's port is down
+    hvlib.sh(*host, "link", "set", "span0", "up")
+    sensor.wait_for("interface 'eth0' is up again")
+    request(seen)                                          # 3: the same socket again
 
-        hvlib.sh(*host, "link", "del", "span0")
-        sensor.wait_for("interface 'eth0' failed")
-        processes.append(hvlib.start_listener(PREFIX, "sensor", 8081))
-        local = []
-        request(local, "sensor", "127.0.0.1", "8081")          # lo's capture thread goes on meanwhile
-        time.sleep(0.5)                                        # reopen attempts fail meanwhile
-        assert "reopened" not in sensor.stderr, sensor.stderr
-        hvlib.sh("bash", script, "respan", PREFIX)
-        sensor.wait_for("interface 'eth0' reopened")
-        request(seen)                                          # 4: a new socket on the new eth0
+    hvlib.sh(*host, "link", "del", "span0")
+    sensor.wait_for("interface 'eth0' failed")
+    lab.processes.append(hvlib.start_listener(PREFIX, "sensor", 8081))
+    local = []
+    request(local, "sensor", "127.0.0.1", "8081")          # lo's capture thread goes on meanwhile
+    time.sleep(0.5)                                        # reopen attempts fail meanwhile
+    assert "reopened" not in sensor.stderr, sensor.stderr
+    hvlib.sh("bash", lab.script, "respan", PREFIX)
+    sensor.wait_for("interface 'eth0' reopened")
+    request(seen)                                          # 4: a new socket on the new eth0
 
-        hvlib.sh(*host, "link", "del", "span0")                # SIGTERM while it waits to reopen
-        sensor.stderr = sensor.stderr.replace("'eth0' failed", "'eth0' FAILED")
-        sensor.wait_for("interface 'eth0' failed")
-        stderr = sensor.stop().replace("'eth0' FAILED", "'eth0' failed")
-        for message, times in (("'eth0' is down (no carrier)", 1), ("'eth0' is up again", 1), ("'eth0' failed", 2),
-                               ("'eth0' reopened", 1)):
-            assert stderr.count(message) == times, f"'{message}' logged {times} time(s): {stderr}"
-        records = hvlib.read_eve(out)
-        alerted = sorted(a["src_port"] for a in hvlib.alerts_of(records)
-                         if a["alert"]["signature_id"] == 9000001 and a["dest_ip"] == GUEST2)
-        on_lo = [a["src_port"] for a in hvlib.alerts_of(records)
-                 if a["alert"]["signature_id"] == 9000001 and a["dest_ip"] == "127.0.0.1"]
-        assert on_lo == local, f"the request over lo while eth0 was gone alerted once: {on_lo} vs {local}"
-        assert alerted == sorted(seen), f"alerts for the requests while up {sorted(seen)} only: {alerted} " \
-                                        f"(unseen while down: {unseen})"
-        counters = stats_log(out)
-        assert counters.get("capture.interface-down") == 3, counters
-        assert counters.get("capture.reopens") == 1, counters
-        print(f"PASS test_capture_retry: alerts for source ports {alerted}, down while {unseen}; "
-              f"interface-down {counters['capture.interface-down']}, reopens {counters['capture.reopens']}, "
-              f"down-seconds {counters.get('capture.down-seconds')}")
-        return 0
-    except (AssertionError, subprocess.SubprocessError, OSError) as error:
-        detail = error.stderr if isinstance(error, subprocess.CalledProcessError) else ""
-        print(f"FAIL test_capture_retry: {error} {detail}")
-        return 1
-    finally:
-        if sensor is not None:
-            sensor.kill()
-        hvlib.kill_all(processes)
-        subprocess.run(["bash", script, "down", PREFIX], capture_output=True)
+    hvlib.sh(*host, "link", "del", "span0")                # SIGTERM while it waits to reopen
+    sensor.stderr = sensor.stderr.replace("'eth0' failed", "'eth0' FAILED")
+    sensor.wait_for("interface 'eth0' failed")
+    stderr = sensor.stop().replace("'eth0' FAILED", "'eth0' failed")
+    for message, times in (("'eth0' is down (no carrier)", 1), ("'eth0' is up again", 1), ("'eth0' failed", 2),
+                           ("'eth0' reopened", 1)):
+        assert stderr.count(message) == times, f"'{message}' logged {times} time(s): {stderr}"
+    records = hvlib.read_eve(lab.out)
+    alerted = sorted(a["src_port"] for a in hvlib.alerts_of(records)
+                     if a["alert"]["signature_id"] == 9000001 and a["dest_ip"] == GUEST2)
+    on_lo = [a["src_port"] for a in hvlib.alerts_of(records)
+             if a["alert"]["signature_id"] == 9000001 and a["dest_ip"] == "127.0.0.1"]
+    assert on_lo == local, f"the request over lo while eth0 was gone alerted once: {on_lo} vs {local}"
+    assert alerted == sorted(seen), f"alerts for the requests while up {sorted(seen)} only: {alerted} " \
+                                    f"(unseen while down: {unseen})"
+    counters = stats_log(lab.out)
+    assert counters.get("capture.interface-down") == 3, counters
+    assert counters.get("capture.reopens") == 1, counters
+    print(f"PASS test_capture_retry: alerts for source ports {alerted}, down while {unseen}; "
+          f"interface-down {counters['capture.interface-down']}, reopens {counters['capture.reopens']}, "
+          f"down-seconds {counters.get('capture.down-seconds')}")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(hvlib.run_test("test_capture_retry", PREFIX, "/tmp/eastwatch-capture-retry", test))

@@ -9,66 +9,28 @@ removed even when the test fails.
 
 usage: test_hypervisor.py --eastwatch BIN --source REPO [--work DIR]
 """
-import argparse
 import os
-import shutil
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hvlib  # noqa: E402
-from hvlib import ATTACK, LISTENER, sh  # noqa: E402,F401  (test_hypervisor_dpdk imports them from here)
+from hvlib import GUEST1, GUEST2  # noqa: E402
 
 PREFIX = f"ewhv{os.getpid() % 10000}"
-GUEST1, GUEST2 = "10.77.0.1", "10.77.0.2"
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--eastwatch", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("--work", default="/tmp/eastwatch-hypervisor")
-    args = parser.parse_args()
-    try:
-        hvlib.preflight("test_hypervisor", PREFIX)
-    except hvlib.Skip as skip:
-        print(f"SKIP {skip}")
-        return 77
-    script = os.path.join(args.source, "tests", "hypervisor", "hypervisor.sh")
-    rules = os.path.join(args.source, "signatures", "rules", "eastwatch.rules")
-    out = os.path.join(args.work, "out")
-    shutil.rmtree(args.work, ignore_errors=True)
-    os.makedirs(out)
-    processes = []
-    sensor = None
-    try:
-        sh("bash", script, "up", PREFIX)
-        sensor = hvlib.Sensor(PREFIX, [args.eastwatch, "-i", "eth0", "-S", rules, "-l", out])
-        processes.append(hvlib.start_listener(PREFIX, "g2"))
-        hvlib.attack(PREFIX, "g1", GUEST2)
-        time.sleep(1.0)  # the ring hands blocks over after its 100 ms timeout
-        sensor.stop()
-        records = hvlib.read_eve(out)
-        alerts = [(r["alert"]["signature_id"], r["src_ip"], r["dest_ip"], r["dest_port"])
-                  for r in hvlib.alerts_of(records)]
-        assert (9000001, GUEST1, GUEST2, 8080) in alerts, f"Log4Shell alert between the guests: {alerts}"
-        assert all(sid == 9000001 for sid, *_ in alerts), f"no other default rule matches this traffic: {alerts}"
-        stats = hvlib.last_stats(records)
-        assert stats["capture"]["kernel_packets"] > 0, f"kernel counters: {stats['capture']}"
-        assert stats["tcp"]["syn"] >= 1 + hvlib.CLOSED_PORTS, f"the SYNs were seen: {stats['tcp']}"
-        assert "capture.kernel_packets" in open(os.path.join(out, "stats.log")).read(), "stats.log written"
-        print(f"PASS test_hypervisor: {len(alerts)} alert(s), capture {stats['capture']}")
-        return 0
-    except (AssertionError, subprocess.SubprocessError, OSError) as error:
-        print(f"FAIL test_hypervisor: {error}")
-        return 1
-    finally:
-        if sensor is not None:
-            sensor.kill()
-        hvlib.kill_all(processes)
-        subprocess.run(["bash", script, "down", PREFIX], capture_output=True)
+def test(lab):
+    lab.start_sensor([lab.args.eastwatch, "-i", "eth0", "-S", lab.rules, "-l", lab.out])
+    lab.processes.append(hvlib.start_listener(PREFIX, "g2"))
+    hvlib.attack(PREFIX, "g1", GUEST2)
+    time.sleep(1.0)  # the ring hands blocks over after its 100 ms timeout
+    lab.sensor.stop()
+    alerts, stats = hvlib.check_attack(hvlib.read_eve(lab.out), GUEST1, GUEST2)
+    assert stats["capture"]["kernel_packets"] > 0, f"kernel counters: {stats['capture']}"
+    assert "capture.kernel_packets" in open(os.path.join(lab.out, "stats.log")).read(), "stats.log written"
+    print(f"PASS test_hypervisor: {len(alerts)} alert(s), capture {stats['capture']}")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(hvlib.run_test("test_hypervisor", PREFIX, "/tmp/eastwatch-hypervisor", test))
