@@ -19,8 +19,6 @@ void wait_step(uint32_t& spins) noexcept {
   }
 }
 
-constexpr uint32_t kPublishEveryBursts = 16;
-
 }  // namespace
 
 DecodeAhead::DecodeAhead(std::vector<std::string> files, const DecoderSettings& decoder,
@@ -83,7 +81,7 @@ void DecodeAhead::read_all() noexcept {
       burst.decoded = decode_stats_;
       slot_end_[produced % kSlots] = burst.packets[count - 1].data + burst.packets[count - 1].caplen;
       produced_.store(++produced, std::memory_order_release);
-      if (capture_ != nullptr && bursts % kPublishEveryBursts == 0) {
+      if (capture_ != nullptr && bursts % Worker::kPublishEveryBursts == 0) {
         CaptureCounters so_far = capture_counters_;
         accumulate(so_far, file.counters());
         capture_->publish(so_far);

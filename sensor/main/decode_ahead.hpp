@@ -31,13 +31,14 @@
 #include "sensor/decode/decode_stats.hpp"
 #include "sensor/decode/decoder.hpp"
 #include "sensor/decode/packet.hpp"
+#include "sensor/main/worker.hpp"
 #include "sensor/published_counters.hpp"
 
 namespace eastwatch {
 
 class DecodeAhead {
  public:
-  static constexpr uint32_t kBurstSize = 32;
+  static constexpr uint32_t kBurstSize = Worker::kBurstSize;
   static constexpr uint32_t kSlots = 32;  // bursts in flight: ~1,000 frames, a few hundred KB
 
   struct Burst {

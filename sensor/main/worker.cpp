@@ -97,11 +97,7 @@ void Worker::process_burst(std::span<Packet> packets) noexcept {
 void Worker::process_decoded_burst(std::span<Packet> packets, const DecodeStats& decoded_so_far) noexcept {
   refresh_inventory();
   refresh_rules();
-  for (Packet& packet : packets) {
-    frame_ = &packet;
-    process_decoded(packet, packet.decoded, true);
-    pcap_log_.on_packet(packet);
-  }
+  for (Packet& packet : packets) process_frame(packet);
   decoded_ahead_ = decoded_so_far;
   end_burst(packets);
 }
@@ -143,9 +139,13 @@ void Worker::publish_stats() noexcept {
 
 void Worker::process_packet(Packet& packet) noexcept {
   packet.reset_decode();
-  const bool decoded = decode_packet(packet, decode_stats_, decoder_);
+  decode_packet(packet, decode_stats_, decoder_);  // sets packet.decoded
+  process_frame(packet);
+}
+
+void Worker::process_frame(Packet& packet) noexcept {
   frame_ = &packet;
-  process_decoded(packet, decoded, true);
+  process_decoded(packet, packet.decoded, true);
   pcap_log_.on_packet(packet);  // after its alerts: logged, kept in its flow's history, or neither
 }
 
