@@ -52,13 +52,8 @@ SENSOR_NAME = "deb-test-sensor"
 T0 = time.monotonic()
 
 
-class Failure(Exception):
-    pass
-
-
-def check(condition, message):
-    if not condition:
-        raise Failure(message)
+sys.path.insert(0, HERE)
+from run_e2e import Failure, check, wait_for  # noqa: E402
 
 
 def log(message):
@@ -259,16 +254,6 @@ def unit_state(container):
     return dict(line.split("=", 1) for line in out.split())
 
 
-def wait_for(predicate, what, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise Failure(f"timed out waiting for {what}")
-
-
 def journal(container, since_cursor=None):
     return container.sh("journalctl -u eastwatch.service --no-pager -o cat", check_rc=False).stdout
 
@@ -425,7 +410,7 @@ def booted_checks(args, root, container, uid, gid, rules_loaded):
     container.sh("systemctl start eastwatch.service", check_rc=False)
     # The -T check fails each start; after StartLimitBurst (3) starts the unit stays failed.
     state = wait_for(lambda: (s := unit_state(container))["ActiveState"] == "failed" and s,
-                     "the bad config's starts to give up", seconds=40)
+                     "the bad config's starts to give up", timeout=40)
     check(int(state["NRestarts"]) == 2, f"bad config: expected 3 starts, then none: {state}")
     check(re.search(r"/etc/eastwatch/eastwatch\.yaml:\d+: bogus-key: ", journal(container)),
           f"the journal lacks FILE:LINE: key:\n{journal(container)[-2000:]}")
