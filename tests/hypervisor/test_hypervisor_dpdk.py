@@ -19,7 +19,7 @@ import hvlib  # noqa: E402
 from hvlib import GUEST1, GUEST2  # noqa: E402
 
 PREFIX = f"ewhd{os.getpid() % 10000}"
-FILE_PREFIX = f"ewhv{os.getpid() % 10000}"  # not ewtest*: e2e_dpdk checks those are gone while it runs
+FILE_PREFIX = f"ewhv{os.getpid() % 10000}"  # not ewtest<pid>-*: e2e_dpdk checks its own are gone while it runs
 
 
 def test(lab):
