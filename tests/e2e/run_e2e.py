@@ -437,6 +437,18 @@ def payload_evidence(env):
     check(alerts[0]["payload"] == "YWIAY2Q=", alerts[0]["payload"])
     check(alerts[0]["payload_printable"] == "ab.cd", alerts[0]["payload_printable"])
     check(alerts[0]["packet_info"]["linktype"] == 1, "linktype")
+    import base64
+    frame = bytes(cap.packets[n - 1])
+    check(base64.b64decode(alerts[0]["packet"]) == frame, f"packet is the whole frame: {alerts[0]['packet']}")
+    # Each switch alone gives its own field only; none by default.
+    fields = {"payload": "payload", "payload-printable": "payload_printable", "packet": "packet"}
+    for key, field in [*fields.items(), (None, None)]:
+        shutil.rmtree(env.path("out"), ignore_errors=True)  # eve.json is appended to
+        switch = ["--set", f"outputs.eve.alert.{key}=yes"] if key else []
+        alerts, _ = env.replay([env.path("p.pcap")], 'alert tcp any any -> any any (msg:"x"; content:"cd"; sid:1;)\n',
+                               *switch)
+        present = [f for f in fields.values() if f in alerts[0]]
+        check(present == ([field] if field else []), f"outputs.eve.alert.{key}=yes alone: fields {present}")
 
 
 @case
