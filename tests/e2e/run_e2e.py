@@ -1629,6 +1629,20 @@ def zone_policy_and_management_plane(env):
 
 
 @case
+def vm_rule_variables(env):
+    """Rules on the inventory's VM variables ($VM_<name>, '-' as '_') and zones: web-01 -> db-01
+    matches the SYNs of the allowed and the breach flow (both web-01 to db-01) and nothing else;
+    db-01 -> $ZONE_dmz the SYN of the flow back; not web-02's, the external client's or vCenter's."""
+    pcap, inventory, flows = vm_capture(env)
+    rules = ('alert tcp $VM_web_01 any -> $VM_db_01 any (msg:"web-01 to db-01"; flags:S; sid:101;)\n'
+             'alert tcp $VM_db_01 any -> $ZONE_dmz any (msg:"db-01 to dmz"; flags:S; sid:102;)\n')
+    alerts, _ = env.replay([pcap], rules, "--set", f"inventory.file={inventory}", "--set", "vm-detect.enabled=no")
+    got = sorted((a["pcap_cnt"], a["alert"]["signature_id"]) for a in alerts)
+    expected = sorted([(flows["allowed"], 101), (flows["breach"], 101), (flows["back"], 102)])
+    check(got == expected, f"alerts (pcap_cnt, sid):\n  got      {got}\n  expected {expected}")
+
+
+@case
 def bad_inventory_exits_2(env):
     """A bad inventory at start: exit 2, each problem as FILE:LINE: key: what is wrong."""
     inventory = env.write("bad.yaml", "sensor: {host: esx-01}\nzones: [{name: dmz}]\nvms:\n"
