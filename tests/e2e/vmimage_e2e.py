@@ -230,6 +230,22 @@ def main():
     check(capture["mode"] == "pcap" and capture["interfaces"] == ["ens4"] and words == append,
           f"back to pcap: {capture} {words}")
     check(open("/proc/sys/vm/nr_hugepages").read() == hugepages_before, "--root reserved hugepages on the host")
+    # The same from vSphere's OVF properties alone (the descriptor's eastwatch.capture.* keys).
+    for key in ("eastwatch.capture.mode", "eastwatch.capture.hugepages", "eastwatch.capture.dpdk-ports"):
+        check(f'ovf:key="{key}"' in open(os.path.join(args.source, "packaging", "vm", "eastwatch-sensor.ovf.in")).read(),
+              f"the OVA's descriptor offers {key}")
+    props = (OVF_ENV.replace('"eastwatch.capture.mode" oe:value="pcap"', '"eastwatch.capture.mode" oe:value="dpdk"')
+             .replace("  </PropertySection>", '    <Property oe:key="eastwatch.capture.hugepages" oe:value="768"/>\n'
+                      '    <Property oe:key="eastwatch.capture.dpdk-ports" oe:value="0000:0b:00.0, 0000:13:00.0"/>\n'
+                      "  </PropertySection>"))
+    extra = base64.b64encode(("#cloud-config\n" + yaml.safe_dump({"eastwatch": {"set": common}})).encode()).decode()
+    ovf = env.write("ovf-dpdk.xml", props.format(user_data=extra))
+    r = firstboot(args, t, "--ovf-env", ovf, "--user-data", env.path("none"))
+    check(r.returncode == 0, f"ovf dpdk: exit {r.returncode}: {r.stdout}{r.stderr}")
+    capture = yaml.safe_load(t.read("etc/eastwatch/eastwatch.yaml"))["capture"]
+    check(capture["mode"] == "dpdk" and capture["dpdk"]["ports"] == ["0000:0b:00.0", "0000:13:00.0"],
+          f"ovf dpdk capture: {capture}")
+    check("hugepages=768" in t.read("boot/syslinux/syslinux.cfg"), "ovf: hugepages on the kernel command line")
 
     # 3. Bad settings: exit 1, the console names the setting; no config written.
     bad = [({"mirror": {"interface": "ens3"}}, "eastwatch.name"),
