@@ -53,7 +53,7 @@ def tcpdump_count(path):
 
 def tshark_count(path):
     """Packets Wireshark's reader (tshark -r, its own wiretap library, not libpcap) reads from
-    the file; None where tshark is not installed (install-deps does not pull Wireshark in)."""
+    the file; None where tshark is not installed (install-deps installs it; a machine set up by hand may lack it)."""
     if not shutil.which("tshark"):
         return None
     result = subprocess.run(["tshark", "-n", "-r", path, "-T", "fields", "-e", "frame.number"],
