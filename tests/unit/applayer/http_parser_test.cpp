@@ -218,7 +218,7 @@ TEST_CASE("pipelined requests in one segment, responses matched in order") {
   CHECK(h.counters().http.unable_to_match_response_to_request == 0);
 }
 
-TEST_CASE("100 Continue is skipped; the final response belongs to the request") {
+TEST_CASE("100 Continue is skipped, the final response belongs to the request") {
   AppLayerHarness h;
   h.request("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
   const auto& out = h.response("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
@@ -298,7 +298,7 @@ TEST_CASE("body inspection stops at the body limit") {
   REQUIRE(find_tx(out, 1, true) != nullptr);
 }
 
-TEST_CASE("a gap in a body of known length is skipped; in headers it stops parsing") {
+TEST_CASE("a gap in a body of known length is skipped, in headers it stops parsing") {
   AppLayerHarness h;
   h.request("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n12345");
   // 10 body bytes lost, then the rest of the body and a new request.
