@@ -145,6 +145,7 @@ rm -f "$boot_img" "$root_img"
 
 qemu-img convert -f raw -O qcow2 -c "$raw" "$out/$name.qcow2"
 qemu-img convert -f raw -O vhdx -o subformat=dynamic,block_size=1M "$raw" "$out/$name.vhdx"
+# (ddb.adapterType lsilogic is what VMDKs on a SCSI bus carry; the OVF asks for PVSCSI.)
 qemu-img convert -f raw -O vmdk -o subformat=streamOptimized,adapter_type=lsilogic "$raw" "$work/$name-disk1.vmdk"
 vsize="$(stat -c %s "$raw")"
 fsize="$(stat -c %s "$work/$name-disk1.vmdk")"
