@@ -7,7 +7,8 @@ the networkd files put the mirror NIC in promiscuous mode without addresses or I
 the nftables ruleset loads (nft -c in a network namespace holding the two NICs); OVF properties
 (ovf-env.xml) give the same; capture mode dpdk puts hugepages on SYSLINUX's kernel command
 line (and takes them off again for pcap); bad settings and an invalid config exit 1 and say why on the
-console (/etc/issue.d/eastwatch.issue) with the setting or FILE:LINE named. The boot test of
+console (/etc/issue.d/eastwatch.issue) with the setting or FILE:LINE named; the image's kernel
+hook points syslinux.cfg at the newest kernel with an initramfs. The boot test of
 the whole image is packaging/vm/vm-test.sh (too slow for CI without KVM).
 """
 import base64
@@ -283,6 +284,38 @@ def main():
     r = firstboot(args, t, "--check")
     check(r.returncode == 0 and not os.path.exists(t.p("etc/issue.d/eastwatch.issue")),
           f"after the fix: {r.stdout}{r.stderr}")
+    # The kernel hook (customize.sh's zz-eastwatch-syslinux, run after a kernel's install or
+    # removal and after each initramfs update; SYSLINUX boots the versioned files, the image
+    # has no second copy under stable names): LINUX and INITRD name the newest kernel in /boot
+    # that has its initramfs, in version order; APPEND (hugepages) and the comments stay.
+    text = open(os.path.join(args.source, "packaging", "vm", "customize.sh")).read()
+    hook = env.write("zz-eastwatch-syslinux", text.split("<<'HOOK'\n", 1)[1].split("\nHOOK\n", 1)[0] + "\n")
+    boot = env.path("boot")
+    os.makedirs(os.path.join(boot, "syslinux"))
+    cfg_path = os.path.join(boot, "syslinux", "syslinux.cfg")
+    with open(cfg_path, "w") as f:
+        f.write(shipped.replace(" quiet\n", " quiet hugepages=64 default_hugepagesz=2M\n"))
+
+    def kernel_hook(*files):
+        for name in files:
+            open(os.path.join(boot, name), "w").close()
+        r = subprocess.run(["sh", hook, "", "", boot], capture_output=True, text=True)
+        check(r.returncode == 0, f"kernel hook: exit {r.returncode}: {r.stderr}")
+        cfg = open(cfg_path).read()
+        check(cfg.count("hugepages=64") == 1 and "LINUX and INITRD name" in cfg, f"APPEND, comments kept:\n{cfg}")
+        words = {line.split()[0]: line.split()[1] for line in cfg.splitlines()
+                 if line.strip().split()[:1] in (["LINUX"], ["INITRD"])}
+        return words.get("LINUX"), words.get("INITRD")
+
+    ver = "6.1.0-%d-cloud-amd64"
+    check(kernel_hook(f"vmlinuz-{ver % 9}", f"initrd.img-{ver % 9}", f"vmlinuz-{ver % 50}",
+                      f"initrd.img-{ver % 50}", f"vmlinuz-{ver % 51}")
+          == (f"/vmlinuz-{ver % 50}", f"/initrd.img-{ver % 50}"), "hook: newest with an initramfs (50 > 9; 51 has none)")
+    check(kernel_hook(f"initrd.img-{ver % 51}") == (f"/vmlinuz-{ver % 51}", f"/initrd.img-{ver % 51}"),
+          "hook: the new kernel once its initramfs is made")
+    os.remove(os.path.join(boot, f"vmlinuz-{ver % 51}"))
+    os.remove(os.path.join(boot, f"initrd.img-{ver % 51}"))
+    check(kernel_hook() == (f"/vmlinuz-{ver % 50}", f"/initrd.img-{ver % 50}"), "hook: back to 50 after 51's removal")
     server.shutdown()
     print("vmimage_e2e: PASS")
     return 0
