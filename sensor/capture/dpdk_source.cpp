@@ -180,7 +180,8 @@ tl::expected<void, std::string> DpdkSource::start_port(Port& port, const Options
 }
 
 // DPDK 22.11's net_af_packet does not report what its sockets' rings drop (eth_stats_get leaves
-// imissed at 0; so does the upstream source read for this change, commit 004ef6f9 of DPDK/dpdk).
+// imissed at 0; so does a later upstream version read for this change, DPDK/dpdk commit 004ef6f9,
+// one with the RX timestamp offload; its release was not checked).
 // The kernel counts it per socket (PACKET_STATISTICS), and the PMD's sockets are fds of this
 // process: those bound to the port's interface (the PMD binds one per queue pair at probe, and
 // the socket it opens for its ioctls is unbound). Claimed sockets are skipped, so two ports on one
