@@ -57,6 +57,15 @@ template <> constexpr uint32_t enum_count<Rule::Target>() { return 3; }
 template <> constexpr uint32_t enum_count<Rule::StreamMode>() { return 3; }
 template <> constexpr uint32_t enum_count<AppProto>() { return static_cast<uint32_t>(AppProto::Failed) + 1; }
 
+// A field added to the rule model must be serialized below (and kRuleSnapshotFormat bumped):
+// these sizes change with it and stop the build until then.
+static_assert(sizeof(Rule) == 1216, "Rule changed: update io(Rule) in rule_snapshot.cpp and the format");
+static_assert(sizeof(BufferSection) == 256, "BufferSection changed: update its io and the format");
+static_assert(sizeof(ContentOption) == 88, "ContentOption changed: update its io and the format");
+static_assert(sizeof(PacketTests) == 488, "PacketTests changed: update its io and the format");
+static_assert(sizeof(PcreOption) == 88, "PcreOption changed: update its io and the format");
+static_assert(sizeof(ByteRead) == 32, "ByteRead changed: update its io and the format");
+
 class Writer {
  public:
   static constexpr bool kReading = false;
@@ -604,6 +613,9 @@ tl::expected<RuleSnapshotContent, std::string> decode_rule_snapshot(std::string_
   if (format != kRuleSnapshotFormat) {
     return unexpected("format " + std::to_string(format) + ", expected " + std::to_string(kRuleSnapshotFormat));
   }
+  uint32_t reserved = 0;
+  std::memcpy(&reserved, bytes.data() + 12, 4);
+  if (reserved != 0) return unexpected(std::string("corrupt header"));
   if (std::memcmp(bytes.data() + 16, key.data(), key.size()) != 0) {
     return unexpected(std::string("stale (made for other rules, config or binary)"));
   }
