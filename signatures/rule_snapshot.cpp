@@ -556,12 +556,21 @@ std::string snapshot_key_hex(const RuleSnapshotKey& key) {
 //          rules, errors, config errors.
 
 std::string encode_rule_snapshot(const RuleSnapshotKey& key, const RuleSnapshotContent& content) {
+  return encode_rule_snapshot(key, RuleSnapshotView{content.rules, content.errors, content.config_errors,
+                                                    content.included_files});
+}
+
+std::string encode_rule_snapshot(const RuleSnapshotKey& key, const RuleSnapshotView& content) {
   std::string body;
   body.reserve(content.rules.size() * 1024);
   Writer w(body);
+  // The codec's io takes mutable references (one function per type for both directions); the
+  // writer only reads them.
   for (const auto& rule : content.rules) io(w, const_cast<Rule&>(rule));
-  io(w, const_cast<std::vector<RuleError>&>(content.errors));
-  io(w, const_cast<std::vector<std::string>&>(content.config_errors));
+  w.count(content.errors.size());
+  for (const auto& error : content.errors) io(w, const_cast<RuleError&>(error));
+  w.count(content.config_errors.size());
+  for (const auto& error : content.config_errors) w(const_cast<std::string&>(error));
 
   std::string head;
   Writer h(head);

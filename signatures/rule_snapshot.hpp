@@ -20,6 +20,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,7 +69,18 @@ struct RuleSnapshotContent {
   std::vector<std::string> included_files;  // read through `include`; checked on decode
 };
 
-// The snapshot file's bytes (reads each included file to digest it).
+// What encoding reads: the same, borrowed (e.g. a compiled set's rules, in evaluation order, so
+// that compiling the decoded rules moves none of them).
+struct RuleSnapshotView {
+  std::span<const Rule> rules;
+  std::span<const RuleError> errors;
+  std::span<const std::string> config_errors;
+  std::span<const std::string> included_files;
+};
+
+// The snapshot file's bytes (reads each included file to digest it); empty if the regexes
+// cannot be serialized.
+std::string encode_rule_snapshot(const RuleSnapshotKey& key, const RuleSnapshotView& view);
 std::string encode_rule_snapshot(const RuleSnapshotKey& key, const RuleSnapshotContent& content);
 // The content back, or why the bytes are not a valid, current snapshot for `key`.
 tl::expected<RuleSnapshotContent, std::string> decode_rule_snapshot(std::string_view bytes, const RuleSnapshotKey& key);

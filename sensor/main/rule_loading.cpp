@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -178,6 +180,25 @@ bool write_snapshot(const std::string& path, const std::string& bytes) {
   return true;
 }
 
+// Each changed rule set leaves its own snapshot (tens of MB with ET Open): keep the newest few.
+constexpr size_t kSnapshotsKept = 4;
+
+void prune_snapshots(const std::string& directory) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  std::vector<std::pair<fs::file_time_type, fs::path>> found;
+  for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind("rules-", 0) != 0 || it->path().extension() != ".snapshot") continue;
+    std::error_code time_error;
+    const auto time = fs::last_write_time(it->path(), time_error);
+    if (!time_error) found.emplace_back(time, it->path());
+  }
+  if (found.size() <= kSnapshotsKept) return;
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = kSnapshotsKept; i < found.size(); ++i) fs::remove(found[i].second, error);
+}
+
 }  // namespace
 
 tl::expected<LoadedRules, std::string> load_rules(const Settings& settings,
@@ -188,7 +209,7 @@ tl::expected<LoadedRules, std::string> load_rules(const Settings& settings,
   const std::vector<std::string> paths = rule_paths(settings, cli_rule_files);
   LoadedRules result;
   std::vector<Rule> rules;
-  std::string snapshot_bytes;  // to write once the set compiled
+  std::vector<std::string> included_files;
   std::string snapshot_file;
   RuleSnapshotKey key{};
   bool from_snapshot = false;
@@ -232,15 +253,7 @@ tl::expected<LoadedRules, std::string> load_rules(const Settings& settings,
     }
     result.errors = std::move(parsed.errors);
     rules = std::move(parsed.rules);
-    if (!snapshot_file.empty()) {
-      RuleSnapshotContent content;
-      content.rules = std::move(rules);
-      content.errors = result.errors;
-      content.config_errors = result.config_errors;
-      content.included_files = std::move(parsed.included_files);
-      snapshot_bytes = encode_rule_snapshot(key, content);
-      rules = std::move(content.rules);
-    }
+    included_files = std::move(parsed.included_files);
   }
   result.loaded = rules.size();
   result.parse_seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -253,8 +266,13 @@ tl::expected<LoadedRules, std::string> load_rules(const Settings& settings,
   if (!compiled) return tl::unexpected("cannot compile the rule set: " + compiled.error());
   result.compiled = std::move(*compiled);
   if (!snapshot_file.empty() && !from_snapshot) {
-    result.snapshot = write_snapshot(snapshot_file, snapshot_bytes) ? LoadedRules::Snapshot::Stored
-                                                                   : LoadedRules::Snapshot::Failed;
+    // The compiled set's rules: in evaluation order, so that compiling them again after a
+    // decode moves none (compiling only reorders the rules and numbers their flowbits, which
+    // it does again from the names).
+    const std::string bytes = encode_rule_snapshot(
+        key, RuleSnapshotView{result.compiled->rules(), result.errors, result.config_errors, included_files});
+    result.snapshot = write_snapshot(snapshot_file, bytes) ? LoadedRules::Snapshot::Stored : LoadedRules::Snapshot::Failed;
+    if (result.snapshot == LoadedRules::Snapshot::Stored) prune_snapshots(settings.detect.hs_cache_dir);
   }
   return result;
 }

@@ -128,5 +128,9 @@ TEST_CASE("rule snapshot: stored, then decoded with the same rules, counts and m
     CHECK(threshold->snapshot == LoadedRules::Snapshot::Stored);
     CHECK(threshold->config_errors.empty());
     CHECK(load_rules(settings, {})->snapshot == LoadedRules::Snapshot::Loaded);
+    CHECK(dir.snapshots().size() == 4);  // one per key so far, at most 4 kept
+    settings.variables.port_groups["WEB"] = "8081";
+    CHECK(load_rules(settings, {})->snapshot == LoadedRules::Snapshot::Stored);
+    CHECK(dir.snapshots().size() == 4);
   }
 }
