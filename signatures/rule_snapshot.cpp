@@ -553,7 +553,8 @@ std::string snapshot_key_hex(const RuleSnapshotKey& key) {
 //
 // header: magic[8] format u32, 0 u32, key[16], payload length u64, XXH3-128 of the payload[16]
 // payload: included files (path, digest), regex count u32 + pcre2 stream length u64 + stream,
-//          rules, errors, config errors.
+//          the address sets, rule count u32, the second half's first rule u64 and its offset
+//          in the body u64; body: rules, errors, config errors.
 
 std::string encode_rule_snapshot(const RuleSnapshotKey& key, const RuleSnapshotContent& content) {
   return encode_rule_snapshot(key, RuleSnapshotView{content.rules, content.errors, content.config_errors,
@@ -566,7 +567,14 @@ std::string encode_rule_snapshot(const RuleSnapshotKey& key, const RuleSnapshotV
   Writer w(body);
   // The codec's io takes mutable references (one function per type for both directions); the
   // writer only reads them.
-  for (const auto& rule : content.rules) io(w, const_cast<Rule&>(rule));
+  // Two halves, decoded on two threads: the second half's offset goes in the head.
+  const size_t split = content.rules.size() / 2;
+  uint64_t split_offset = 0;
+  for (size_t i = 0; i < content.rules.size(); ++i) {
+    if (i == split) split_offset = body.size();
+    io(w, const_cast<Rule&>(content.rules[i]));
+  }
+  if (split == content.rules.size()) split_offset = body.size();
   w.count(content.errors.size());
   for (const auto& error : content.errors) io(w, const_cast<RuleError&>(error));
   w.count(content.config_errors.size());
@@ -589,6 +597,8 @@ std::string encode_rule_snapshot(const RuleSnapshotKey& key, const RuleSnapshotV
   h.count(w.address_sets().size());
   for (const AddressSet* set : w.address_sets()) address_set_ranges(h, const_cast<AddressSet&>(*set));
   h.count(content.rules.size());
+  h.raw(static_cast<uint64_t>(split));
+  h.raw(split_offset);
 
   const uint64_t payload_size = head.size() + body.size();
   std::string file;
@@ -658,25 +668,34 @@ tl::expected<RuleSnapshotContent, std::string> decode_rule_snapshot(std::string_
   std::vector<AddressSet> address_sets(head.count());
   for (auto& set : address_sets) address_set_ranges(head, set);
   const size_t rule_count = head.count();
+  uint64_t split = 0, split_offset = 0;
+  head.raw(split);
+  head.raw(split_offset);
   if (!head.ok()) return unexpected(std::string("corrupt: ") + head.error());
+  const std::string_view body = head.rest();
+  if (split > rule_count || split_offset > body.size()) return unexpected(std::string("corrupt: split out of range"));
   auto regexes = Regex::deserialize(stream, regex_count, /*jit=*/false);
   if (!regexes) return unexpected("corrupt: " + regexes.error());
-  // JIT-compiling every pcre takes about as long as decoding the rules: a second thread does it
-  // meanwhile (the rules only copy the pointers; nothing searches before the join).
-  std::jthread jit([&regexes] { Regex::jit_compile(*regexes); });
-
-  Reader r(head.rest(), &*regexes);
-  r.set_address_sets(&address_sets);
   content.rules.resize(rule_count);
-  for (auto& rule : content.rules) {
-    io(r, rule);
-    if (!r.ok()) break;
-  }
-  io(r, content.errors);
-  io(r, content.config_errors);
+  // Three threads: JIT-compiling every pcre takes about as long as decoding half the rules;
+  // the rules only copy the regex pointers, and nothing searches before the joins.
+  std::jthread jit([&regexes] { Regex::jit_compile(*regexes); });
+  Reader second(body.substr(static_cast<size_t>(split_offset)), &*regexes);
+  second.set_address_sets(&address_sets);
+  std::jthread second_half([&] {
+    for (size_t i = static_cast<size_t>(split); i < rule_count && second.ok(); ++i) io(second, content.rules[i]);
+    io(second, content.errors);
+    io(second, content.config_errors);
+  });
+  Reader r(body.substr(0, static_cast<size_t>(split_offset)), &*regexes);
+  r.set_address_sets(&address_sets);
+  for (size_t i = 0; i < split && r.ok(); ++i) io(r, content.rules[i]);
+  second_half.join();
   jit.join();
   if (!r.ok()) return unexpected(std::string("corrupt: ") + r.error());
-  if (!r.rest().empty()) return unexpected(std::string("corrupt: bytes after the content"));
+  if (!r.rest().empty()) return unexpected(std::string("corrupt: the first half ends before its split"));
+  if (!second.ok()) return unexpected(std::string("corrupt: ") + second.error());
+  if (!second.rest().empty()) return unexpected(std::string("corrupt: bytes after the content"));
   return content;
 }
 
