@@ -37,6 +37,7 @@ int run_dpdk(const CliOptions&, const Settings&, std::shared_ptr<const CompiledR
 #include "sensor/main/live_stats.hpp"
 #include "sensor/main/daemon.hpp"
 #include "sensor/main/hangup.hpp"
+#include "sensor/main/rule_loading.hpp"
 #include "sensor/main/run_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/main/worker.hpp"
@@ -374,6 +375,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
   rx_workers.clear();  // every mbuf back in the pool before the EAL goes
   pool.reset();
   opened->reset();
+  keep_rules_until_exit(rule_store.current()->rules);  // about to exit: not freed (rule_loading.hpp)
   return 0;
 }
 

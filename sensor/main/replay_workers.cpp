@@ -21,6 +21,7 @@
 #include "sensor/main/live_stats.hpp"
 #include "sensor/main/daemon.hpp"
 #include "sensor/main/hangup.hpp"
+#include "sensor/main/rule_loading.hpp"
 #include "sensor/main/run_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/output/output_thread.hpp"
@@ -348,6 +349,7 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
                  static_cast<unsigned long long>(packets), static_cast<unsigned long long>(alerts), workers, seconds,
                  settings.log_dir.c_str());
   }
+  keep_rules_until_exit(rule_store.current()->rules);  // about to exit: not freed (rule_loading.hpp)
   return exit_code;
 }
 
