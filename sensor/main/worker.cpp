@@ -29,8 +29,8 @@ constexpr uint32_t kExpireChecksPerRun = 256;
 constexpr uint32_t kMaxDrainRounds = 64;
 // How many packets ahead of the one processed a decoded burst's flow slot and flow are
 // prefetched (the slot first, so that its line is in when the flow's address is read from it).
-constexpr size_t kPrefetchSlotAhead = 6;
-constexpr size_t kPrefetchFlowAhead = 3;
+constexpr size_t kPrefetchSlotAhead = 12;
+constexpr size_t kPrefetchFlowAhead = 6;
 }  // namespace
 
 Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue& alerts, FlowQueue& flow_records,
