@@ -24,6 +24,7 @@ int run_dpdk(const CliOptions&, const Settings&, std::shared_ptr<const CompiledR
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +43,7 @@ int run_dpdk(const CliOptions&, const Settings&, std::shared_ptr<const CompiledR
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/main/worker.hpp"
 #include "sensor/output/output_thread.hpp"
+#include "sensor/published_counters.hpp"
 
 namespace eastwatch {
 
@@ -127,10 +129,15 @@ int rx_worker_main(void* arg) {
 
 // Waits for a stop signal, or for `idle_exit_s` seconds after the last frame `last_frame_ms` reports.
 template <class LastFrame>
-void wait_for_stop(uint32_t idle_exit_s, LastFrame last_frame_ms) {
+void wait_for_stop(uint32_t idle_exit_s, LastFrame last_frame_ms, const std::function<void()>& each_second) {
   const int64_t started = steady_ms();
+  int64_t next_second = started;
   while (!g_stop.load(std::memory_order_relaxed)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (const int64_t now = steady_ms(); now >= next_second) {
+      each_second();
+      next_second = now + 1000;
+    }
     if (idle_exit_s == 0) continue;
     const int64_t last = std::max(started, last_frame_ms());
     if (steady_ms() - last >= int64_t{idle_exit_s} * 1000) g_stop.store(true, std::memory_order_relaxed);
@@ -225,13 +232,21 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
   std::vector<std::unique_ptr<RxWorker>> rx_workers;
   std::unique_ptr<WorkerPool> pool;
   // The live stats (sensor/main/live_stats.hpp) and the periodic stats records, once the workers exist.
+  // The ports' counters (rte_eth_stats, net_af_packet's socket drops) are read once a second by
+  // this thread while it waits for the stop, and published for them.
   std::unique_ptr<StatsTicker> ticker;
+  Published<CaptureCounters> published_capture;
+  const auto publish_capture = [&] {
+    source.update_stats();
+    published_capture.publish(source.counters());
+  };
   const auto start_live_stats = [&](std::vector<const Worker*> views) {
     LiveRun live_run;
     live_run.started = started;
     live_run.wall_clock = true;
     live_run.workers = std::move(views);
     live_run.output = output->get();
+    live_run.capture = &published_capture;
     process_live_stats().attach(std::move(live_run));
     ticker = std::make_unique<StatsTicker>(process_live_stats(), **output,
                                            settings.stats.enabled ? settings.stats.interval_s : 0);
@@ -281,7 +296,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
       int64_t last = 0;
       for (const auto& rx : rx_workers) last = std::max(last, rx->last_frame_ms.load(std::memory_order_relaxed));
       return last;
-    });
+    }, publish_capture);
     if (run_control.control) run_control.control->stop();  // no rule set is swapped once the workers wind down
     if (on_lcores) {
       for (uint32_t w = 0; w < workers; ++w) DpdkSource::wait_lcore(lcores[w]);
@@ -334,7 +349,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
       for (auto& queue : queues) queue->release();
       pool->close(0);
     });
-    wait_for_stop(dpdk.idle_exit, [&] { return last_frame_ms.load(std::memory_order_relaxed); });
+    wait_for_stop(dpdk.idle_exit, [&] { return last_frame_ms.load(std::memory_order_relaxed); }, publish_capture);
     if (run_control.control) run_control.control->stop();  // no rule set is swapped once the workers wind down
     rx_thread.join();
     pool->finish();

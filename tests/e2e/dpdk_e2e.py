@@ -274,15 +274,25 @@ def main():
     try:
         # SIGTERM ends an endless port (infinite_rx replays the file forever): exit 0, stats written.
         out = runner.out_dir("sigterm")
+        # Periodic stats records (every second here) carry the ports' counters while the run goes on.
         process = subprocess.Popen([args.eastwatch, "-q", "--dpdk", "-S", bundled, "-l", out,
+                                    "--set", "stats.enabled=yes", "--set", "stats.interval=1",
                                     *runner.eal_set(demo, ",infinite_rx=1")], stderr=subprocess.PIPE, text=True)
         eve = os.path.join(out, "eve.json")
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (os.path.exists(eve) and os.path.getsize(eve) > 0):
-            time.sleep(0.05)
+        live_capture = {}
+        while time.monotonic() < deadline and live_capture.get("kernel_packets", 0) == 0:
+            time.sleep(0.1)
+            if os.path.exists(eve):
+                with open(eve) as f:
+                    lines = [line for line in f if '"event_type":"stats"' in line and line.endswith("\n")]
+                if lines:
+                    live_capture = json.loads(lines[-1])["stats"].get("capture", {})
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
         check(process.returncode == 0, f"SIGTERM: exit {process.returncode}: {stderr}")
+        check(live_capture.get("kernel_packets", 0) > 0,
+              f"SIGTERM: no periodic stats record with the port's counters before the stop: {live_capture}")
         stats = stats_of(runner.records(out))
         check(stats.get("capture", {}).get("kernel_packets", 0) > 0, f"SIGTERM: final stats {stats.get('capture')}")
         check(not glob.glob(RUNTIME_GLOB), f"SIGTERM: EAL runtime files left behind: {glob.glob(RUNTIME_GLOB)}")
