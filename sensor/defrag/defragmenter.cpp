@@ -204,16 +204,11 @@ Defragmenter::Defragmenter(const DefragSettings& settings, const std::vector<Hos
   blocks_.reset(pool_array<uint8_t>(uint64_t{block_capacity_} * kBlockSize, touch));
   block_next_.reset(pool_array<uint32_t>(block_capacity_, touch));
   output_.reset(pool_array<uint8_t>(kMaxDatagram, true));
-  // Free lists: every entry chained to the next (index + 1 links), built once here.
-  Tracker* trackers = trackers_.get();
-  for (uint32_t i = 0; i < tracker_capacity_; ++i) trackers[i].hash_next = i + 2 <= tracker_capacity_ ? i + 2 : 0;
-  free_tracker_ = 1;
-  Fragment* fragments = fragments_.get();
-  for (uint32_t i = 0; i < fragment_capacity_; ++i) fragments[i].next = i + 2 <= fragment_capacity_ ? i + 2 : 0;
-  free_fragment_ = 1;
-  uint32_t* block_next = block_next_.get();
-  for (uint32_t i = 0; i < block_capacity_; ++i) block_next[i] = i + 2 <= block_capacity_ ? i + 2 : 0;
-  free_block_ = 1;
+  // Free lists chained through the entries (index + 1 links), lazily: the never-used entries
+  // are free without being linked, so no entry is written until it is first used.
+  free_trackers_ = LazyFreeList(tracker_capacity_);
+  free_fragments_ = LazyFreeList(fragment_capacity_);
+  free_blocks_ = LazyFreeList(block_capacity_);
   free_block_count_ = block_capacity_;
 
   counters_.capacity_trackers = tracker_capacity_;
@@ -246,14 +241,12 @@ void Defragmenter::free_fragment(uint32_t index) noexcept {
   uint32_t* block_next = block_next_.get();
   while (block) {  // bounded: a fragment holds at most 65535 / kBlockSize + 2 blocks
     const uint32_t next = block_next[block - 1];
-    block_next[block - 1] = free_block_;
-    free_block_ = block;
+    free_blocks_.push(block - 1, [block_next](uint32_t i) -> uint32_t& { return block_next[i]; });
     ++free_block_count_;
     block = next;
   }
   f.first_block = 0;
-  f.next = free_fragment_;
-  free_fragment_ = index + 1;
+  free_fragments_.push(index, [this](uint32_t i) -> uint32_t& { return fragments_.get()[i].next; });
   --fragments_in_use_;
 }
 
@@ -276,8 +269,7 @@ void Defragmenter::release(Tracker& t) noexcept {
   if (*link == self) *link = t.hash_next;
   lru_unlink(t);
   t.family = 0;
-  t.hash_next = free_tracker_;
-  free_tracker_ = self;
+  free_trackers_.push(self - 1, [this](uint32_t i) -> uint32_t& { return trackers_.get()[i].hash_next; });
   --active_trackers_;
 }
 
@@ -307,7 +299,7 @@ Tracker* Defragmenter::find_or_create(const Packet& packet, const Parsed& parsed
       return &t;
     }
   }
-  if (!free_tracker_) {
+  if (free_trackers_.empty()) {
     if (!lru_head_) return nullptr;
     Tracker& oldest = trackers[lru_head_ - 1];
     if (oldest.timeout_usec < now_usec) {
@@ -318,9 +310,8 @@ Tracker* Defragmenter::find_or_create(const Packet& packet, const Parsed& parsed
     }
     release(oldest);
   }
-  const uint32_t self = free_tracker_;
+  const uint32_t self = free_trackers_.pop([trackers](uint32_t i) -> uint32_t& { return trackers[i].hash_next; }) + 1;
   Tracker& t = trackers[self - 1];
-  free_tracker_ = t.hash_next;
   t = Tracker{};
   t.src = packet.src;
   t.dst = packet.dst;
@@ -431,10 +422,9 @@ bool Defragmenter::store(const Packet& packet, const Parsed& parsed, uint16_t lt
   const uint32_t header_len = (parsed.offset == 0 && ltrim == 0) ? parsed.header_len : 0;
   const uint32_t data_len = parsed.data_len - ltrim;
   const uint32_t needed = (header_len + data_len + kBlockSize - 1) / kBlockSize;
-  if (!free_fragment_ || free_block_count_ < needed) return false;
-  const uint32_t index = free_fragment_ - 1;
+  if (free_fragments_.empty() || free_block_count_ < needed) return false;
+  const uint32_t index = free_fragments_.pop([this](uint32_t i) -> uint32_t& { return fragments_.get()[i].next; });
   Fragment& f = fragments_.get()[index];
-  free_fragment_ = f.next;
   ++fragments_in_use_;
   f = Fragment{};
   f.offset = static_cast<uint16_t>(parsed.offset + ltrim);
@@ -448,8 +438,7 @@ bool Defragmenter::store(const Packet& packet, const Parsed& parsed, uint16_t lt
   uint32_t written = 0;
   const uint32_t total = header_len + data_len;
   for (uint32_t i = 0; i < needed; ++i) {
-    const uint32_t block = free_block_;
-    free_block_ = block_next[block - 1];
+    const uint32_t block = free_blocks_.pop([block_next](uint32_t i) -> uint32_t& { return block_next[i]; }) + 1;
     --free_block_count_;
     block_next[block - 1] = 0;
     *link = block;
@@ -543,7 +532,7 @@ const Packet* Defragmenter::process(Packet& p, DecodeStats& stats) noexcept {
     return nullptr;
   }
   const uint32_t worst_blocks = (parsed.header_len + parsed.data_len + kBlockSize - 1) / kBlockSize;
-  if (!free_fragment_ || free_block_count_ < worst_blocks) {
+  if (free_fragments_.empty() || free_block_count_ < worst_blocks) {
     ++counters_.memcap_dropped;
     ignored();
     count_memuse();
@@ -711,9 +700,10 @@ const Packet* Defragmenter::reassemble(Tracker& t, Packet& completing, DecodeSta
 
 void Defragmenter::expire(int64_t now_usec, uint32_t max_checks) noexcept {
   Tracker* trackers = trackers_.get();
+  const uint32_t used = free_trackers_.touched();  // trackers past it were never used
   for (uint32_t i = 0; i < max_checks && active_trackers_ > 0; ++i) {
     Tracker& t = trackers[expire_cursor_];
-    expire_cursor_ = expire_cursor_ + 1 < tracker_capacity_ ? expire_cursor_ + 1 : 0;
+    expire_cursor_ = expire_cursor_ + 1 < used ? expire_cursor_ + 1 : 0;
     if (t.family != 0 && t.timeout_usec < now_usec) {
       ++(t.family == 4 ? counters_.ipv4_timeouts : counters_.ipv6_timeouts);
       ++counters_.tracker_timeout;

@@ -30,6 +30,7 @@
 #include "sensor/decode/decode_stats.hpp"
 #include "sensor/decode/packet.hpp"
 #include "sensor/flow/host_os_policy.hpp"
+#include "sensor/util/slot_pool.hpp"
 
 namespace eastwatch {
 
@@ -133,9 +134,9 @@ class Defragmenter {
   std::unique_ptr<uint8_t, FreeDeleter> output_;         // the rebuilt datagram
   Packet rebuilt_{};
 
-  uint32_t free_tracker_ = 0;   // index + 1 of the first free tracker (chained by hash_next); 0: none
-  uint32_t free_fragment_ = 0;  // index + 1
-  uint32_t free_block_ = 0;     // index + 1
+  LazyFreeList free_trackers_;   // chained by Tracker::hash_next
+  LazyFreeList free_fragments_;  // chained by Fragment::next
+  LazyFreeList free_blocks_;     // chained by block_next_
   uint32_t free_block_count_ = 0;
   uint32_t lru_head_ = 0;       // index + 1: least recently updated active tracker
   uint32_t lru_tail_ = 0;

@@ -56,8 +56,6 @@ class LazyFreeList {
 
 template <class T>
 class SlotPool {
-  static_assert(std::is_nothrow_default_constructible_v<T>, "slots are built on the packet path");
-
  public:
   static constexpr uint32_t kNone = 0xffffffffu;
 
@@ -72,6 +70,8 @@ class SlotPool {
   SlotPool& operator=(const SlotPool&) = delete;
 
   uint32_t acquire() noexcept {
+    // Here, not on the class: a pool may be a member of the class that nests T.
+    static_assert(std::is_nothrow_default_constructible_v<T>, "slots are built on the packet path");
     if (free_.empty()) return kNone;
     const uint32_t built = free_.touched();
     const uint32_t index = free_.pop([this](uint32_t i) -> uint32_t& { return links_[i]; });
