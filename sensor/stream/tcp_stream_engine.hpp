@@ -41,6 +41,7 @@
 #include "sensor/flow/host_os_policy.hpp"
 #include "sensor/stream/stream_counters.hpp"
 #include "sensor/stream/tcp_session.hpp"
+#include "sensor/util/zeroed_array.hpp"
 
 namespace eastwatch {
 
@@ -143,9 +144,6 @@ class TcpStreamEngine {
 
  private:
   struct Chunk;
-  struct FreeDeleter {
-    void operator()(void* p) const noexcept { std::free(p); }
-  };
 
   TcpSession* session_of(const Flow& flow) const noexcept;
   TcpSession* create_session(Flow& flow) noexcept;
@@ -177,9 +175,12 @@ class TcpStreamEngine {
   uint32_t chunk_capacity_ = 0;
   uint32_t window_bytes_ = 0;  // per direction: 2 x inspect-window
   uint64_t session_bytes_ = 0; // memory per session, for memuse
-  std::unique_ptr<TcpSession, FreeDeleter> sessions_;
-  std::unique_ptr<uint8_t, FreeDeleter> windows_;
-  std::unique_ptr<Chunk, FreeDeleter> chunks_;
+  ZeroPages sessions_;  // session_capacity_ TcpSessions, constructed on first use
+  ZeroPages windows_;   // 2 x window_bytes_ per session
+  ZeroPages chunks_;    // chunk_capacity_ Chunks
+  TcpSession* session_pool() const noexcept { return reinterpret_cast<TcpSession*>(sessions_.data()); }
+  uint8_t* window_memory() const noexcept { return reinterpret_cast<uint8_t*>(windows_.data()); }
+  Chunk* chunk_pool() const noexcept { return reinterpret_cast<Chunk*>(chunks_.data()); }
   uint32_t session_free_ = 0;     // free list head (index + 1)
   uint32_t session_never_used_ = 0;
   uint32_t chunk_free_ = 0;       // free list head (index + 1)
