@@ -12,6 +12,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/yaml_checker.hpp"
+
 extern const char eastwatch_embedded_config[];
 extern const std::size_t eastwatch_embedded_config_size;
 
@@ -26,12 +28,10 @@ std::string lower(std::string text) {
 
 // Walks the YAML tree, converting and validating each key into Settings. Every problem is
 // collected; nothing stops at the first one.
-class Loader {
+class Loader : public config::YamlChecker {
  public:
   Loader(std::string file, std::map<std::string, std::string> overridden)
-      : file_(std::move(file)), overridden_(std::move(overridden)) {}
-
-  std::vector<ConfigError> take_errors() { return std::move(errors_); }
+      : YamlChecker(std::move(file)), overridden_(std::move(overridden)) {}
 
   void load(const YAML::Node& root, Settings& settings) {
     if (!root || root.IsNull()) return;
@@ -79,52 +79,14 @@ class Loader {
   }
 
  private:
-  void fail(const YAML::Node& node, const std::string& path, const std::string& what) {
+  // A key set by --set is reported as that override, not at a line of the file.
+  void fail(const YAML::Node& node, const std::string& path, const std::string& what) override {
     auto it = overridden_.find(path);
     if (it != overridden_.end()) {
-      errors_.push_back({"--set " + path + "=" + it->second + ": " + what});
+      errors_.push_back("--set " + path + "=" + it->second + ": " + what);
       return;
     }
-    std::string where = file_;
-    if (node.IsDefined() && node.Mark().line >= 0) where += ":" + std::to_string(node.Mark().line + 1);
-    errors_.push_back({where + ": " + (path.empty() ? "" : path + ": ") + what});
-  }
-
-  static std::string join(const std::string& path, const std::string& key) {
-    return path.empty() ? key : path + "." + key;
-  }
-
-  void check_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed) {
-    if (!map.IsMap()) return;
-    for (const auto& entry : map) {
-      const std::string key = entry.first.as<std::string>();
-      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* name) { return key == name; })) {
-        std::string expected;
-        for (const char* name : allowed) expected += std::string(expected.empty() ? "" : ", ") + name;
-        fail(entry.first, join(path, key), "unknown key (expected one of: " + expected + ")");
-      }
-    }
-  }
-
-  // The mapping at `key`, or an undefined node when absent/null; a non-map is an error.
-  YAML::Node map_at(const YAML::Node& parent, const char* key, const std::string& path) {
-    YAML::Node node = parent[key];
-    if (!node || node.IsNull()) return YAML::Node(YAML::NodeType::Undefined);
-    if (!node.IsMap()) {
-      fail(node, path, "expected a mapping of keys");
-      return YAML::Node(YAML::NodeType::Undefined);
-    }
-    return node;
-  }
-
-  bool scalar(const YAML::Node& node, const std::string& path, std::string& out) {
-    if (!node || node.IsNull()) return false;
-    if (!node.IsScalar()) {
-      fail(node, path, "expected a single value");
-      return false;
-    }
-    out = node.Scalar();
-    return true;
+    YamlChecker::fail(node, path, what);
   }
 
   void get_string(const YAML::Node& node, const std::string& path, std::string& out) {
@@ -921,9 +883,7 @@ class Loader {
     }
   }
 
-  std::string file_;
   std::map<std::string, std::string> overridden_;
-  std::vector<ConfigError> errors_;
 };
 
 std::string hostname() {
@@ -1014,7 +974,7 @@ tl::expected<Settings, std::vector<ConfigError>> load_settings(const std::option
   } catch (const YAML::Exception& error) {
     errors.push_back({file + ": " + error.msg});
   }
-  for (auto& error : loader.take_errors()) errors.push_back(std::move(error));
+  for (auto& error : loader.take_errors()) errors.push_back({std::move(error)});
   if (!errors.empty()) return tl::unexpected(std::move(errors));
   if (settings.sensor_name.empty()) settings.sensor_name = hostname();
   return settings;

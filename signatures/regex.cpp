@@ -23,6 +23,60 @@ tl::expected<std::shared_ptr<const Regex>, std::string> Regex::compile(std::stri
 
 Regex::~Regex() { pcre2_code_free(code_); }
 
+tl::expected<std::string, std::string> Regex::serialize(const std::vector<const Regex*>& regexes) {
+  if (regexes.empty()) return std::string();
+  std::vector<const pcre2_code*> codes;
+  codes.reserve(regexes.size());
+  for (const Regex* regex : regexes) codes.push_back(regex->code_);
+  uint8_t* bytes = nullptr;
+  PCRE2_SIZE size = 0;
+  const int32_t rc = pcre2_serialize_encode(codes.data(), static_cast<int32_t>(codes.size()), &bytes, &size, nullptr);
+  if (rc < 0) {
+    PCRE2_UCHAR message[256];
+    pcre2_get_error_message(rc, message, sizeof message);
+    return tl::unexpected("pcre2_serialize_encode: " + std::string(reinterpret_cast<const char*>(message)));
+  }
+  std::string out(reinterpret_cast<const char*>(bytes), size);
+  pcre2_serialize_free(bytes);
+  return out;
+}
+
+tl::expected<std::vector<std::shared_ptr<const Regex>>, std::string> Regex::deserialize(std::string_view bytes,
+                                                                                        size_t count, bool jit) {
+  std::vector<std::shared_ptr<const Regex>> out;
+  if (count == 0) return out;
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  if (bytes.size() < 16) return tl::unexpected(std::string("pcre2 stream too short"));
+  const int32_t stored = pcre2_serialize_get_number_of_codes(data);
+  if (stored < 0 || static_cast<size_t>(stored) != count) {
+    return tl::unexpected("pcre2 stream holds " + std::to_string(stored) + " codes, expected " + std::to_string(count));
+  }
+  std::vector<pcre2_code*> codes(count, nullptr);
+  const int32_t rc = pcre2_serialize_decode(codes.data(), static_cast<int32_t>(count), data, nullptr);
+  if (rc < 0 || static_cast<size_t>(rc) != count) {
+    for (pcre2_code* code : codes) pcre2_code_free(code);
+    PCRE2_UCHAR message[256];
+    pcre2_get_error_message(rc, message, sizeof message);
+    return tl::unexpected("pcre2_serialize_decode: " + std::string(reinterpret_cast<const char*>(message)));
+  }
+  out.reserve(count);
+  for (pcre2_code* code : codes) out.push_back(std::shared_ptr<const Regex>(new Regex(code)));
+  if (jit) jit_compile(out);
+  return out;
+}
+
+void Regex::jit_compile(const std::vector<std::shared_ptr<const Regex>>& regexes) noexcept {
+  for (const auto& regex : regexes) pcre2_jit_compile(regex->code_, PCRE2_JIT_COMPLETE);  // as compile(): best effort
+}
+
+std::string Regex::library_description() {
+  char version[64] = {};
+  pcre2_config(PCRE2_CONFIG_VERSION, version);
+  uint32_t jit = 0;
+  pcre2_config(PCRE2_CONFIG_JIT, &jit);
+  return std::string(version) + (jit != 0 ? " jit" : " nojit");
+}
+
 RegexScratch::RegexScratch()
     : match_data_(pcre2_match_data_create(32, nullptr)), context_(pcre2_match_context_create(nullptr)) {
   if (match_data_ == nullptr || context_ == nullptr) throw std::bad_alloc();

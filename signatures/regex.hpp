@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <tl/expected.hpp>
 
@@ -28,6 +29,18 @@ class Regex {
   Regex& operator=(const Regex&) = delete;
 
   pcre2_real_code_8* code() const noexcept { return code_; }
+
+  // Many compiled regexes as one byte stream (pcre2_serialize_encode: the same PCRE2 version
+  // and build must decode it) and back. `deserialize`
+  // trusts the sizes inside the stream: give it only bytes whose checksum was verified.
+  static tl::expected<std::string, std::string> serialize(const std::vector<const Regex*>& regexes);
+  // Without `jit`, the caller must call jit_compile on them before any search.
+  static tl::expected<std::vector<std::shared_ptr<const Regex>>, std::string> deserialize(std::string_view bytes,
+                                                                                          size_t count, bool jit = true);
+  // JIT-compiles each (best effort, as compile does); no search may run on them meanwhile.
+  static void jit_compile(const std::vector<std::shared_ptr<const Regex>>& regexes) noexcept;
+  // The PCRE2 library's version and whether it has JIT, e.g. "10.42 2022-12-11 jit".
+  static std::string library_description();
 
  private:
   explicit Regex(pcre2_real_code_8* code) : code_(code) {}

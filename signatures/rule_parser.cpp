@@ -189,6 +189,7 @@ class RuleFileLoader {
       error(*included_from, "include: '" + path + "' includes itself (through " + stack_.back() + ")");
       return;
     }
+    if (included_from != nullptr) result_.included_files.push_back(path);
     std::ifstream in(path, std::ios::binary);
     if (!in) {
       if (included_from != nullptr) {

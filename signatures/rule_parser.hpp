@@ -50,6 +50,7 @@ tl::expected<Rule, RuleError> parse_rule(std::string_view text, const RuleParseC
 struct RuleLoadResult {
   std::vector<Rule> rules;
   std::vector<RuleError> errors;
+  std::vector<std::string> included_files;  // every file an `include` line named, in order
 };
 
 RuleLoadResult load_rule_files(const std::vector<std::string>& paths, const RuleVariables& variables,

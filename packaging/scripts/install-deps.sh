@@ -16,7 +16,7 @@ PACKAGES=(
   iproute2  # ip netns, veth, bridge, tc mirred: the test hypervisor (tests/hypervisor)
   mmdebstrap systemd-container  # the .deb installed into a Debian root booted with systemd-nspawn (tests/e2e/deb_install_e2e.py)
   openvswitch-switch ethtool  # Open vSwitch's userspace datapath test hypervisor, guests' tx offload off (tests/hypervisor/ovs.sh)
-  tcpdump  # reads back the pcap-log files in the tests (tests/e2e/pcaplog_e2e.py)
+  tcpdump tshark  # read back the pcap-log files in the tests: libpcap and Wireshark's own reader (tests/e2e/pcaplog_e2e.py)
   tcpreplay  # replays traffic onto the test hypervisor's SPAN port (tests/e2e/reload_e2e.py)
   suricata-update  # manages the rules in tests/e2e/suricata_update_e2e.py (ET Open from a local tarball)
   python3-yaml nftables  # the sensor VM's first-boot script and its ruleset (tests/e2e/vmimage_e2e.py)

@@ -45,8 +45,8 @@ root="$work/root"
 
 # The system: Essential + apt, then only what the appliance runs. (systemd-resolved makes
 # /etc/resolv.conf a link into /run: the host's copy serves the .deb's install, customize.sh
-# restores the link.) Recommends off; man pages,
-# locales and most docs left out (dpkg path-exclude), the .deb's own doc kept.
+# restores the link.) Recommends off; merged /usr set up by mmdebstrap's merged-usr hook (the
+# usr-is-merged package), not by the usrmerge package, which pulls in perl (~55 MB).
 packages=(
   systemd-sysv udev dbus systemd-resolved systemd-timesyncd
   linux-image-cloud-amd64 initramfs-tools
@@ -55,20 +55,47 @@ packages=(
 )
 # Cached per .deb and package list (OUT/cache/rootfs-KEY.tar): rebuilding the image after a
 # change to the VM scripts only reruns customize.sh and the disk steps.
-key="$(printf '%s\n' "$(sha256sum "$deb" | cut -d' ' -f1)" "${packages[*]}" "$mirror" | sha256sum | cut -c1-16)"
+# Left out by dpkg (path-exclude, kept in the image's /etc/dpkg/dpkg.cfg.d/99mmdebstrap, so
+# package updates leave them out too): man pages, info, translations, docs (the copyright
+# files and the .deb's own doc kept); the locale sources (cloud-init depends on locales, but
+# nothing here generates one: cloud-init has locale: false, C.UTF-8 is built into libc);
+# udev's vendor/model name databases (ID_*_FROM_DATABASE, names for display only; the
+# interface naming and input rules stay); kernel modules a sensor VM never loads: network
+# and cluster filesystems, RDMA/InfiniBand and what needs it, storage targets, RAID/device
+# mapper, persistent memory, COMEDI, the rarely used protocols (SCTP, DCCP, RDS, TIPC, SMC).
+# Kept: the virtual NICs and disks of KVM, vSphere and Hyper-V (virtio, vmxnet3, pvscsi,
+# hv_*, ata_piix), the physical NICs' VF drivers (SR-IOV), vfio/uio (DPDK),
+# netfilter (nftables), isofs/udf/vfat (seed and OVF ISOs, /boot).
+excludes=(
+  /usr/share/man/'*' /usr/share/locale/'*' /usr/share/doc/'*' /usr/share/info/'*'
+  /usr/share/i18n/locales/'*' /usr/share/i18n/charmaps/'*'
+  /lib/udev/hwdb.d/20-OUI.hwdb /lib/udev/hwdb.d/20-'*'-vendor'*'.hwdb
+)
+includes=(/usr/share/locale/locale.alias /usr/share/doc/eastwatch/'*' /usr/share/doc/'*'/copyright)
+for m in fs/btrfs fs/ceph fs/erofs fs/exfat fs/lockd fs/nfs fs/nfs_common fs/nfsd fs/orangefs \
+  fs/romfs fs/smb fs/sysv fs/xfs fs/zonefs drivers/comedi drivers/infiniband drivers/md \
+  drivers/nvdimm drivers/target drivers/nvme/target drivers/nvme/host/nvme-rdma.ko \
+  drivers/block/rbd.ko drivers/xen/xen-scsiback.ko drivers/vhost/vhost_scsi.ko \
+  drivers/cxl/cxl_pmem.ko drivers/acpi/nfit drivers/dax/dax_pmem.ko \
+  net/ceph net/dccp net/rds net/sctp net/smc net/sunrpc net/tipc; do
+  case "$m" in
+    *.ko) excludes+=("/lib/modules/*/kernel/$m") ;;
+    *) excludes+=("/lib/modules/*/kernel/$m/*") ;;
+  esac
+done
+dpkgopts=()
+for p in "${excludes[@]}"; do dpkgopts+=(--dpkgopt="path-exclude=$p"); done
+for p in "${includes[@]}"; do dpkgopts+=(--dpkgopt="path-include=$p"); done
+key="$(printf '%s\n' "$(sha256sum "$deb" | cut -d' ' -f1)" "${packages[*]}" "${dpkgopts[*]}" "$mirror" \
+  | sha256sum | cut -c1-16)"
 tarball="$out/cache/rootfs-$key.tar"
 if [ ! -f "$tarball" ]; then
   mkdir -p "$out/cache"
   rm -f "$out"/cache/rootfs-*.tar
   mmdebstrap --variant=apt --mode=root --format=tar \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --aptopt='APT::Install-Recommends "false"' \
-    --dpkgopt='path-exclude=/usr/share/man/*' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' \
-    --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-    --dpkgopt='path-exclude=/usr/share/doc/*' \
-    --dpkgopt='path-include=/usr/share/doc/eastwatch/*' \
-    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-    --dpkgopt='path-exclude=/usr/share/info/*' \
+    "${dpkgopts[@]}" \
     --include="$(IFS=,; echo "${packages[*]}")" \
     --customize-hook='rm -f "$1/etc/resolv.conf"; cp /etc/resolv.conf "$1/etc/resolv.conf"' \
     --customize-hook="copy-in $deb /tmp" \
@@ -118,6 +145,7 @@ rm -f "$boot_img" "$root_img"
 
 qemu-img convert -f raw -O qcow2 -c "$raw" "$out/$name.qcow2"
 qemu-img convert -f raw -O vhdx -o subformat=dynamic,block_size=1M "$raw" "$out/$name.vhdx"
+# (ddb.adapterType lsilogic is what VMDKs on a SCSI bus carry; the OVF asks for PVSCSI.)
 qemu-img convert -f raw -O vmdk -o subformat=streamOptimized,adapter_type=lsilogic "$raw" "$work/$name-disk1.vmdk"
 vsize="$(stat -c %s "$raw")"
 fsize="$(stat -c %s "$work/$name-disk1.vmdk")"

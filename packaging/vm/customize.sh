@@ -92,20 +92,40 @@ cat > "$root/etc/fstab" <<'EOF'
 LABEL=eastwatch-root  /      ext4  errors=remount-ro,noatime  0 1
 LABEL=EWBOOT          /boot  vfat  umask=0077,noatime,nofail  0 2
 EOF
-# Kernel updates: keep the names syslinux.cfg boots (/boot/vmlinuz, /boot/initrd.img).
-install -d "$root/etc/kernel/postinst.d" "$root/etc/initramfs/post-update.d"
-cat > "$root/etc/kernel/postinst.d/zz-eastwatch-syslinux" <<'EOF'
+# Kernel updates: SYSLINUX boots the versioned files (/boot/vmlinuz-KVER, /boot/initrd.img-KVER;
+# FAT has no links, and copies under stable names put the ~30 MB twice into every image format).
+# After a kernel's install or removal and after each initramfs update, the hook points
+# syslinux.cfg's LINUX and INITRD lines at the newest kernel in /boot that has its initramfs.
+install -d "$root/etc/kernel/postinst.d" "$root/etc/kernel/postrm.d" "$root/etc/initramfs/post-update.d"
+cat > "$root/etc/kernel/postinst.d/zz-eastwatch-syslinux" <<'HOOK'
 #!/bin/sh
-# $1: the kernel version just installed.
-[ -f "/boot/vmlinuz-$1" ] && cp --remove-destination "/boot/vmlinuz-$1" /boot/vmlinuz
-[ -f "/boot/initrd.img-$1" ] && cp --remove-destination "/boot/initrd.img-$1" /boot/initrd.img
+# usage: zz-eastwatch-syslinux [KVER [FILE [BOOT_DIR]]]: the kernel and initramfs hooks'
+# arguments are not used; BOOT_DIR (default /boot) is for the image build.
+boot="${3:-/boot}"
+cfg="$boot/syslinux/syslinux.cfg"
+[ -f "$cfg" ] || exit 0
+best=
+for k in "$boot"/vmlinuz-*; do
+  v="${k#"$boot"/vmlinuz-}"
+  [ -f "$k" ] && [ -f "$boot/initrd.img-$v" ] || continue
+  best="$(printf '%s\n%s\n' "$best" "$v" | sort -V | tail -n 1)"
+done
+[ -n "$best" ] || exit 0
+sed -i -e "s|^\([[:space:]]*LINUX[[:space:]]\{1,\}\).*|\1/vmlinuz-$best|" \
+  -e "s|^\([[:space:]]*INITRD[[:space:]]\{1,\}\).*|\1/initrd.img-$best|" "$cfg"
 exit 0
-EOF
-cp "$root/etc/kernel/postinst.d/zz-eastwatch-syslinux" "$root/etc/initramfs/post-update.d/zz-eastwatch-syslinux"
-chmod 0755 "$root/etc/kernel/postinst.d/zz-eastwatch-syslinux" "$root/etc/initramfs/post-update.d/zz-eastwatch-syslinux"
-kver="$(ls "$root/lib/modules" | sort -V | tail -n 1)"
-cp --remove-destination "$root/boot/vmlinuz-$kver" "$root/boot/vmlinuz"
-cp --remove-destination "$root/boot/initrd.img-$kver" "$root/boot/initrd.img"
+HOOK
+chmod 0755 "$root/etc/kernel/postinst.d/zz-eastwatch-syslinux"
+cp -p "$root/etc/kernel/postinst.d/zz-eastwatch-syslinux" "$root/etc/kernel/postrm.d/"
+cp -p "$root/etc/kernel/postinst.d/zz-eastwatch-syslinux" "$root/etc/initramfs/post-update.d/"
+# The image's syslinux.cfg (build.sh copies it to the FAT): the kernel installed now.
+install -d "$root/boot/syslinux"
+cp "$root/etc/eastwatch-vm/syslinux.cfg" "$root/boot/syslinux/syslinux.cfg"
+sh "$root/etc/kernel/postinst.d/zz-eastwatch-syslinux" "" "" "$root/boot"
+grep -q '^ *LINUX /vmlinuz-[0-9]' "$root/boot/syslinux/syslinux.cfg"
+grep -q '^ *INITRD /initrd.img-[0-9]' "$root/boot/syslinux/syslinux.cfg"
+mv "$root/boot/syslinux/syslinux.cfg" "$root/etc/eastwatch-vm/syslinux.cfg"
+rmdir "$root/boot/syslinux"
 
 # Per-VM identity and a small image.
 echo eastwatch-sensor > "$root/etc/hostname"

@@ -9,7 +9,8 @@
 # then checks, at a redis-server on the host: the attack's alerts (sids 9000001 Log4Shell,
 # 9000008 Redis CONFIG SET, and the rule fetched from the URL, 9990001), each with the
 # configured sensor name in `host` and the inventory's VM names; over SSH: password logins are
-# refused and key logins work; on the console: eastwatch-firstboot configured the sensor.
+# refused and key logins work; on the console: eastwatch-firstboot configured the sensor; on
+# the mirror NIC's socket: the guest sent no frame out of it.
 # usage: vm-test.sh [QCOW2]   (default build-vm/eastwatch-sensor.qcow2); exit 0 pass, 1 fail,
 # 77 skip (no qemu). VM_TEST_TIMEOUT (default 900 s) bounds the boot + alerts wait.
 set -euo pipefail
@@ -83,6 +84,16 @@ case "${VM_TEST_ACCEL:-auto}" in
   tcg) ;;
   *) if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then accel=(-accel kvm -cpu host); fi ;;
 esac
+# What the guest transmits on its mirror NIC arrives at 127.0.0.1:$mirror_out: it must send
+# nothing (no address, no ARP, no IPv6, nftables output drop), so every frame there is logged.
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1])))
+with open(sys.argv[2], "w", buffering=1) as log:
+    while True:
+        log.write(s.recv(65535)[:64].hex() + "\n")
+' "$mirror_out" "$tmp/mirror-tx.log" &
+pids+=($!)
 echo "vm-test: qemu ${accel[*]}, redis 127.0.0.1:$redis_port, ssh 127.0.0.1:$ssh_port, mirror udp 127.0.0.1:$mirror_in"
 start=$(date +%s)
 qemu-system-x86_64 "${accel[@]}" -machine q35 -m 2048 -smp 2 -display none -no-reboot \
@@ -175,6 +186,12 @@ if [ $rc = 0 ]; then
   elif ! grep -q 'Permission denied (publickey)' "$tmp/ssh-pw.out"; then
     echo "FAIL: sshd offers more than publickey: $(cat "$tmp/ssh-pw.out")"; rc=1
   fi
+fi
+if [ -s "$tmp/mirror-tx.log" ]; then
+  echo "FAIL: the guest sent $(wc -l < "$tmp/mirror-tx.log") frame(s) out of its mirror NIC (first 64 bytes each):"
+  head -n 5 "$tmp/mirror-tx.log"; rc=1
+else
+  echo "vm-test: the mirror NIC sent nothing"
 fi
 grep -q "eastwatch-firstboot: configured from" "$tmp/console.log" || { echo "FAIL: no eastwatch-firstboot line on the console"; rc=1; }
 if [ $rc != 0 ]; then

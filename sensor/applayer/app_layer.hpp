@@ -59,6 +59,20 @@ class AppLayer {
 
   // The HTTP transactions that progressed in the current packet.
   const HttpOutput& http_output() const noexcept { return output_; }
+  // Whether detection reads the bytes of http_output()'s views (HttpContext::fill_bytes; true
+  // at construction): the worker says no while its rule set has no application-layer rule.
+  void set_output_read(bool read) noexcept { context_.fill_bytes = read; }
+  // A hint for the next packet of an HTTP flow: loads the start of its parser state and its
+  // stream offsets into the cache. Only reads.
+  void prefetch(const Flow& flow) const noexcept {
+    if (flow.app_state == 0 || flow.app_proto != static_cast<uint8_t>(AppProto::Http) || flow.app_state > capacity_) {
+      return;
+    }
+    const HttpState* state = &states_[flow.app_state - 1];
+    __builtin_prefetch(state);
+    __builtin_prefetch(reinterpret_cast<const char*>(state) + 64);
+    __builtin_prefetch(&state->consumed);
+  }
   // The EVE `http` facts of the flow's latest transaction; null when the flow has no parser.
   const HttpEveData* http_eve(const Flow& flow) const noexcept;
   // The TLS handshake facts that became available in the current packet.

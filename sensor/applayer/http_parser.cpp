@@ -646,7 +646,7 @@ void HttpFlowParser::carry(bool to_server, Direction& d, HttpTransaction& tx, Ht
   uint32_t used = 0;
   for (uint32_t i = 0; i < kCarriedBuffers; ++i) {
     if (d.carried_len[i] == 0) continue;
-    std::memcpy(space.data() + used, d.buffer + d.carried_off[i], d.carried_len[i]);
+    if (ctx.fill_bytes) std::memcpy(space.data() + used, d.buffer + d.carried_off[i], d.carried_len[i]);
     tx.buffers[static_cast<uint32_t>(list[i])] = {space.data() + used, d.carried_len[i]};
     tx.carried |= http_bit(list[i]);
     used += d.carried_len[i];
@@ -690,7 +690,7 @@ void HttpFlowParser::body_bytes(bool to_server, Direction& d, const uint8_t* dat
   } else {
     written = static_cast<uint32_t>(std::min<uint64_t>(len, want));
     if (written < len && want == space.size() && space.size() < limit - d.body_seen) ++ctx.counters.output_overflow;
-    if (written) std::memcpy(space.data(), data, written);
+    if (written && ctx.fill_bytes) std::memcpy(space.data(), data, written);
   }
   if (!(tx->progress & http_bit(b))) {
     view = {space.data(), 0};

@@ -18,6 +18,8 @@
 //    UserAgent take the first). RequestHeaders/ResponseHeaders is the normalized block
 //    ("Name: value\r\n" per header), the Raw ones are the bytes as received (without the
 //    first line), HeaderNames Suricata's "\r\nName\r\n...\r\n\r\n".
+//  - With HttpContext::fill_bytes false the body and carried views' bytes are left unwritten
+//    (their lengths and positions are the same): only for a worker whose rules read no buffer.
 //  - HttpEveData is a per-flow copy of the latest transaction's EVE `http` facts (bounded
 //    strings), for an output to copy into an alert.
 #pragma once
@@ -113,6 +115,10 @@ struct HttpContext {
   AppLayerCounters& counters;
   HttpOutput& output;
   HttpDecompressorPool& decompressors;
+  // false: nothing reads the output's bytes (no rule inspects an application-layer buffer),
+  // so the body bytes and the carried header copies are not written into the arena; every
+  // entry, view length, arena use and counter is still what it would be.
+  bool fill_bytes = true;
 };
 
 class HttpFlowParser {

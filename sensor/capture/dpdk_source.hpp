@@ -23,8 +23,18 @@
 //    (caplen), wirelen keeps the length. pcap_cnt numbers this reader's frames from 1. It never
 //    allocates, blocks or locks. One reader per (queue, thread).
 //  - `update_stats` reads rte_eth_stats_get of every port: kernel_packets = ipackets,
-//    kernel_drops = imissed + rx_nombuf, errors = ierrors (EVE names); the four raw counters in
-//    `dpdk_counters()` (stats.log: capture.dpdk.*).
+//    kernel_drops = imissed + rx_nombuf, errors = ierrors (EVE names); the raw counters in
+//    `dpdk_counters()` (stats.log: capture.dpdk.*). One thread at a time; never per packet.
+//  - net_af_packet ports: DPDK 22.11's AF_PACKET PMD leaves imissed at 0, though its sockets'
+//    rings drop frames when the sensor falls behind. The PMD runs in this process, so its sockets
+//    are ours: after a port starts, `open` finds them (every AF_PACKET socket in /proc/self/fd bound
+//    to the port's interface, rte_eth_dev_info's if_index, not claimed by an earlier port) and
+//    discards their counts so far; `update_stats` reads PACKET_STATISTICS of each (the read resets
+//    the kernel's counters, so the drops accumulate in `af_packet_drops`) and counts those frames
+//    as received and dropped, as libpcap's ps_recv / ps_drop do: kernel_packets = ipackets +
+//    af_packet_drops, kernel_drops = imissed + rx_nombuf + af_packet_drops. A PMD that read the
+//    same counters itself into imissed would split the drops with us, each counted once.
+//    The sockets are forgotten before the ports stop (the PMD closes them on rte_eth_dev_stop).
 #pragma once
 
 #include <cstdint>
@@ -49,13 +59,14 @@ struct DpdkCounters {
   uint64_t imissed = 0;     // frames the NIC dropped: no free RX descriptor
   uint64_t ierrors = 0;     // erroneous frames
   uint64_t rx_nombuf = 0;   // frames dropped: the mbuf pool was empty
+  uint64_t af_packet_drops = 0;  // frames net_af_packet's socket rings dropped (PACKET_STATISTICS)
 
   template <class F>
   void visit(F&&) const {}
   template <class F>
   void visit_extra(F&& f) const {
     f("dpdk.ipackets", ipackets); f("dpdk.imissed", imissed); f("dpdk.ierrors", ierrors);
-    f("dpdk.rx_nombuf", rx_nombuf);
+    f("dpdk.rx_nombuf", rx_nombuf); f("dpdk.af_packet_drops", af_packet_drops);
   }
 };
 
@@ -78,6 +89,7 @@ class DpdkSource {
     std::string name;
     std::string driver;
     bool file_timestamps = false;  // mbufs carry the capture's timestamps (net_pcap)
+    std::vector<int> packet_sockets;  // net_af_packet: the PMD's AF_PACKET sockets (its fds)
   };
 
   static tl::expected<std::unique_ptr<DpdkSource>, std::string> open(const Options& options);
@@ -105,6 +117,7 @@ class DpdkSource {
  private:
   DpdkSource() = default;
   tl::expected<void, std::string> start_port(Port& port, const Options& options);
+  void find_packet_sockets(Port& port, int if_index);
 
   std::vector<Port> ports_;
   std::vector<bool> started_;
@@ -115,6 +128,7 @@ class DpdkSource {
   uint64_t timestamp_flag_ = 0;
   CaptureCounters counters_;
   DpdkCounters dpdk_counters_;
+  uint64_t af_packet_drops_ = 0;  // accumulated: each PACKET_STATISTICS read resets the kernel's
 };
 
 class DpdkRxQueue {

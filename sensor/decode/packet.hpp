@@ -76,6 +76,12 @@ struct Packet {
   // had been captured locally. encap None: captured locally (SPAN).
   MirrorInfo mirror;
 
+  // --- set by the thread that decoded it, when that is not the worker (decode-ahead) ---
+  // FlowTable::hash of the packet, computed off the worker's thread so that the worker can
+  // prefetch the flow's slot a few packets ahead; flow_hash_set false: not computed.
+  bool flow_hash_set = false;
+  uint64_t flow_hash = 0;
+
   // --- set by flow ---
   Flow* flow = nullptr;
   bool to_server = true;

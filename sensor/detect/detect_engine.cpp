@@ -150,6 +150,15 @@ size_t DetectEngine::tag_packet(const Packet& p, DetectThread& thread, std::span
   return produced;
 }
 
+void DetectEngine::prefetch_stream(const Flow& flow, bool to_server, const DetectThread& thread) noexcept {
+  if (flow.stream_session == 0) return;
+  const size_t slot = (size_t{flow.stream_session} - 1) * 2 + (to_server ? 0 : 1);
+  if (slot >= thread.streams_.size()) return;
+  const char* state = reinterpret_cast<const char*>(thread.streams_[slot]);
+  __builtin_prefetch(state);
+  __builtin_prefetch(state + 64);
+}
+
 DetectThread::~DetectThread() {
   for (hs_stream_t* stream : streams_) hs_close_stream(stream, scratch_.get(), nullptr, nullptr);
 }

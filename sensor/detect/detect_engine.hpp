@@ -111,6 +111,10 @@ class DetectEngine {
 
   const CompiledRuleSet& rules() const noexcept { return *rules_; }
 
+  // A hint for the next packet of a TCP flow with a session: loads the start of the Hyperscan
+  // stream state of its direction into the cache. Only reads.
+  static void prefetch_stream(const Flow& flow, bool to_server, const DetectThread& thread) noexcept;
+
  private:
   static constexpr uint32_t kMaxTxBuffers = 16;  // instances of one buffer kind per entry (DNS names, certificates)
   uint32_t tx_buffers(const TxView& view, BufferKind kind, DetectThread& thread, std::span<const uint8_t>* out,

@@ -54,7 +54,7 @@ bool header_matches(const Rule& rule, const Packet& p) noexcept {
   return rule.bidirectional && endpoints_match(rule, p.dst, p.dst_port, p.src, p.src_port, has_ports);
 }
 
-void fill_event(AlertEvent& event, const Rule& rule, const Packet& p, const EveSettings& eve) noexcept {
+void fill_packet_fields(AlertEvent& event, const Rule& rule, const Packet& p) noexcept {
   event.rule = &rule;
   event.ts_usec = p.ts_usec;
   event.pcap_cnt = p.pcap_cnt;
@@ -91,6 +91,10 @@ void fill_event(AlertEvent& event, const Rule& rule, const Packet& p, const EveS
   }
   event.payload_len = 0;
   event.packet_len = 0;
+}
+
+void fill_event(AlertEvent& event, const Rule& rule, const Packet& p, const EveSettings& eve) noexcept {
+  fill_packet_fields(event, rule, p);
   if (eve.alert_payload || eve.alert_payload_printable) {
     event.payload_len = std::min(p.payload_len, AlertEvent::kMaxPayload);
     std::memcpy(event.payload, p.data + p.payload_offset, event.payload_len);

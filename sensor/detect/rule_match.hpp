@@ -17,6 +17,9 @@ bool service_identified(const Rule& rule, AppProto proto) noexcept;
 // The header's application-layer protocol, app-layer-protocol and service conditions.
 bool app_layer_matches(const Rule& rule, const Packet& p) noexcept;
 bool header_matches(const Rule& rule, const Packet& p) noexcept;
+// An alert event from the packet and its flow, without payload or packet bytes.
+void fill_packet_fields(AlertEvent& event, const Rule& rule, const Packet& p) noexcept;
+// fill_packet_fields, plus the payload / packet copies the EVE settings ask for.
 void fill_event(AlertEvent& event, const Rule& rule, const Packet& p, const EveSettings& eve) noexcept;
 bool flowbit_conditions_hold(const Rule& rule, const Flow* flow) noexcept;
 // set/unset/toggle after a match; returns false if a set did not fit in the flow.

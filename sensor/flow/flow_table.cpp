@@ -24,9 +24,21 @@ struct HashKey {
   uint64_t mirror;  // MirrorInfo::flow_key()
 };
 
+// Byte-wise order of the addresses (as IpAddress's), as two big-endian 64-bit compares.
 bool endpoint_less(const IpAddress& a, uint16_t a_port, const IpAddress& b, uint16_t b_port) {
-  if (a != b) return a < b;
+  uint64_t a_words[2], b_words[2];
+  std::memcpy(a_words, a.bytes.data(), 16);
+  std::memcpy(b_words, b.bytes.data(), 16);
+  if (a_words[0] != b_words[0]) return __builtin_bswap64(a_words[0]) < __builtin_bswap64(b_words[0]);
+  if (a_words[1] != b_words[1]) return __builtin_bswap64(a_words[1]) < __builtin_bswap64(b_words[1]);
   return a_port < b_port;
+}
+
+bool same_address(const IpAddress& a, const IpAddress& b) noexcept {
+  uint64_t a_words[2], b_words[2];
+  std::memcpy(a_words, a.bytes.data(), 16);
+  std::memcpy(b_words, b.bytes.data(), 16);
+  return ((a_words[0] ^ b_words[0]) | (a_words[1] ^ b_words[1])) == 0;
 }
 
 uint64_t flow_hash(const Packet& p) noexcept {
@@ -222,9 +234,48 @@ Flow* FlowTable::allocate(int64_t now_usec) noexcept {
   return flow;
 }
 
+uint64_t FlowTable::hash(const Packet& packet) noexcept { return flow_hash(packet); }
+
+void FlowTable::prefetch_flow(const Packet& packet) const noexcept {
+  if (!packet.flow_hash_set) return;
+  const uint32_t tag = static_cast<uint32_t>(packet.flow_hash >> 32);
+  const Slot* slots = slots_.data();
+  // The first few slots of the probe sequence (most flows sit at their home slot).
+  uint64_t i = packet.flow_hash & slot_mask_;
+  for (int probes = 0; probes < 4 && slots[i].index != 0; ++probes, i = (i + 1) & slot_mask_) {
+    if (slots[i].tag != tag) continue;
+    // Every line of it: the lookup reads the key and counters, the stream engine, app layer and
+    // detection the fields further on, and the LRU links are last.
+    const uintptr_t first = reinterpret_cast<uintptr_t>(flows_.data() + (slots[i].index - 1));
+    for (uintptr_t line = first & ~uintptr_t{63}; line < first + sizeof(Flow); line += 64) {
+      __builtin_prefetch(reinterpret_cast<const void*>(line));
+    }
+    return;
+  }
+}
+
+const Flow* FlowTable::peek(const Packet& p) const noexcept {
+  if (!p.flow_hash_set) return nullptr;
+  const uint32_t tag = static_cast<uint32_t>(p.flow_hash >> 32);
+  const Slot* slots = slots_.data();
+  for (uint64_t i = p.flow_hash & slot_mask_; slots[i].index != 0; i = (i + 1) & slot_mask_) {
+    if (slots[i].tag != tag) continue;
+    const Flow& candidate = flows_.data()[slots[i].index - 1];
+    const FlowKey& k = candidate.key;
+    if (candidate.hash != p.flow_hash || k.ip_proto != p.ip_proto) continue;
+    if ((k.client_port == p.src_port && k.server_port == p.dst_port && same_address(k.client, p.src) &&
+         same_address(k.server, p.dst)) ||
+        (k.client_port == p.dst_port && k.server_port == p.src_port && same_address(k.client, p.dst) &&
+         same_address(k.server, p.src))) {
+      return &candidate;
+    }
+  }
+  return nullptr;
+}
+
 Flow* FlowTable::process(Packet& p) noexcept {
   if (p.ip_version == 0) return nullptr;
-  const uint64_t hash = flow_hash(p);
+  const uint64_t hash = p.flow_hash_set ? p.flow_hash : flow_hash(p);
   const uint32_t tag = static_cast<uint32_t>(hash >> 32);
   Flow* flows = flows_.data();
   const Slot* slots = slots_.data();
@@ -237,10 +288,10 @@ Flow* FlowTable::process(Packet& p) noexcept {
         k.vlan_id[1] != p.vlan_id[1] || k.mirror != p.mirror.flow_key()) {
       continue;
     }
-    const bool forward = k.client == p.src && k.server == p.dst && k.client_port == p.src_port &&
-                         k.server_port == p.dst_port;
-    const bool reverse = k.client == p.dst && k.server == p.src && k.client_port == p.dst_port &&
-                         k.server_port == p.src_port;
+    const bool forward = k.client_port == p.src_port && k.server_port == p.dst_port &&
+                         same_address(k.client, p.src) && same_address(k.server, p.dst);
+    const bool reverse = k.client_port == p.dst_port && k.server_port == p.src_port &&
+                         same_address(k.client, p.dst) && same_address(k.server, p.src);
     if (forward || reverse) {
       flow = &candidate;
       break;
@@ -286,7 +337,7 @@ Flow* FlowTable::process(Packet& p) noexcept {
   }
 
   const FlowKey& k = flow->key;
-  const bool to_server = k.client == p.src && k.client_port == p.src_port;
+  const bool to_server = k.client_port == p.src_port && same_address(k.client, p.src);
   p.flow = flow;
   p.to_server = to_server;
   if (p.ts_usec > flow->last_usec) flow->last_usec = p.ts_usec;

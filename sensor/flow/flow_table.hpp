@@ -63,6 +63,21 @@ class FlowTable {
   // and updates the flow's counters, state and timestamps. Non-IP packets get no flow.
   Flow* process(Packet& packet) noexcept;
 
+  // The hash `process` looks a packet's flow up by (symmetric: both directions give the same);
+  // packet.flow_hash when packet.flow_hash_set. A thread that decodes ahead of the worker may
+  // store it there (Packet::flow_hash).
+  static uint64_t hash(const Packet& packet) noexcept;
+  // Hints for a packet `process` will see soon (a burst processed in order): the first loads
+  // the cache line of its home slot; the second, once that line is in, the first lines of the
+  // flow the slot points to. Both only read, and do nothing for a packet without a stored hash.
+  void prefetch_slot(const Packet& packet) const noexcept {
+    if (packet.flow_hash_set) __builtin_prefetch(slots_.data() + (packet.flow_hash & slot_mask_));
+  }
+  void prefetch_flow(const Packet& packet) const noexcept;
+  // The packet's flow, looked up by its stored hash without changing anything (null: none yet,
+  // or no stored hash): to prefetch the flow's session and parser state ahead of `process`.
+  const Flow* peek(const Packet& packet) const noexcept;
+
   // Ends flows idle past their timeout at `now_usec`; visits at most `max_checks` flows per
   // call, oldest first, so a worker can call it between bursts.
   void expire(int64_t now_usec, uint32_t max_checks) noexcept;

@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/yaml_checker.hpp"
 #include "sensor/inventory/inventory.hpp"
 
 namespace eastwatch {
@@ -40,11 +41,9 @@ std::string mac_text(uint64_t mac) {
 
 }  // namespace
 
-class InventoryBuilder {
+class InventoryBuilder : public config::YamlChecker {
  public:
-  explicit InventoryBuilder(std::string file) : file_(std::move(file)) { inventory_->source_file_ = file_; }
-
-  InventoryErrors take_errors() { return std::move(errors_); }
+  explicit InventoryBuilder(std::string file) : YamlChecker(std::move(file)) { inventory_->source_file_ = file_; }
 
   std::shared_ptr<const Inventory> build(const YAML::Node& root) {
     if (!root || root.IsNull()) {
@@ -70,48 +69,7 @@ class InventoryBuilder {
   }
 
  private:
-  void fail(const YAML::Node& node, const std::string& path, const std::string& what) {
-    std::string where = file_;
-    if (node.IsDefined() && node.Mark().line >= 0) where += ":" + std::to_string(node.Mark().line + 1);
-    errors_.push_back(where + ": " + (path.empty() ? "" : path + ": ") + what);
-  }
-
-  static std::string join(const std::string& path, const std::string& key) {
-    return path.empty() ? key : path + "." + key;
-  }
   static std::string item(const std::string& path, size_t index) { return path + "[" + std::to_string(index) + "]"; }
-
-  void check_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed) {
-    if (!map.IsMap()) return;
-    for (const auto& entry : map) {
-      const std::string key = entry.first.Scalar();
-      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* name) { return key == name; })) {
-        std::string expected;
-        for (const char* name : allowed) expected += std::string(expected.empty() ? "" : ", ") + name;
-        fail(entry.first, join(path, key), "unknown key (expected one of: " + expected + ")");
-      }
-    }
-  }
-
-  YAML::Node map_at(const YAML::Node& parent, const char* key, const std::string& path) {
-    YAML::Node node = parent[key];
-    if (!node || node.IsNull()) return YAML::Node(YAML::NodeType::Undefined);
-    if (!node.IsMap()) {
-      fail(node, path, "expected a mapping of keys");
-      return YAML::Node(YAML::NodeType::Undefined);
-    }
-    return node;
-  }
-
-  bool scalar(const YAML::Node& node, const std::string& path, std::string& out) {
-    if (!node || node.IsNull()) return false;
-    if (!node.IsScalar()) {
-      fail(node, path, "expected a single value");
-      return false;
-    }
-    out = node.Scalar();
-    return true;
-  }
 
   // A list of scalars (a single scalar counts as a list of one).
   std::vector<YAML::Node> scalars(const YAML::Node& node, const std::string& path, const char* expected) {
@@ -441,12 +399,10 @@ class InventoryBuilder {
     }
   }
 
-  std::string file_;
   std::shared_ptr<Inventory> inventory_ = std::make_shared<Inventory>();
   std::map<std::string, uint16_t> zone_index_;
   std::set<std::string> zone_variables_;
   std::map<std::string, uint16_t> host_index_;
-  InventoryErrors errors_;
 };
 
 tl::expected<std::shared_ptr<const Inventory>, InventoryErrors> parse_inventory(std::string_view text,

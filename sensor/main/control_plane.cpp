@@ -14,6 +14,8 @@
 #include <map>
 
 #include "config/settings.hpp"
+#include "sensor/main/hangup.hpp"
+#include "sensor/main/live_stats.hpp"
 
 namespace eastwatch {
 
@@ -365,6 +367,33 @@ std::string ControlPlane::rule_stats_json() const {
   }
   out += "]}";
   return out;
+}
+
+RunControl start_run_control(const CliOptions& options, const Settings& settings, RuleStore& store, size_t rules,
+                             std::unique_ptr<ControlSocket> socket, std::function<std::string()> iface_stat,
+                             std::atomic<bool>& stop) {
+  install_hangup_handler();  // SIGHUP reloads (and reopens the logs), never ends the run
+  process_live_stats().control().set_rules(rules, 0);
+  RunControl run;
+  run.reloader = std::make_unique<Reloader>(options, settings, store);
+  run.reloader->set_result_hook([](const ReloadResult& result) {
+    process_live_stats().control().record_reload(result.ok, result.loaded, result.failed);
+  });
+  ControlHandlers handlers;
+  handlers.stats = [] {
+    const LiveSnapshot live_snapshot = process_live_stats().snapshot();
+    const ControlState::Copy reload = live_snapshot.control;
+    return stats_tree_json(live_snapshot.stats, {{"detect.reloads", reload.reloads},
+                                                 {"detect.reload_failures", reload.reload_failures},
+                                                 {"detect.last_reload", static_cast<uint64_t>(reload.last_reload_unix)},
+                                                 {"detect.rules_loaded", reload.rules_loaded},
+                                                 {"detect.rules_failed", reload.rules_failed}});
+  };
+  handlers.iface_stat = std::move(iface_stat);
+  handlers.shutdown = [&stop] { stop.store(true, std::memory_order_relaxed); };
+  run.control = std::make_unique<ControlPlane>(*run.reloader, store, std::move(socket), std::move(handlers),
+                                               &hangup_count(), settings.detect.profile_rules);
+  return run;
 }
 
 }  // namespace eastwatch

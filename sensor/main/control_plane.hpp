@@ -96,6 +96,18 @@ class ControlPlane {
   std::thread thread_;
 };
 
+// What a live run with workers needs to take reloads, started once its workers exist: the
+// SIGHUP handler, the reloader (its results recorded in the live stats' control counters) and
+// the control plane over `socket` (may be null). `stop` is what `ctl shutdown` sets (the run's
+// drain flag); `iface_stat` may be empty. Destroy `control` before `reloader`.
+struct RunControl {
+  std::unique_ptr<Reloader> reloader;
+  std::unique_ptr<ControlPlane> control;
+};
+RunControl start_run_control(const CliOptions& options, const Settings& settings, RuleStore& store, size_t rules,
+                             std::unique_ptr<ControlSocket> socket, std::function<std::string()> iface_stat,
+                             std::atomic<bool>& stop);
+
 // The reload's outcome as the ctl reply's message object.
 std::string reload_result_json(const ReloadResult& result);
 

@@ -3,6 +3,7 @@
 #include <x86intrin.h>
 
 #include "sensor/capture/pcap_file_source.hpp"
+#include "sensor/flow/flow_table.hpp"
 #include "sensor/stats_visitor.hpp"
 
 namespace eastwatch {
@@ -76,6 +77,11 @@ void DecodeAhead::read_all() noexcept {
         Packet& packet = burst.packets[i];
         packet.reset_decode();
         decode_packet(packet, decode_stats_, decoder_);
+        // The worker looks its flow up by this hash and prefetches with it (Worker::process_decoded_burst).
+        if (packet.decoded && packet.ip_version != 0 && !packet.ip_fragment) {
+          packet.flow_hash = FlowTable::hash(packet);
+          packet.flow_hash_set = true;
+        }
       }
       burst.count = static_cast<uint32_t>(count);
       burst.decoded = decode_stats_;

@@ -37,6 +37,7 @@ int run_dpdk(const CliOptions&, const Settings&, std::shared_ptr<const CompiledR
 #include "sensor/main/live_stats.hpp"
 #include "sensor/main/daemon.hpp"
 #include "sensor/main/hangup.hpp"
+#include "sensor/main/rule_loading.hpp"
 #include "sensor/main/run_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/main/worker.hpp"
@@ -236,28 +237,10 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
                                            settings.stats.enabled ? settings.stats.interval_s : 0);
   };
   // Reloads (SIGHUP, `eastwatch ctl reload`) and the control socket, once the workers exist.
-  std::unique_ptr<Reloader> reloader;
-  std::unique_ptr<ControlPlane> control;
+  RunControl run_control;
   const auto start_control = [&] {
-    install_hangup_handler();  // SIGHUP reloads (and reopens the logs), never ends the run
-    process_live_stats().control().set_rules(rules->rules().size(), 0);
-    reloader = std::make_unique<Reloader>(options, settings, rule_store);
-    reloader->set_result_hook([](const ReloadResult& result) {
-      process_live_stats().control().record_reload(result.ok, result.loaded, result.failed);
-    });
-    ControlHandlers handlers;
-    handlers.stats = [] {
-      const LiveSnapshot live_snapshot = process_live_stats().snapshot();
-      const ControlState::Copy reload = live_snapshot.control;
-      return stats_tree_json(live_snapshot.stats, {{"detect.reloads", reload.reloads},
-                                                   {"detect.reload_failures", reload.reload_failures},
-                                                   {"detect.last_reload", static_cast<uint64_t>(reload.last_reload_unix)},
-                                                   {"detect.rules_loaded", reload.rules_loaded},
-                                                   {"detect.rules_failed", reload.rules_failed}});
-    };
-    handlers.shutdown = [] { g_stop.store(true, std::memory_order_relaxed); };
-    control = std::make_unique<ControlPlane>(*reloader, rule_store, std::move(control_socket), std::move(handlers),
-                                             &hangup_count(), settings.detect.profile_rules);
+    run_control = start_run_control(options, settings, rule_store, rules->rules().size(), std::move(control_socket),
+                                    {}, g_stop);
   };
   const std::vector<unsigned> lcores = source.worker_lcores();
   const bool on_lcores = run_to_completion && lcores.size() >= workers;
@@ -299,7 +282,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
       for (const auto& rx : rx_workers) last = std::max(last, rx->last_frame_ms.load(std::memory_order_relaxed));
       return last;
     });
-    if (control) control->stop();  // no rule set is swapped once the workers wind down
+    if (run_control.control) run_control.control->stop();  // no rule set is swapped once the workers wind down
     if (on_lcores) {
       for (uint32_t w = 0; w < workers; ++w) DpdkSource::wait_lcore(lcores[w]);
     }
@@ -352,7 +335,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
       pool->close(0);
     });
     wait_for_stop(dpdk.idle_exit, [&] { return last_frame_ms.load(std::memory_order_relaxed); });
-    if (control) control->stop();  // no rule set is swapped once the workers wind down
+    if (run_control.control) run_control.control->stop();  // no rule set is swapped once the workers wind down
     rx_thread.join();
     pool->finish();
     for (uint32_t w = 0; w < pool->size(); ++w) worker_views.push_back(&pool->worker(w));
@@ -392,6 +375,7 @@ int run_dpdk(const CliOptions& options, const Settings& settings, std::shared_pt
   rx_workers.clear();  // every mbuf back in the pool before the EAL goes
   pool.reset();
   opened->reset();
+  keep_rules_until_exit(rule_store.current()->rules);  // about to exit: not freed (rule_loading.hpp)
   return 0;
 }
 

@@ -86,10 +86,14 @@ int main(int argc, char** argv) {
     return kExitBadInput;
   }
 
+  // A rule snapshot that was there but unusable (corrupt, truncated, stale): the rules were
+  // parsed instead; stderr, so that -T prints the same with and without one.
+  if (!rules->snapshot_note.empty()) std::fprintf(stderr, "eastwatch: %s\n", rules->snapshot_note.c_str());
   if (options->test_mode) {
     for (const auto& error : rules->errors) std::printf("%s\n", error.to_string().c_str());
     for (const auto& error : rules->config_errors) std::printf("%s\n", error.c_str());
     std::printf("%zu loaded, %zu failed\n", rules->loaded, rules->errors.size());
+    keep_rules_until_exit(std::move(rules->compiled));  // about to exit: not freed
     return rules->errors.empty() && rules->config_errors.empty() ? 0 : 1;
   }
 
@@ -104,6 +108,10 @@ int main(int argc, char** argv) {
                  stats.rules_without_fast_pattern, stats.groups, stats.databases, stats.compile_seconds);
     if (!settings->detect.hs_cache_dir.empty()) {
       std::fprintf(stderr, " (Hyperscan cache: %u loaded, %u compiled)", stats.cache_hits, stats.cache_misses);
+      static constexpr const char* kSnapshot[] = {"off", "loaded", "stored", "not written"};
+      std::fprintf(stderr, "; rules %s in %.3f s (rule snapshot: %s)",
+                   rules->snapshot == LoadedRules::Snapshot::Loaded ? "decoded" : "parsed", rules->parse_seconds,
+                   kSnapshot[static_cast<size_t>(rules->snapshot)]);
     }
     std::fputc('\n', stderr);
   }

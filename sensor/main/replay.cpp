@@ -16,6 +16,7 @@
 #include "sensor/main/live_stats.hpp"
 #include "sensor/main/daemon.hpp"
 #include "sensor/main/hangup.hpp"
+#include "sensor/main/rule_loading.hpp"
 #include "sensor/main/run_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/stats_visitor.hpp"
@@ -145,6 +146,7 @@ int run_replay(const CliOptions& options, const Settings& settings, std::shared_
                  static_cast<unsigned long long>(packets_done),
                  static_cast<unsigned long long>(worker.detect_counters().alert), seconds, settings.log_dir.c_str());
   }
+  keep_rules_until_exit(std::move(rules));  // about to exit: not freed (rule_loading.hpp)
   return exit_code;
 }
 

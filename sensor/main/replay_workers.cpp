@@ -21,6 +21,7 @@
 #include "sensor/main/live_stats.hpp"
 #include "sensor/main/daemon.hpp"
 #include "sensor/main/hangup.hpp"
+#include "sensor/main/rule_loading.hpp"
 #include "sensor/main/run_report.hpp"
 #include "sensor/main/stats_collector.hpp"
 #include "sensor/output/output_thread.hpp"
@@ -241,29 +242,10 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
   StatsTicker ticker(process_live_stats(), **output, settings.stats.enabled ? settings.stats.interval_s : 0);
 
   // Reloads (SIGHUP, `eastwatch ctl reload`) and the control socket, on the control thread.
-  std::unique_ptr<Reloader> reloader;
-  std::unique_ptr<ControlPlane> control;
+  RunControl run_control;
   if (live) {
-    install_hangup_handler();  // SIGHUP reloads (and reopens the logs), never ends the run
-    process_live_stats().control().set_rules(rules->rules().size(), 0);
-    reloader = std::make_unique<Reloader>(options, settings, rule_store);
-    reloader->set_result_hook([](const ReloadResult& result) {
-      process_live_stats().control().record_reload(result.ok, result.loaded, result.failed);
-    });
-    ControlHandlers handlers;
-    handlers.stats = [] {
-      const LiveSnapshot live_snapshot = process_live_stats().snapshot();
-      const ControlState::Copy reload = live_snapshot.control;
-      return stats_tree_json(live_snapshot.stats, {{"detect.reloads", reload.reloads},
-                                                   {"detect.reload_failures", reload.reload_failures},
-                                                   {"detect.last_reload", static_cast<uint64_t>(reload.last_reload_unix)},
-                                                   {"detect.rules_loaded", reload.rules_loaded},
-                                                   {"detect.rules_failed", reload.rules_failed}});
-    };
-    handlers.iface_stat = [&] { return iface_stat_json(settings.capture.interfaces, pool); };
-    handlers.shutdown = [] { g_stop.store(true, std::memory_order_relaxed); };
-    control = std::make_unique<ControlPlane>(*reloader, rule_store, std::move(control_socket), std::move(handlers),
-                                             &hangup_count(), settings.detect.profile_rules);
+    run_control = start_run_control(options, settings, rule_store, rules->rules().size(), std::move(control_socket),
+                                    [&] { return iface_stat_json(settings.capture.interfaces, pool); }, g_stop);
   }
 
   if (live) {
@@ -282,7 +264,7 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     g_stop.store(true);
-    if (control) control->stop();  // no rule set is swapped once the workers wind down
+    if (run_control.control) run_control.control->stop();  // no rule set is swapped once the workers wind down
     for (auto& thread : captures) thread.join();
     for (auto& source : sources) {
       source->update_stats();
@@ -367,6 +349,7 @@ int run_with_workers(const CliOptions& options, const Settings& settings, std::s
                  static_cast<unsigned long long>(packets), static_cast<unsigned long long>(alerts), workers, seconds,
                  settings.log_dir.c_str());
   }
+  keep_rules_until_exit(rule_store.current()->rules);  // about to exit: not freed (rule_loading.hpp)
   return exit_code;
 }
 

@@ -27,6 +27,10 @@ constexpr uint32_t kExpireChecksPerRun = 256;
 // Deliveries of queued stream bytes per packet: each holds up to StreamUpdate::kMaxSpans
 // chunks; a hole filled after more than this is inspected in part (and counted by the engine).
 constexpr uint32_t kMaxDrainRounds = 64;
+// How many packets ahead of the one processed a decoded burst's flow slot and flow are
+// prefetched (the slot first, so that its line is in when the flow's address is read from it).
+constexpr size_t kPrefetchSlotAhead = 12;
+constexpr size_t kPrefetchFlowAhead = 6;
 }  // namespace
 
 Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue& alerts, FlowQueue& flow_records,
@@ -85,6 +89,7 @@ Worker::Worker(const Settings& settings, const DetectEngine& detect, AlertQueue&
     flow_records.push(event);
   });
   decoder_ = settings.decoder;
+  app_layer_.set_output_read(detect.rules().has_app_rules());
 }
 
 void Worker::process_burst(std::span<Packet> packets) noexcept {
@@ -97,7 +102,18 @@ void Worker::process_burst(std::span<Packet> packets) noexcept {
 void Worker::process_decoded_burst(std::span<Packet> packets, const DecodeStats& decoded_so_far) noexcept {
   refresh_inventory();
   refresh_rules();
-  for (Packet& packet : packets) process_frame(packet);
+  // The flow slot and then the flow of a packet a few places ahead are prefetched while this
+  // one is processed: the slot table and the flows are far larger than the caches, and their
+  // loads were most of the flow lookup's time.
+  const size_t count = packets.size();
+  for (size_t i = 0; i < std::min(count, kPrefetchSlotAhead); ++i) flows_.prefetch_slot(packets[i]);
+  for (size_t i = 0; i < std::min(count, kPrefetchFlowAhead); ++i) flows_.prefetch_flow(packets[i]);
+  for (size_t i = 0; i < count; ++i) {
+    if (i + kPrefetchSlotAhead < count) flows_.prefetch_slot(packets[i + kPrefetchSlotAhead]);
+    if (i + kPrefetchFlowAhead < count) flows_.prefetch_flow(packets[i + kPrefetchFlowAhead]);
+    if (i + 1 < count) prefetch_state(packets[i + 1]);
+    process_frame(packets[i]);
+  }
   decoded_ahead_ = decoded_so_far;
   end_burst(packets);
 }
@@ -135,6 +151,23 @@ void Worker::publish_stats() noexcept {
   publish_scratch_.last_packet_usec = last_packet_usec_;
   published_.publish(publish_scratch_);
   bursts_unpublished_ = 0;
+}
+
+// The next packet's flow is in the cache by now (prefetch_flow): its TCP session, look-back
+// buffer, Hyperscan stream state and HTTP parser state are loaded while this packet is processed.
+void Worker::prefetch_state(const Packet& next) const noexcept {
+  // Its payload too: the decoding thread read only the headers, and the stream engine's copy
+  // into the look-back buffer is the first to read the rest (then the scans).
+  if (next.data != nullptr) {
+    const char* payload = reinterpret_cast<const char*>(next.data) + next.payload_offset;
+    for (uint32_t offset = 0; offset < next.payload_len; offset += 64) __builtin_prefetch(payload + offset);
+  }
+  const Flow* flow = flows_.peek(next);
+  if (flow == nullptr || next.ip_proto != 6) return;
+  const bool to_server = next.src_port == flow->key.client_port && next.src == flow->key.client;
+  stream_.prefetch(*flow, to_server);
+  DetectEngine::prefetch_stream(*flow, to_server, *detect_thread_);
+  app_layer_.prefetch(*flow);
 }
 
 void Worker::process_packet(Packet& packet) noexcept {
@@ -268,6 +301,7 @@ void Worker::refresh_rules() noexcept {
   DetectThread* next = snapshot->threads[rule_slot_].get();
   next->carry_over(*detect_thread_, snapshot->previous_index);
   detect_ = snapshot->engine.get();
+  app_layer_.set_output_read(detect_->rules().has_app_rules());
   detect_thread_ = next;
   rules_generation_ = snapshot->generation;
   rule_store_->announce(rule_slot_, rules_generation_);

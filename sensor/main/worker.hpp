@@ -107,6 +107,7 @@ class Worker {
  private:
   void process_packet(Packet& packet) noexcept;
   void process_frame(Packet& packet) noexcept;  // a decoded frame, from capture on
+  void prefetch_state(const Packet& next) const noexcept;  // process_decoded_burst's hints
   void process_decoded(Packet& packet, bool decoded, bool may_defragment) noexcept;
   void end_burst(std::span<const Packet> packets) noexcept;  // expiry and stats, after each burst
   void push_alerts(const Packet& packet, size_t count) noexcept;

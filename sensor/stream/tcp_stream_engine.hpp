@@ -137,6 +137,16 @@ class TcpStreamEngine {
   void release(const Flow& flow) noexcept;
 
   const TcpSession* session(const Flow& flow) const noexcept;
+  // A hint for the next packet of `flow` in one direction: loads its session and the end of that
+  // direction's look-back buffer (where its bytes will be copied) into the cache. Only reads.
+  void prefetch(const Flow& flow, bool to_server) const noexcept {
+    if (flow.stream_session == 0 || flow.stream_session > session_capacity_) return;
+    const TcpSession* s = &session_pool()[flow.stream_session - 1];
+    __builtin_prefetch(s);
+    __builtin_prefetch(reinterpret_cast<const char*>(s) + 64);
+    __builtin_prefetch(reinterpret_cast<const char*>(s) + 128);
+    __builtin_prefetch(window_of(flow.stream_session - 1, to_server));
+  }
   StreamLookback lookback(const Flow& flow, bool to_server) const noexcept;
   const StreamCounters& counters() const noexcept { return counters_; }
   uint32_t session_capacity() const noexcept { return session_capacity_; }

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "sensor/detect/rule_match.hpp"
 #include "sensor/flow/flow.hpp"
 #include "sensor/inventory/vm_context.hpp"
 
@@ -241,43 +242,8 @@ bool VmDetector::allow(uint32_t sid, const IpAddress& source, int64_t ts_usec) n
 }
 
 void VmDetector::emit(const Rule& rule, const Packet& p, AlertEvent& event) noexcept {
-  event.rule = &rule;
-  event.ts_usec = p.ts_usec;
-  event.pcap_cnt = p.pcap_cnt;
-  event.rebuilt_fragment = p.rebuilt_fragment;
-  event.mirror = p.mirror;  // EVE `mirror`: the session / VNI the frame came through
-  event.has_tx = false;
-  event.src = p.src;
-  event.dst = p.dst;
-  event.src_port = p.src_port;
-  event.dst_port = p.dst_port;
-  event.ip_version = p.ip_version;
-  event.ip_proto = p.ip_proto;
-  event.icmp_type = p.icmp_type;
-  event.icmp_code = p.icmp_code;
-  event.vlan_count = std::min<uint8_t>(p.vlan_count, 2);
-  event.vlan_id[0] = p.vlan_id[0];
-  event.vlan_id[1] = p.vlan_id[1];
-  event.to_server = p.to_server;
-  event.link_type = static_cast<uint16_t>(p.link_type);
-  const Flow* flow = p.flow;
-  event.has_flow = flow != nullptr;
-  if (flow != nullptr) {
-    event.flow_id = flow->flow_id;
-    event.flow_start_usec = flow->start_usec;
-    event.pkts_toserver = flow->pkts_toserver;
-    event.pkts_toclient = flow->pkts_toclient;
-    event.bytes_toserver = flow->bytes_toserver;
-    event.bytes_toclient = flow->bytes_toclient;
-    event.flow_src = flow->key.client;
-    event.flow_dst = flow->key.server;
-    event.flow_src_port = flow->key.client_port;
-    event.flow_dst_port = flow->key.server_port;
-    event.app_proto = flow->app_proto;
-  }
+  detail::fill_packet_fields(event, rule, p);  // with `mirror`: the session / VNI the frame came through
   event.has_http = false;
-  event.payload_len = 0;
-  event.packet_len = 0;
   ++counters_.alert;
 }
 

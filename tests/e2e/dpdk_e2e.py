@@ -10,7 +10,7 @@ the arrival time instead: a replay through it would time flows out on the wall c
 read by one RX queue in file order (net_pcap has no RSS), so pcap_cnt matches too.
 The run ends by itself after capture.dpdk.idle-exit seconds without a frame; a run on an endless
 port (infinite_rx) ends on SIGTERM with its stats written. The EAL's runtime directory
-(/var/run/dpdk/ewtest*) must be gone after each run. Threshold state is shared by the workers, so
+(/var/run/dpdk/ewtest<pid>-*) must be gone after each run. Threshold state is shared by the workers, so
 with 2 workers the threshold rule alerts for the same destinations as `-r` (on whichever of each
 destination's packets a worker counts first).
 Without root, or when the binary was built without DPDK, the test is skipped with the reason.
@@ -32,7 +32,10 @@ import pcapgen  # noqa: E402
 from pcapgen import IP, Raw, Capture  # noqa: E402
 from run_e2e import Failure, argument_parser, check  # noqa: E402
 
-RUNTIME_GLOB = "/var/run/dpdk/ewtest*"
+# This process's prefixes only: another run of this test (a second build tree, a helper) may be
+# using EAL at the same time, with its own pid.
+PREFIX = f"ewtest{os.getpid()}-"
+RUNTIME_GLOB = f"/var/run/dpdk/{PREFIX}*"
 
 
 class Runner:
@@ -57,7 +60,7 @@ class Runner:
 
     def eal_set(self, pcap, extra_vdev=""):
         self.runs += 1
-        return ["--set", f'capture.dpdk.eal-args=[--no-huge, --no-pci, -m, "512", --file-prefix, ewtest{self.runs}, '
+        return ["--set", f'capture.dpdk.eal-args=[--no-huge, --no-pci, -m, "512", --file-prefix, {PREFIX}{self.runs}, '
                 f'--log-level, "*:error", --vdev, "net_pcap0,rx_pcap={pcap}{extra_vdev}"]',
                 "--set", "capture.dpdk.ports=[net_pcap0]"]
 
@@ -290,7 +293,7 @@ def main():
         runner.runs += 1
         process = subprocess.Popen(
             [args.eastwatch, "--dpdk", "--workers", "2", "-S", bundled, "-l", out,
-             "--set", f'capture.dpdk.eal-args=[--no-huge, --no-pci, -m, "512", --file-prefix, ewtest{runner.runs}, '
+             "--set", f'capture.dpdk.eal-args=[--no-huge, --no-pci, -m, "512", --file-prefix, {PREFIX}{runner.runs}, '
              '--log-level, "*:error", --lcores, "0@0,(1,2)@1", --vdev, "net_null0,copy=0"]',
              "--set", "capture.dpdk.ports=[net_null0]"], stderr=subprocess.PIPE, text=True)
         seen = ""
@@ -317,7 +320,7 @@ def main():
         check(not glob.glob(RUNTIME_GLOB), f"a failed start left EAL files: {glob.glob(RUNTIME_GLOB)}")
         runner.runs += 1
         result = runner.run(["-q", "--dpdk", "-S", bundled, "-l", out, "--set", "capture.dpdk.ports=[net_bogus0]",
-                             "--set", f"capture.dpdk.eal-args=[--no-huge, --no-pci, --file-prefix, ewtest{runner.runs}, "
+                             "--set", f"capture.dpdk.eal-args=[--no-huge, --no-pci, --file-prefix, {PREFIX}{runner.runs}, "
                              "--vdev, net_bogus0]"], expect_rc=2)
         check("eastwatch: dpdk: EAL: " in result.stderr and "(check capture.dpdk.eal-args)" in result.stderr,
               result.stderr)

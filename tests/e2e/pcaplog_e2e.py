@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """End-to-end tests of outputs.pcap-log (conditional packet logging): captures written here,
 replayed through eastwatch, and the pcap files it logs read back with scapy's raw reader (exact
-bytes and microsecond timestamps) and with `tcpdump -r` (libpcap, as Wireshark reads them).
+bytes and microsecond timestamps), with `tcpdump -r` (libpcap) and, where it is installed, with
+`tshark -r` (Wireshark's own reader).
 What each file must hold is reasoned from the documented rules (history, rotation by size, file
 names, Suricata's conditional modes and tag semantics), never pasted from eastwatch's output.
 
@@ -11,6 +12,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -49,6 +51,17 @@ def tcpdump_count(path):
     return len([line for line in result.stdout.splitlines() if line.strip()])
 
 
+def tshark_count(path):
+    """Packets Wireshark's reader (tshark -r, its own wiretap library, not libpcap) reads from
+    the file; None where tshark is not installed (install-deps installs it; a machine set up by hand may lack it)."""
+    if not shutil.which("tshark"):
+        return None
+    result = subprocess.run(["tshark", "-n", "-r", path, "-T", "fields", "-e", "frame.number"],
+                            capture_output=True, text=True, timeout=60)
+    check(result.returncode == 0, f"tshark -r {path}: rc {result.returncode}: {result.stderr}")
+    return len([line for line in result.stdout.splitlines() if line.strip()])
+
+
 def stats_log(out):
     counters = {}
     for line in open(os.path.join(out, "stats.log")):
@@ -81,6 +94,7 @@ def check_file(out, name, expected, entry=None):
         check(got == want, f"{name}: packet {i + 1} differs: ts {got[0]} vs {want[0]}, "
                            f"{len(got[1])} vs {len(want[1])} bytes")
     check(tcpdump_count(path) == len(expected), f"{name}: tcpdump packet count")
+    check(tshark_count(path) in (None, len(expected)), f"{name}: tshark packet count")
     if entry is not None:  # the index's time range and counts are the file's
         check(entry["packets"] == len(expected), f"{name}: index packets {entry}")
         check(entry["first_usec"] == expected[0][0] and entry["last_usec"] == expected[-1][0], f"{name}: {entry}")

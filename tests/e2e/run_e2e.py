@@ -437,6 +437,18 @@ def payload_evidence(env):
     check(alerts[0]["payload"] == "YWIAY2Q=", alerts[0]["payload"])
     check(alerts[0]["payload_printable"] == "ab.cd", alerts[0]["payload_printable"])
     check(alerts[0]["packet_info"]["linktype"] == 1, "linktype")
+    import base64
+    frame = bytes(cap.packets[n - 1])
+    check(base64.b64decode(alerts[0]["packet"]) == frame, f"packet is the whole frame: {alerts[0]['packet']}")
+    # Each switch alone gives its own field only; none by default.
+    fields = {"payload": "payload", "payload-printable": "payload_printable", "packet": "packet"}
+    for key, field in [*fields.items(), (None, None)]:
+        shutil.rmtree(env.path("out"), ignore_errors=True)  # eve.json is appended to
+        switch = ["--set", f"outputs.eve.alert.{key}=yes"] if key else []
+        alerts, _ = env.replay([env.path("p.pcap")], 'alert tcp any any -> any any (msg:"x"; content:"cd"; sid:1;)\n',
+                               *switch)
+        present = [f for f in fields.values() if f in alerts[0]]
+        check(present == ([field] if field else []), f"outputs.eve.alert.{key}=yes alone: fields {present}")
 
 
 @case
@@ -1502,6 +1514,53 @@ def inventory_enriches_demo_alerts(env):
     check("inventory.vms" in stats_log, "inventory counters in stats.log")
 
 
+@case
+def mirror_encapsulations_name_vms(env):
+    """The demo's guest-to-guest attack mirrored through each encapsulation (ERSPAN I/II/III, GRE,
+    VXLAN, Geneve, RSPAN) with its inventory: every alert names both VMs with their zones and
+    hosts, exactly as in the plain capture (the same `vm` object: tenant, same_host, scope), and
+    carries its encapsulation's `mirror` object (ERSPAN session, VNI, RSPAN VLAN, sensor_src).
+    The outer Ethernet header carries app-01's and db-01's MACs: a side taken from it instead
+    of the mirrored frame would name the wrong VM, and sid 2 would see app-01's MAC sending from
+    the host's address. No gid 9000 alert (each capture is one segment per MAC; policy allow)."""
+    from scapy.all import rdpcap, wrpcap  # noqa: E402
+    demo = os.path.join(env.source, "tests", "pcaps", "guest-to-guest-attack.pcap")
+    rules = open(os.path.join(env.source, "signatures", "rules", "eastwatch.rules")).read()
+    frames = rdpcap(demo)
+    inventory = ["--set", f"inventory.file={DEMO_INVENTORY}"]
+
+    def facts(alerts):
+        return [(a["pcap_cnt"], a["alert"]["gid"], a["alert"]["signature_id"], a["src_ip"], a["dest_ip"],
+                 json.dumps(a.get("vm"), sort_keys=True)) for a in alerts]
+
+    plain, _ = env.replay([demo], rules, *inventory)
+    check(len(plain) == 18 and all("vm" in a for a in plain), f"the demo's 18 alerts, each with vm: {facts(plain)}")
+    web, db, app = ("web-01", "dmz", "esx-01"), ("db-01", "db", "esx-01"), ("app-01", "app", "esx-02")
+    check({vm_of(a)[:2] for a in plain} == {(web, db), (db, web), (web, app), (app, web)}, f"{[vm_of(a) for a in plain]}")
+    outer_macs = bytes.fromhex("005056000012") + bytes.fromhex("005056000013")  # dst db-01, src app-01
+    settings = ["--set", "decoder.erspan.typeI.enabled=true", "--set", "decoder.rspan.vlans=[999]", *inventory]
+    for encap, expected_mirror in MIRROR_OBJECTS.items():
+        mirrored = []
+        for n, frame in enumerate(frames, 1):
+            m = mirror_frame(encap, frame, n)
+            if encap != "rspan":  # RSPAN has no outer Ethernet header: the tag is in the frame's own
+                m = pcapgen.Ether(outer_macs + bytes(m)[12:])
+                m.time = frame.time
+            mirrored.append(m)
+        pcap = env.path(f"{encap}-vm.pcap")
+        wrpcap(pcap, mirrored)
+        shutil.rmtree(env.path("out"), ignore_errors=True)
+        alerts, stats = env.replay([pcap], rules, *settings)
+        check(facts(alerts) == facts(plain), f"{encap}:\n  got      {facts(alerts)}\n  expected {facts(plain)}")
+        for alert in alerts:
+            expected = dict(expected_mirror)
+            if encap == "erspan3" and alert.get("vlan"):
+                expected["vlan"] = alert["vlan"][0]
+            check(alert.get("mirror") == expected, f"{encap} sid {alert['alert']['signature_id']}: "
+                                                    f"mirror {alert.get('mirror')}, expected {expected}")
+        check(stats["decoder"]["invalid"] == 0, f"{encap}: decoder stats {stats['decoder']}")
+
+
 def vm_capture(env):
     """web-01 (dmz) and db-01 (db) flows, an external client, and a guest reaching vCenter."""
     cap = Capture()
@@ -1567,6 +1626,20 @@ def zone_policy_and_management_plane(env):
     alerts, _ = env.replay([pcap], rules, "--set", f"inventory.file={inventory}", "--set", "vm-detect.enabled=no")
     got = [a["alert"]["signature_id"] for a in alerts]
     check(got == [100, 100], f"vm-detect.enabled=no: {got}")
+
+
+@case
+def vm_rule_variables(env):
+    """Rules on the inventory's VM variables ($VM_<name>, '-' as '_') and zones: web-01 -> db-01
+    matches the SYNs of the allowed and the breach flow (both web-01 to db-01) and nothing else;
+    db-01 -> $ZONE_dmz the SYN of the flow back; not web-02's, the external client's or vCenter's."""
+    pcap, inventory, flows = vm_capture(env)
+    rules = ('alert tcp $VM_web_01 any -> $VM_db_01 any (msg:"web-01 to db-01"; flags:S; sid:101;)\n'
+             'alert tcp $VM_db_01 any -> $ZONE_dmz any (msg:"db-01 to dmz"; flags:S; sid:102;)\n')
+    alerts, _ = env.replay([pcap], rules, "--set", f"inventory.file={inventory}", "--set", "vm-detect.enabled=no")
+    got = sorted((a["pcap_cnt"], a["alert"]["signature_id"]) for a in alerts)
+    expected = sorted([(flows["allowed"], 101), (flows["breach"], 101), (flows["back"], 102)])
+    check(got == expected, f"alerts (pcap_cnt, sid):\n  got      {got}\n  expected {expected}")
 
 
 @case

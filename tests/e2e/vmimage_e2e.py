@@ -5,8 +5,10 @@ given by --nics, and its outputs are checked -- the eastwatch.yaml it writes pas
 `eastwatch -T` (--check, which also downloads the rule/inventory URLs from a local HTTP server),
 the networkd files put the mirror NIC in promiscuous mode without addresses or IPv6 autoconf,
 the nftables ruleset loads (nft -c in a network namespace holding the two NICs); OVF properties
-(ovf-env.xml) give the same; bad settings and an invalid config exit 1 and say why on the
-console (/etc/issue.d/eastwatch.issue) with the setting or FILE:LINE named. The boot test of
+(ovf-env.xml) give the same; capture mode dpdk puts hugepages on SYSLINUX's kernel command
+line (and takes them off again for pcap); bad settings and an invalid config exit 1 and say why on the
+console (/etc/issue.d/eastwatch.issue) with the setting or FILE:LINE named; the image's kernel
+hook points syslinux.cfg at the newest kernel with an initramfs. The boot test of
 the whole image is packaging/vm/vm-test.sh (too slow for CI without KVM).
 """
 import base64
@@ -194,6 +196,58 @@ def main():
     check("MTUBytes=1600" in t.read("etc/systemd/network/10-eastwatch-mirror.network"), "ovf: mirror MTU")
     check('iifname "ens3" tcp dport 9101 accept' in t.read("etc/nftables.conf"), "the metrics port is opened")
 
+    # 2b. Capture mode dpdk: the config captures the named ports with DPDK (no libpcap
+    # interface), hugepages go on the kernel command line (SYSLINUX's APPEND, the image's own
+    # syslinux.cfg) once, a changed count replaces them, and back to pcap takes them off again.
+    # With --root nothing is reserved on this host (/proc/sys/vm/nr_hugepages is the VM's).
+    t = Tree(env, "dpdk", args.source)
+    os.makedirs(t.p("boot/syslinux"))
+    shipped = open(os.path.join(args.source, "packaging", "vm", "syslinux.cfg")).read()
+    open(t.p("boot/syslinux/syslinux.cfg"), "w").write(shipped)
+    append = next(line.split() for line in shipped.splitlines() if line.strip().startswith("APPEND"))
+    hugepages_before = open("/proc/sys/vm/nr_hugepages").read()
+
+    def dpdk_boot(capture):
+        ud = env.write("dpdk.yaml", "#cloud-config\n" + yaml.safe_dump(
+            {"eastwatch": {"name": "kvm-03-sensor", "capture": capture, "set": common}}))
+        r = firstboot(args, t, "--user-data", ud)
+        check(r.returncode == 0, f"dpdk {capture}: exit {r.returncode}: {r.stdout}{r.stderr}")
+        lines = [line.split() for line in t.read("boot/syslinux/syslinux.cfg").splitlines()
+                 if line.strip().startswith("APPEND")]
+        check(len(lines) == 1, f"one APPEND line: {lines}")
+        return yaml.safe_load(t.read("etc/eastwatch/eastwatch.yaml"))["capture"], lines[0]
+
+    capture, words = dpdk_boot({"mode": "dpdk", "hugepages": 512, "workers": 2,
+                                "dpdk-ports": ["0000:00:05.0"], "eal-args": ["-l", "0-2"]})
+    check(capture["mode"] == "dpdk" and capture["interfaces"] == [] and capture["workers"] == 2
+          and capture["dpdk"]["ports"] == ["0000:00:05.0"] and capture["dpdk"]["eal-args"] == ["-l", "0-2"],
+          f"dpdk capture: {capture}")
+    check(words == append + ["hugepages=512", "default_hugepagesz=2M"], f"kernel command line: {words}")
+    r = firstboot(args, t, "--check")
+    check(r.returncode == 0, f"dpdk --check (eastwatch -T): exit {r.returncode}: {r.stdout}{r.stderr}")
+    _, words = dpdk_boot({"mode": "dpdk", "hugepages": 256, "dpdk-ports": ["0000:00:05.0"]})
+    check(words == append + ["hugepages=256", "default_hugepagesz=2M"], f"changed count replaces: {words}")
+    capture, words = dpdk_boot({"mode": "pcap"})
+    check(capture["mode"] == "pcap" and capture["interfaces"] == ["ens4"] and words == append,
+          f"back to pcap: {capture} {words}")
+    check(open("/proc/sys/vm/nr_hugepages").read() == hugepages_before, "--root reserved hugepages on the host")
+    # The same from vSphere's OVF properties alone (the descriptor's eastwatch.capture.* keys).
+    for key in ("eastwatch.capture.mode", "eastwatch.capture.hugepages", "eastwatch.capture.dpdk-ports"):
+        check(f'ovf:key="{key}"' in open(os.path.join(args.source, "packaging", "vm", "eastwatch-sensor.ovf.in")).read(),
+              f"the OVA's descriptor offers {key}")
+    props = (OVF_ENV.replace('"eastwatch.capture.mode" oe:value="pcap"', '"eastwatch.capture.mode" oe:value="dpdk"')
+             .replace("  </PropertySection>", '    <Property oe:key="eastwatch.capture.hugepages" oe:value="768"/>\n'
+                      '    <Property oe:key="eastwatch.capture.dpdk-ports" oe:value="0000:0b:00.0, 0000:13:00.0"/>\n'
+                      "  </PropertySection>"))
+    extra = base64.b64encode(("#cloud-config\n" + yaml.safe_dump({"eastwatch": {"set": common}})).encode()).decode()
+    ovf = env.write("ovf-dpdk.xml", props.format(user_data=extra))
+    r = firstboot(args, t, "--ovf-env", ovf, "--user-data", env.path("none"))
+    check(r.returncode == 0, f"ovf dpdk: exit {r.returncode}: {r.stdout}{r.stderr}")
+    capture = yaml.safe_load(t.read("etc/eastwatch/eastwatch.yaml"))["capture"]
+    check(capture["mode"] == "dpdk" and capture["dpdk"]["ports"] == ["0000:0b:00.0", "0000:13:00.0"],
+          f"ovf dpdk capture: {capture}")
+    check("hugepages=768" in t.read("boot/syslinux/syslinux.cfg"), "ovf: hugepages on the kernel command line")
+
     # 3. Bad settings: exit 1, the console names the setting; no config written.
     bad = [({"mirror": {"interface": "ens3"}}, "eastwatch.name"),
            ({"name": "s1", "capture": {"mode": "netmap"}}, "eastwatch.capture.mode"),
@@ -230,6 +284,38 @@ def main():
     r = firstboot(args, t, "--check")
     check(r.returncode == 0 and not os.path.exists(t.p("etc/issue.d/eastwatch.issue")),
           f"after the fix: {r.stdout}{r.stderr}")
+    # The kernel hook (customize.sh's zz-eastwatch-syslinux, run after a kernel's install or
+    # removal and after each initramfs update; SYSLINUX boots the versioned files, the image
+    # has no second copy under stable names): LINUX and INITRD name the newest kernel in /boot
+    # that has its initramfs, in version order; APPEND (hugepages) and the comments stay.
+    text = open(os.path.join(args.source, "packaging", "vm", "customize.sh")).read()
+    hook = env.write("zz-eastwatch-syslinux", text.split("<<'HOOK'\n", 1)[1].split("\nHOOK\n", 1)[0] + "\n")
+    boot = env.path("boot")
+    os.makedirs(os.path.join(boot, "syslinux"))
+    cfg_path = os.path.join(boot, "syslinux", "syslinux.cfg")
+    with open(cfg_path, "w") as f:
+        f.write(shipped.replace(" quiet\n", " quiet hugepages=64 default_hugepagesz=2M\n"))
+
+    def kernel_hook(*files):
+        for name in files:
+            open(os.path.join(boot, name), "w").close()
+        r = subprocess.run(["sh", hook, "", "", boot], capture_output=True, text=True)
+        check(r.returncode == 0, f"kernel hook: exit {r.returncode}: {r.stderr}")
+        cfg = open(cfg_path).read()
+        check(cfg.count("hugepages=64") == 1 and "LINUX and INITRD name" in cfg, f"APPEND, comments kept:\n{cfg}")
+        words = {line.split()[0]: line.split()[1] for line in cfg.splitlines()
+                 if line.strip().split()[:1] in (["LINUX"], ["INITRD"])}
+        return words.get("LINUX"), words.get("INITRD")
+
+    ver = "6.1.0-%d-cloud-amd64"
+    check(kernel_hook(f"vmlinuz-{ver % 9}", f"initrd.img-{ver % 9}", f"vmlinuz-{ver % 50}",
+                      f"initrd.img-{ver % 50}", f"vmlinuz-{ver % 51}")
+          == (f"/vmlinuz-{ver % 50}", f"/initrd.img-{ver % 50}"), "hook: newest with an initramfs (50 > 9; 51 has none)")
+    check(kernel_hook(f"initrd.img-{ver % 51}") == (f"/vmlinuz-{ver % 51}", f"/initrd.img-{ver % 51}"),
+          "hook: the new kernel once its initramfs is made")
+    os.remove(os.path.join(boot, f"vmlinuz-{ver % 51}"))
+    os.remove(os.path.join(boot, f"initrd.img-{ver % 51}"))
+    check(kernel_hook() == (f"/vmlinuz-{ver % 50}", f"/initrd.img-{ver % 50}"), "hook: back to 50 after 51's removal")
     server.shutdown()
     print("vmimage_e2e: PASS")
     return 0

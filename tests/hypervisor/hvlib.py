@@ -1,6 +1,6 @@
 """What the test hypervisors share (tests/hypervisor/*.py): the guests' traffic (a listener, and
 an attack: an HTTP request with a Log4Shell `${jndi:` User-Agent to port 8080, then SYNs to
-closed ports), the root/namespace preflight, a test's frame on hypervisor.sh (run_test: command
+closed ports: a port scan), the VM inventory of hypervisor.sh's guests, the root/namespace preflight, a test's frame on hypervisor.sh (run_test: command
 line, set-up and teardown), starting eastwatch in the sensor namespace and waiting until it
 captures, stopping it with SIGTERM, and reading eve.json back.
 """
@@ -35,7 +35,20 @@ for port in (21, 23, 25, 3306, 5432):
 """
 
 CLOSED_PORTS = 5  # the SYNs of ATTACK after the HTTP request
-GUEST1, GUEST2 = "10.77.0.1", "10.77.0.2"  # hypervisor.sh's guests g1 and g2
+GUEST1, GUEST2 = "10.77.0.1", "10.77.0.2"  # hypervisor.sh's guests vm1 and vm2 (vm3 is 10.77.0.3)
+
+# hypervisor.sh's guests as a VM inventory: alerts name them, and the built-in detectors run. With
+# SCAN_SETTINGS, ATTACK's 6 ports of one neighbour (8080 and CLOSED_PORTS) are a port scan (gid 9000
+# sid 6).
+INVENTORY = """sensor: {host: hv-01}
+zones: [{name: web}, {name: db}]
+policy: {default: allow}
+vms:
+  - {name: vm1, host: hv-01, zone: web, macs: ["02:00:00:77:00:01"], ips: ["10.77.0.1"]}
+  - {name: vm2, host: hv-01, zone: db, macs: ["02:00:00:77:00:02"], ips: ["10.77.0.2"]}
+  - {name: vm3, host: hv-01, zone: db, macs: ["02:00:00:77:00:03"], ips: ["10.77.0.3"]}
+"""
+SCAN_SETTINGS = ["--set", "vm-detect.scan.ports=4"]
 
 
 class Skip(Exception):
@@ -70,8 +83,16 @@ class Lab:
         self.script = os.path.join(args.source, "tests", "hypervisor", "hypervisor.sh")
         self.rules = os.path.join(args.source, "signatures", "rules", "eastwatch.rules")
         self.out = os.path.join(args.work, "out")
+        self.inventory = os.path.join(args.work, "inventory.yaml")
         self.processes = []
         self.sensor = None
+
+    def inventory_args(self):
+        """Writes INVENTORY to the work directory; returns the --set options that load it and make
+        ATTACK's ports a scan (check_attack with scan=True)."""
+        with open(self.inventory, "w") as f:
+            f.write(INVENTORY)
+        return ["--set", f"inventory.file={self.inventory}", *SCAN_SETTINGS]
 
     def start_sensor(self, argv, ready="capturing on"):
         self.sensor = Sensor(self.prefix, argv, ready)
@@ -169,14 +190,25 @@ def attack(prefix, attacker, target_ip):
     assert "200 OK" in result.stdout, f"{target_ip} answered: {result.stdout!r}"
 
 
-def check_attack(records, attacker_ip, target_ip):
+def check_attack(records, attacker_ip, target_ip, scan=False):
     """The alerts of ATTACK from attacker_ip on target_ip with the default rule pack: the Log4Shell
     one (sid 9000001, the only default rule this traffic matches: the SYNs to closed ports match
-    none), and the SYNs were seen. Returns the alerts (sid, src, dest, dest port) and the last
-    stats record."""
-    alerts = [(r["alert"]["signature_id"], r["src_ip"], r["dest_ip"], r["dest_port"]) for r in alerts_of(records)]
-    assert (9000001, attacker_ip, target_ip, 8080) in alerts, f"Log4Shell alert between the guests: {alerts}"
-    assert all(sid == 9000001 for sid, *_ in alerts), f"no other default rule matches this traffic: {alerts}"
+    none), and the SYNs were seen. With scan (a run with Lab.inventory_args): also the port scan
+    alert (gid 9000 sid 6) between the same two, and every alert names both VMs (vm1 -> vm2 of
+    INVENTORY); nothing else alerts. Returns the alerts (gid, sid, src, dest, dest port) and the
+    last stats record."""
+    alerts = [(r["alert"].get("gid", 1), r["alert"]["signature_id"], r["src_ip"], r["dest_ip"], r.get("dest_port"))
+              for r in alerts_of(records)]
+    assert (1, 9000001, attacker_ip, target_ip, 8080) in alerts, f"Log4Shell alert between the guests: {alerts}"
+    expected = {(1, 9000001), (9000, 6)} if scan else {(1, 9000001)}
+    assert {(gid, sid) for gid, sid, *_ in alerts} == expected, f"only {sorted(expected)} alert: {alerts}"
+    if scan:
+        assert any(a[:4] == (9000, 6, attacker_ip, target_ip) for a in alerts), f"the port scan alert: {alerts}"
+        names = {f"10.77.0.{i}": f"vm{i}" for i in (1, 2, 3)}  # INVENTORY's
+        for record in alerts_of(records):
+            vm = record.get("vm", {})
+            got = (vm.get("src", {}).get("name"), vm.get("dest", {}).get("name"))
+            assert got == (names[attacker_ip], names[target_ip]), f"the alert names both VMs: {vm}"
     stats = last_stats(records)
     assert stats["tcp"]["syn"] >= 1 + CLOSED_PORTS, f"the SYNs were seen: {stats['tcp']}"
     return alerts, stats

@@ -1,6 +1,6 @@
 """An interface that goes down or away during a live capture (tests/hypervisor/hypervisor.sh):
 eastwatch captures the sensor's mirror port (eth0 in the sensor namespace) with
-capture.retry-delay 100ms / retry-max 400ms while guest 1 attacks guest 2 (the Log4Shell HTTP
+capture.retry-delay 100ms / retry-max 400ms while vm1 attacks vm2 (the Log4Shell HTTP
 request of test_hypervisor.py) four times:
   1. with the port up;
   2. after the hypervisor side of the port (span0) is taken down: eth0 has no carrier (logged
@@ -37,7 +37,7 @@ c.recv(4096); print(c.getsockname()[1], flush=True); c.close()
 """
 
 
-def request(port_list, guest="g1", target=GUEST2, *port):
+def request(port_list, guest="vm1", target=GUEST2, *port):
     result = hvlib.sh(*hvlib.netns(PREFIX, guest, "/usr/bin/python3", "-c", REQUEST, target, *port))
     port_list.append(int(result.stdout.strip()))
     time.sleep(0.5)  # the ring hands blocks over after its 100 ms timeout
@@ -57,7 +57,7 @@ def test(lab):
     sensor = lab.start_sensor([lab.args.eastwatch, "-i", "eth0", "-i", "lo", "-S", lab.rules, "-l", lab.out,
                                "--set", "capture.retry-delay=100ms", "--set", "capture.retry-max=400ms",
                                "--set", "vars.address-groups.HOME_NET=[10.77.0.0/24,127.0.0.0/8]"])
-    lab.processes.append(hvlib.start_listener(PREFIX, "g2"))
+    lab.processes.append(hvlib.start_listener(PREFIX, "vm2"))
     seen, unseen = [], []
     request(seen)                                          # 1: up
 

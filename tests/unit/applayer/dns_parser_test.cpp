@@ -397,7 +397,7 @@ TEST_CASE("dns: a split TCP message longer than the buffer is skipped and counte
   h.app->release(h.flow);
 }
 
-TEST_CASE("dns: a TCP gap drops the gathered bytes; parsing resumes at a message start") {
+TEST_CASE("dns: a TCP gap drops the gathered bytes, parsing resumes at a message start") {
   AppLayerHarness h({}, 53, 6);
   // Delivers `bytes` at stream offset `offset` of the to-server direction, without a look-back view.
   auto deliver = [&](uint64_t offset, const std::string& bytes) {

@@ -70,7 +70,7 @@ TEST_CASE("authority of absolute URIs") {
   CHECK(auth("a.html") == "");
 }
 
-TEST_CASE("the app-layer defaults in eastwatch.yaml equal the built-in ones; bad values are reported") {
+TEST_CASE("the app-layer defaults in eastwatch.yaml equal the built-in ones, bad values are reported") {
   auto settings = load_settings(std::nullopt, {});
   REQUIRE(settings);
   const AppLayerSettings defaults;

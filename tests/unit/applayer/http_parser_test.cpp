@@ -1,5 +1,8 @@
 #include <zlib.h>
 
+#include <utility>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include "app_layer_harness.hpp"
@@ -218,7 +221,7 @@ TEST_CASE("pipelined requests in one segment, responses matched in order") {
   CHECK(h.counters().http.unable_to_match_response_to_request == 0);
 }
 
-TEST_CASE("100 Continue is skipped; the final response belongs to the request") {
+TEST_CASE("100 Continue is skipped, the final response belongs to the request") {
   AppLayerHarness h;
   h.request("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
   const auto& out = h.response("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
@@ -298,7 +301,7 @@ TEST_CASE("body inspection stops at the body limit") {
   REQUIRE(find_tx(out, 1, true) != nullptr);
 }
 
-TEST_CASE("a gap in a body of known length is skipped; in headers it stops parsing") {
+TEST_CASE("a gap in a body of known length is skipped, in headers it stops parsing") {
   AppLayerHarness h;
   h.request("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n12345");
   // 10 body bytes lost, then the rest of the body and a new request.
@@ -422,4 +425,58 @@ TEST_CASE("CONNECT: a 2xx answer makes a tunnel, a refusal lets HTTP go on") {
   const auto& out = refused.request("GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n");
   REQUIRE(find_tx(out, 1, true) != nullptr);
   CHECK(text(*find_tx(out, 1, true), HttpBuffer::Host) == "example.com");
+}
+
+TEST_CASE("with the output's bytes unread the parser gives the same entries, lengths and counters") {
+  // A worker whose rules read no application-layer buffer skips writing body and carried
+  // header bytes (AppLayer::set_output_read(false)); everything else must stay as it is.
+  AppLayerHarness filled, unread;
+  unread.app->set_output_read(false);
+  const std::string body(3000, 'b');
+  const std::string chunked_body = "5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\n\r\n";
+  const std::string request = "POST /up HTTP/1.1\r\nHost: h\r\nUser-Agent: ua\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body + "GET /c HTTP/1.1\r\nHost: h\r\n\r\n";
+  const std::string response = "HTTP/1.1 200 OK\r\nServer: s\r\nContent-Length: 4\r\n\r\nokayHTTP/1.1 200 OK\r\n"
+                               "Transfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n" + chunked_body;
+  auto same = [](const HttpOutput& a, const HttpOutput& b) {
+    REQUIRE(a.transactions().size() == b.transactions().size());
+    for (size_t i = 0; i < a.transactions().size(); ++i) {
+      const HttpTransaction& x = a.transactions()[i];
+      const HttpTransaction& y = b.transactions()[i];
+      CHECK(x.tx_id == y.tx_id);
+      CHECK(x.request_side == y.request_side);
+      CHECK(x.complete == y.complete);
+      CHECK(x.progress == y.progress);
+      CHECK(x.carried == y.carried);
+      CHECK(x.body_offset == y.body_offset);
+      CHECK(x.status == y.status);
+      CHECK(x.header_count == y.header_count);
+      for (uint32_t k = 0; k < kHttpBufferCount; ++k) {
+        const auto kind = static_cast<HttpBuffer>(k);
+        CHECK(x.get(kind).len == y.get(kind).len);
+        const bool unwritten = (y.carried & http_bit(kind)) || kind == HttpBuffer::RequestBody ||
+                               kind == HttpBuffer::ResponseBody;
+        if (!unwritten) CHECK(x.get(kind).text() == y.get(kind).text());  // headers are still written
+      }
+    }
+  };
+  uint64_t carried_entries = 0, body_pieces = 0;
+  for (size_t i = 0; i < request.size(); i += 700) {
+    const HttpOutput& a = filled.request(request.substr(i, 700));
+    same(a, unread.request(request.substr(i, 700)));
+    for (const HttpTransaction& tx : a.transactions()) {
+      if (tx.carried != 0) ++carried_entries;
+      if (tx.progress & http_bit(HttpBuffer::RequestBody)) ++body_pieces;
+    }
+  }
+  for (size_t i = 0; i < response.size(); i += 9) same(filled.response(response.substr(i, 9)), unread.response(response.substr(i, 9)));
+  CHECK(carried_entries >= 3);  // the body's later pieces carried the request's headers
+  CHECK(body_pieces >= 4);
+  std::vector<std::pair<std::string, uint64_t>> a, b;
+  filled.counters().visit([&](std::string_view name, uint64_t v) { a.emplace_back(name, v); });
+  filled.counters().visit_extra([&](std::string_view name, uint64_t v) { a.emplace_back(name, v); });
+  unread.counters().visit([&](std::string_view name, uint64_t v) { b.emplace_back(name, v); });
+  unread.counters().visit_extra([&](std::string_view name, uint64_t v) { b.emplace_back(name, v); });
+  CHECK(a == b);
+  CHECK(filled.counters().tx_http == 2);  // the two requests
 }

@@ -248,7 +248,7 @@ TEST_CASE("a certificate chain beyond the handshake limit is cut, the leaf still
   CHECK(t.counters().error_parser == 0);
 }
 
-TEST_CASE("after ChangeCipherSpec a direction is not parsed; records are counted") {
+TEST_CASE("after ChangeCipherSpec a direction is not parsed, records are counted") {
   TlsHarness t;
   t.send(true, test_client_hello());
   // A plaintext-looking ClientHello after CCS is encrypted data: no second ClientHello part.
@@ -393,7 +393,7 @@ TEST_CASE("the TLS state pool: a full pool is counted, release returns the state
   CHECK(app.counters().tls.states_in_use == 0);
 }
 
-TEST_CASE("x509: names, serial, validity; truncated DER never parses and never crashes") {
+TEST_CASE("x509: names, serial and validity, and truncated DER never parses and never crashes") {
   X509Fields f;
   REQUIRE(x509_parse({kLeafDer, sizeof(kLeafDer)}, f));
   char out[256];

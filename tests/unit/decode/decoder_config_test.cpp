@@ -34,7 +34,7 @@ TEST_CASE("decoder: the embedded defaults are DecoderSettings' (Suricata's: vxla
   CHECK(d.rspan_vlans.none());
 }
 
-TEST_CASE("decoder: ports as a string, a list or a port variable; RSPAN VLANs; typeI") {
+TEST_CASE("decoder: ports as a string, a list or a port variable, RSPAN VLANs, typeI") {
   auto settings = load_settings(std::nullopt, {"decoder.vxlan.ports=[4789, 8472]", "decoder.geneve.ports=$GENEVE_PORTS",
                                                "decoder.erspan.typeI.enabled=yes", "decoder.rspan.vlans=[999, 1999]",
                                                "decoder.vxlan.enabled=no"});

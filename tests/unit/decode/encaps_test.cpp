@@ -158,7 +158,7 @@ TEST_CASE("ERSPAN type I: off by default (counted), decoded when decoder.erspan.
   CHECK(d->packet.mirror.sensor_src == kSensorSrc);
 }
 
-TEST_CASE("GRE: transparent Ethernet bridging with checksum, key and sequence; IPv4 over GRE") {
+TEST_CASE("GRE: transparent Ethernet bridging with checksum, key and sequence, IPv4 over GRE") {
   Frame teb;
   teb.gre(0x8000 | 0x2000 | 0x1000, 0x6558, 0xdeadbeef, 42).append(guest_frame(7));
   auto d = decode(over_gre(teb).bytes);
@@ -232,7 +232,7 @@ TEST_CASE("ERSPAN: unsupported versions") {
   CHECK(e->stats.event.erspan_unsupported_version == 1);
 }
 
-TEST_CASE("VXLAN: VNI kept, inner QinQ frame decoded; not VXLAN stays UDP; configured ports") {
+TEST_CASE("VXLAN: VNI kept, inner QinQ frame decoded, not VXLAN stays UDP, configured ports") {
   Frame qinq;
   qinq.ethernet(0x88a8).vlan(300, 0x8100).vlan(20, 0x0800);
   qinq.ipv4(6, 20 + 20 + 5).tcp(40000, 8080, tcp_flag::Psh | tcp_flag::Ack).text("hello");
@@ -290,7 +290,7 @@ TEST_CASE("VXLAN and Geneve: an unknown payload type is Suricata's event") {
   CHECK(g->stats.event.geneve_unknown_payload_type == 1);
 }
 
-TEST_CASE("Geneve: options skipped, Ethernet or IP inside; another version stays UDP") {
+TEST_CASE("Geneve: options skipped, Ethernet or IP inside, another version stays UDP") {
   Frame payload;
   payload.geneve(0xabcdef, 0x6558, 3).append(guest_frame(9));
   auto d = decode(over_udp(payload, 6081).bytes);
@@ -413,7 +413,7 @@ TEST_CASE("An outer fragment carrying GRE is counted and left to defrag") {
   CHECK(d->stats.erspan == 0);
 }
 
-TEST_CASE("Flow key: the same inner flow on two VNIs or sessions is two flows; outer addresses are not in it") {
+TEST_CASE("Flow key: the same inner flow on two VNIs or sessions is two flows, outer addresses are not in it") {
   FlowSettings settings;
   settings.prealloc = 16;
   settings.memcap = 4 << 20;

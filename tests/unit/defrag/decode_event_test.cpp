@@ -19,7 +19,7 @@ tl::expected<Rule, RuleError> parse(const std::string& options) {
 
 }  // namespace
 
-TEST_CASE("decode-event: Suricata's event names, with or without decoder.; unknown names rejected") {
+TEST_CASE("decode-event: Suricata's event names with or without the decoder. prefix, unknown names rejected") {
   auto rule = parse("decode-event:ipv4.frag_overlap;");
   REQUIRE(rule);
   CHECK(rule->packet.decode_events.test(DecodeEvent::Ipv4FragOverlap));

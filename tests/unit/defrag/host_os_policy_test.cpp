@@ -32,7 +32,7 @@ TEST_CASE("host-os-policy: the most specific entry wins, whatever the order") {
   CHECK(table.lookup(ip("9.255.255.255")) == OsPolicy::Bsd);
 }
 
-TEST_CASE("host-os-policy: identical ranges, the later entry wins; the fallback is configurable") {
+TEST_CASE("host-os-policy: identical ranges, the later entry wins, the fallback is configurable") {
   HostOsPolicyTable table({entry(OsPolicy::Windows, {"0.0.0.0/0"}), entry(OsPolicy::Linux, {"0.0.0.0/0"})},
                           OsPolicy::First);
   CHECK(table.lookup(ip("1.2.3.4")) == OsPolicy::Linux);

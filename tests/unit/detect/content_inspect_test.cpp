@@ -198,7 +198,7 @@ std::string bytes(std::initializer_list<int> values) {
 
 }  // namespace
 
-TEST_CASE("byte_extract: the value sets a relative content's distance; backtracking re-extracts") {
+TEST_CASE("byte_extract: the value sets a relative content's distance, backtracking re-extracts") {
   const std::string rule = R"(content:"LEN"; byte_extract:1,0,n,relative; content:"X"; distance:n; within:1;)";
   // n=3, read ends at 4: "X" must be at 7
   CHECK(matches(rule, "LEN" + bytes({3}) + "abcX"));

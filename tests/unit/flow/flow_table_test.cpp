@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <new>
 #include <set>
+#include <string_view>
 
 #include <catch2/catch.hpp>
 
@@ -203,4 +204,48 @@ TEST_CASE("non-IP packets get no flow") {
   Packet arp;
   CHECK(table.process(arp) == nullptr);
   CHECK(table.counters().total == 0);
+}
+
+TEST_CASE("a hash stored by the decoding thread finds the same flows - peek reads them without changing anything") {
+  FlowTable table(FlowSettings{});
+  // Addresses that differ only in their last 8 bytes, only in their first 8, and IPv4: the hash
+  // orders the two endpoints by address bytes, so both directions must give the same hash.
+  const char* pairs[][2] = {{"2001:db8::1:1", "2001:db8::1:2"}, {"2001:db8::7", "2001:db9::7"}, {"10.0.0.9", "10.0.0.10"},
+                            {"10.0.0.5", "10.0.0.5"}};
+  for (const auto& pair : pairs) {
+    Packet request = tcp_packet(pair[0], 40000, pair[1], 80, tcp_flag::Syn, kSecond);
+    Packet reply = tcp_packet(pair[1], 80, pair[0], 40000, tcp_flag::Syn | tcp_flag::Ack, 2 * kSecond);
+    if (std::string_view(pair[0]).find(':') != std::string_view::npos) request.ip_version = reply.ip_version = 6;
+    INFO(pair[0] << " " << pair[1]);
+    CHECK(FlowTable::hash(request) == FlowTable::hash(reply));
+    CHECK(table.peek(request) == nullptr);  // no stored hash: nothing looked up
+    request.flow_hash = FlowTable::hash(request);
+    request.flow_hash_set = true;
+    CHECK(table.peek(request) == nullptr);  // not created yet
+    table.prefetch_slot(request);
+    table.prefetch_flow(request);
+    Flow* flow = table.process(request);
+    REQUIRE(flow != nullptr);
+    CHECK(flow->hash == request.flow_hash);
+    CHECK(table.peek(request) == flow);
+    reply.flow_hash = FlowTable::hash(reply);
+    reply.flow_hash_set = true;
+    CHECK(table.peek(reply) == flow);
+    CHECK(flow->pkts_toclient == 0);  // peek counted nothing
+    // The reply without a stored hash finds the same flow as with one.
+    Packet plain = reply;
+    plain.flow_hash_set = false;
+    CHECK(table.process(plain) == flow);
+    CHECK_FALSE(plain.to_server);
+    CHECK(table.process(reply) == flow);
+    CHECK(flow->pkts_toclient == 2);
+    // Another port is another flow, for peek as for process.
+    Packet other = tcp_packet(pair[0], 40001, pair[1], 80, tcp_flag::Syn, 3 * kSecond);
+    other.ip_version = request.ip_version;
+    other.flow_hash = FlowTable::hash(other);
+    other.flow_hash_set = true;
+    CHECK(table.peek(other) == nullptr);
+    CHECK(table.process(other) != flow);
+  }
+  CHECK(table.counters().total == 8);
 }

@@ -84,7 +84,7 @@ TEST_CASE("a worker thread keeps looking up while the control plane publishes") 
   CHECK(store.generation() == 201);
 }
 
-TEST_CASE("the watcher reloads on a changed file and on a hang-up; a bad file keeps the old one") {
+TEST_CASE("the watcher reloads on a changed file and on a hang-up, a bad file keeps the old one") {
   const std::string path = std::string(EASTWATCH_BINARY_DIR) + "/inventory_watch_test.yaml";
   write_file(path, inventory_text("web-01"));
   auto first = load_inventory_file(path);

@@ -104,7 +104,7 @@ uint32_t vm_of(const Inventory& inv, const Packet& p, bool server) {
 
 }  // namespace
 
-TEST_CASE("inventory roles: dhcp-server and router; an unknown role is an error") {
+TEST_CASE("inventory roles: dhcp-server and router, an unknown role is an error") {
   const auto inv = guests();
   CHECK(inv->vm(0).roles == 0);
   CHECK(inv->vm(2).roles == vm_role::DhcpServer);
@@ -244,7 +244,7 @@ TEST_CASE("sid 6: more than scan.ports ports of one neighbour within the window"
   CHECK(later == 1);
 }
 
-TEST_CASE("sid 6: a host sweep of the segment; negatives") {
+TEST_CASE("sid 6: a host sweep of the segment, negatives") {
   const auto inv = guests();
   VmDetector detector{VmDetectSettings{}};
   std::vector<AlertEvent> out(4);

@@ -174,7 +174,7 @@ TEST_CASE("BindingTable: learns, confirms, keeps a live binding against a contra
   CHECK(table.counters().entries == 1);
 }
 
-TEST_CASE("BindingTable: the memcap bounds it; a full bucket gives up its least recently seen entry, counted") {
+TEST_CASE("BindingTable: the memcap bounds it, a full bucket gives up its least recently seen entry, counted") {
   BindingTable small(1, 3600);  // below one bucket: one bucket of kWays
   CHECK(small.capacity() == BindingTable::kWays);
   const auto same = [](uint64_t& stored, uint64_t claimed) { return stored == claimed; };
@@ -248,7 +248,7 @@ TEST_CASE("sid 1: the inventory wins over learned bindings, and an unknown MAC c
   CHECK(d.arp(arp(2, kDb, kDb, 12, 1), *inv) == 0);              // db-01 itself, still fine
 }
 
-TEST_CASE("sid 1: a DHCP ack of a dhcp-server VM binds yiaddr to chaddr; a rogue server's ack teaches nothing") {
+TEST_CASE("sid 1: a DHCP ack of a dhcp-server VM binds yiaddr to chaddr, a rogue server's ack teaches nothing") {
   const auto inv = segment_inventory();
   Detect d;
   CHECK(d.arp(arp(2, kOther, kOther, 60, 1), *inv, 1000) == 0);  // learned for kOther
@@ -336,7 +336,7 @@ TEST_CASE("sid 3: DHCPv6 advertise and reply from a host not marked dhcp-server"
   CHECK(d2.packet(udp(true, kWeb, 0x11, 547, 546, reply), *inv) == 0);
 }
 
-TEST_CASE("inventory: vlan, vni and mirror-session per VM and per MAC; bad values are errors") {
+TEST_CASE("inventory: vlan, vni and mirror-session per VM and per MAC, bad values are errors") {
   const auto inv = segment_inventory();
   const uint8_t web[] = {0, 0x50, 0x56, 0, 0, kWeb};
   const uint8_t db[] = {0, 0x50, 0x56, 0, 0, kDb};

@@ -125,7 +125,7 @@ TEST_CASE("the recorder queues one event per decode event, rate-limited, and cou
   CHECK(recorder.counters().queue_full == 0);
 }
 
-TEST_CASE("a full anomaly queue drops and counts; the worker never waits") {
+TEST_CASE("a full anomaly queue drops and counts, the worker never waits") {
   AnomalySettings settings = enabled_settings();
   settings.rate_limit = 0;
   AnomalyRecorder recorder(settings);
@@ -237,7 +237,7 @@ TEST_CASE("an anomaly record has Suricata 7's fields in its order") {
   CHECK(std::string(doc["anomaly"]["event"].GetString()) == "tcp.hlen_too_small");
 }
 
-TEST_CASE("a non-IP anomaly has no addresses; packethdr adds the frame's first 32 bytes") {
+TEST_CASE("a non-IP anomaly has no addresses, packethdr adds the frame's first 32 bytes") {
   AnomalySettings settings = enabled_settings();
   settings.packethdr = true;
   AnomalyRecorder recorder(settings);

@@ -438,7 +438,7 @@ TEST_CASE("outputs.pcap-log: Suricata's keys, defaults as the embedded yaml, val
   }
 }
 
-TEST_CASE("an alert of a logged packet carries capture_file and pcap_log; none without") {
+TEST_CASE("an alert of a logged packet carries capture_file and pcap_log, none without") {
   Rule rule;
   rule.sid = 5;
   rule.msg = "x";

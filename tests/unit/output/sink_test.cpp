@@ -106,7 +106,7 @@ TEST_CASE("redis: a server stopped and restarted in the middle of traffic gets e
   check_exactly_once_in_order(redis_list(redis.port(), "alerts"), kRecords);
 }
 
-TEST_CASE("redis: a run that ends while the server is down leaves its records spooled; the next run sends them first") {
+TEST_CASE("redis: a run that ends while the server is down leaves its records spooled, the next run sends them first") {
   if (!have_redis_server()) {
     WARN("redis-server is not installed (packaging/scripts/install-deps.sh): skipped");
     return;

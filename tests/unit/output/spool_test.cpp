@@ -64,7 +64,7 @@ TEST_CASE("the spool returns records in append order across segments and empties
   CHECK(spool->dropped() == 0);
 }
 
-TEST_CASE("read without commit returns the same records again; a partial commit resumes after it") {
+TEST_CASE("read without commit returns the same records again, a partial commit resumes after it") {
   const std::string dir = fresh_dir("partial");
   auto spool = open_spool(dir);
   for (int i = 0; i < 10; ++i) spool->append(record(i));
@@ -100,7 +100,7 @@ TEST_CASE("a reopened spool resumes from the committed offset, exactly once") {
   for (size_t i = 0; i < all.size(); ++i) CHECK(all[i] == record(static_cast<int>(123 + i)));
 }
 
-TEST_CASE("a record cut off by a crash is removed at open; the whole ones before it survive") {
+TEST_CASE("a record cut off by a crash is removed at open, the whole ones before it survive") {
   const std::string dir = fresh_dir("torn");
   {
     auto spool = open_spool(dir, 1 << 20, 1 << 20);

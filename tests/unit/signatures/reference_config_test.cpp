@@ -4,7 +4,7 @@
 
 using namespace eastwatch;
 
-TEST_CASE("reference.config: systems resolve to URL prefix + id, case-insensitively; bad lines at file:line") {
+TEST_CASE("reference.config: systems resolve to URL prefix + id, case-insensitively, bad lines at file:line") {
   std::vector<std::string> errors;
   const auto table = ReferenceTable::parse(
       "# comment\n"

@@ -97,7 +97,7 @@ TEST_CASE("every sticky buffer keyword starts a section of its kind and sets the
   }
 }
 
-TEST_CASE("content modifiers move the preceding content; later modifiers apply to it") {
+TEST_CASE("content modifiers move the preceding content, later modifiers apply to it") {
   auto rule = parse(
       R"(content:"GET"; http_method; content:"/a"; http_uri; content:"b"; http_uri; nocase; distance:0; )"
       R"(content:"pay"; content:"Mozilla"; http_user_agent;)");
@@ -302,7 +302,7 @@ TEST_CASE("transforms follow a sticky buffer, in order") {
         "'http.uri' and its transforms must be followed by content or another inspecting option before 'http.host'");
 }
 
-TEST_CASE("the rule's protocol follows its buffers; conflicts are load errors") {
+TEST_CASE("the rule's protocol follows its buffers, conflicts are load errors") {
   CHECK(parse_with("alert http any any -> any any", R"(http.uri; content:"a";)")->app_proto == AppProto::Http);
   CHECK(error_of(R"(http.uri; content:"a";)", "alert dns any any -> any any") ==
         "'http.uri' inspects http but the rule's protocol is dns (conflicting app-layer protocols)");

@@ -53,7 +53,7 @@ TEST_CASE("dotprefix prepends a dot, an empty buffer stays empty") {
   CHECK(apply_one(Transform::Kind::Dotprefix, "") == "");
 }
 
-TEST_CASE("strip_whitespace and compress_whitespace (C isspace: space \\t \\n \\v \\f \\r)") {
+TEST_CASE("strip_whitespace and compress_whitespace (C isspace: space, tab, newline, vertical tab, form feed, carriage return)") {
   CHECK(apply_one(Transform::Kind::StripWhitespace, " A\tB\r\nC\v\f ") == "ABC");
   // The first byte of a run is kept as it is, not replaced by a space.
   CHECK(apply_one(Transform::Kind::CompressWhitespace, "a\t  b  \r\nc") == "a\tb c");
@@ -100,7 +100,7 @@ TEST_CASE("transforms chain in rule order") {
             .data == ".EXAMPLE.COM");
 }
 
-TEST_CASE("header_lowercase: names only; strip_pseudo_headers: lines starting with ':'") {
+TEST_CASE("header_lowercase: names only, strip_pseudo_headers: lines starting with ':'") {
   CHECK(apply_one(Transform::Kind::HeaderLowercase, "Host: ExAmple\r\nUser-Agent: X:Y\r\nACCEPT") ==
         "host: ExAmple\r\nuser-agent: X:Y\r\naccept");
   CHECK(apply_one(Transform::Kind::StripPseudoHeaders, ":method: GET\r\nHost: x\r\n:path: /\r\nA: b\r\n") ==

@@ -127,7 +127,7 @@ TEST_CASE("differential: the decoder reads the documented record layout") {
   CHECK(a.segments[0].offset == 258);
 }
 
-TEST_CASE("differential: an acknowledged hole is a gap; only the bytes before it are compared") {
+TEST_CASE("differential: an acknowledged hole is a gap, only the bytes before it are compared") {
   // "ABCD", a hole [4, 8) the receiver acknowledges, then "IJKL": delivered after a gap.
   DiffCase c = shape(OsPolicy::Bsd, {{0, "ABCD"}, {8, "", true}, {8, "IJKL"}, {4, "EFGH"}});
   CHECK(diff_model(c) == "ABCDEFGHIJKL");  // the model knows no gaps

@@ -474,7 +474,7 @@ TEST_CASE("async-oneside: a session where only the client side is seen") {
   CHECK(on.session()->state == TcpState::Established);
 }
 
-TEST_CASE("a FIN's sequence number is not data; data after the FIN is ignored") {
+TEST_CASE("a FIN's sequence number is not data, data after the FIN is ignored") {
   StreamHarness h(small_settings());
   h.handshake(kClientIsn, kServerIsn);
   CHECK(bytes_of(h.send(true, kFin | kAck, kC, kS, "bye")) == "bye");
