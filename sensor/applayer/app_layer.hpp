@@ -65,7 +65,8 @@ class AppLayer {
   // A hint for the next packet of an HTTP flow: loads the start of its parser state and its
   // stream offsets into the cache. Only reads.
   void prefetch(const Flow& flow) const noexcept {
-    if (flow.app_state == 0 || flow.app_proto != static_cast<uint8_t>(AppProto::Http) || flow.app_state > capacity_) {
+    if (flow.app_state == 0 || flow.app_proto != static_cast<uint8_t>(AppProto::Http) ||
+        flow.app_state > states_.capacity()) {
       return;
     }
     const HttpState* state = &states_[flow.app_state - 1];
