@@ -231,7 +231,7 @@ TEST_CASE("defrag: without prealloc the pools fill on use, with the same results
   CHECK(payload_of(*r, 20) == expand("AB"));
 }
 
-TEST_CASE("defrag: a full-size defragmenter backs only the pages it uses; prealloc backs them all") {
+TEST_CASE("defrag: a full-size defragmenter backs only the pages it uses, prealloc backs them all") {
   DefragSettings s;  // the defaults: 32 MiB
   s.prealloc = false;
   const uint64_t before = eastwatch::test::resident_bytes();

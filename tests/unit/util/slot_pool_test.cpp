@@ -92,7 +92,7 @@ TEST_CASE("SlotPool constructs a slot when first handed out and destroys every c
   CHECK(g_destroyed == 2);
 }
 
-TEST_CASE("SlotPool: kNone when every slot is taken; acquire and release allocate nothing") {
+TEST_CASE("SlotPool: kNone when every slot is taken, and acquire and release allocate nothing") {
   SlotPool<uint64_t> pool(4);
   const uint64_t before = g_allocations.load();
   uint32_t taken[4];

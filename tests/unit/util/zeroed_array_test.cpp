@@ -67,7 +67,7 @@ TEST_CASE("ZeroedArray: a type whose default is not all-zero bytes is refused un
   CHECK(slots[999].start == 0);
 }
 
-TEST_CASE("ZeroedArray: moving hands over the mapping; size 0 maps nothing") {
+TEST_CASE("ZeroedArray: moving hands over the mapping, and size 0 maps nothing") {
   ZeroedArray<uint32_t> a(4096);
   a[10] = 3;
   uint32_t* data = a.data();
