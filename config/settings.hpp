@@ -96,7 +96,7 @@ struct DefragSettings {
   uint32_t hash_size = 65536;     // buckets of the tracker index
   uint32_t trackers = 65535;      // datagrams reassembled at once (bounded by memcap too)
   uint32_t max_frags = 65535;     // fragments kept per datagram
-  bool prealloc = true;           // touch the pools at start-up
+  bool prealloc = false;          // touch the pools at start-up (else pages are backed on first use)
   uint32_t timeout_seconds = 60;  // an incomplete datagram is dropped this long after its latest fragment
 };
 

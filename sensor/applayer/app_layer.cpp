@@ -13,6 +13,10 @@ namespace {
 constexpr uint8_t kDoneToServer = 0x01, kDoneToClient = 0x02, kNoMatchToServer = 0x04, kNoMatchToClient = 0x08,
                   kNoState = 0x10;
 
+constexpr uint32_t kNoSlot = 0xffffffffu;  // SlotPool<T>::kNone
+
+uint8_t* buffers(const ZeroPages& pages) noexcept { return reinterpret_cast<uint8_t*>(pages.data()); }
+
 uint32_t output_arena_bytes(const AppLayerSettings& s) {
   // Headers of a packet's transactions plus up to two bodies' limits, within [256 KiB, 32 MiB].
   const uint64_t bodies = 2 * std::max(s.http.request_body_limit, s.http.response_body_limit);
@@ -21,40 +25,35 @@ uint32_t output_arena_bytes(const AppLayerSettings& s) {
 
 }  // namespace
 
+uint32_t AppLayer::http_pool_capacity(const AppLayerSettings& s) {
+  const uint64_t per_state = sizeof(HttpState) + 2ull * s.http.header_limit;
+  return static_cast<uint32_t>(std::min<uint64_t>(s.memcap / per_state, 1u << 24));
+}
+uint32_t AppLayer::tls_pool_capacity(const AppLayerSettings& s) {
+  const uint64_t per_state = sizeof(TlsState) + 2ull * s.tls.handshake_limit;
+  return static_cast<uint32_t>(std::min<uint64_t>(s.tls.memcap / per_state, 1u << 24));
+}
+uint32_t AppLayer::dns_pool_capacity(const AppLayerSettings& s) {
+  const uint64_t per_state = sizeof(DnsTcpState) + 2ull * s.dns.tcp_buffer_size;
+  return static_cast<uint32_t>(std::min<uint64_t>(s.dns.global_memcap / per_state, 1u << 24));
+}
+
+// The pools and their buffers are zero pages (sensor/util): a state and its buffers are
+// backed when a flow first takes them, so start-up and exit cost nothing for unused ones.
 AppLayer::AppLayer(const AppLayerSettings& settings)
     : settings_(settings),
       output_(output_arena_bytes(settings)),
       decompressors_(settings.http.decompressors, settings.http.compression_bomb_limit,
                      settings.http.compression_bomb_ratio),
       context_{settings_.http, counters_, output_, decompressors_},
+      states_(http_pool_capacity(settings)),
+      buffers_(2ull * settings.http.header_limit * states_.capacity()),
       tls_output_(4 * settings.tls.handshake_limit + (16u << 10)),  // a chain's DER, JA3 strings, names
-      tls_context_{counters_.tls, tls_output_} {
-  const uint64_t per_state = sizeof(HttpState) + 2ull * settings_.http.header_limit;
-  capacity_ = static_cast<uint32_t>(std::min<uint64_t>(settings_.memcap / per_state, 1u << 24));
-  states_ = std::make_unique<HttpState[]>(capacity_);
-  buffers_.reset(static_cast<uint8_t*>(std::malloc(std::max<uint64_t>(1, 2ull * settings_.http.header_limit * capacity_))));
-  free_ = std::make_unique<uint32_t[]>(capacity_);
-  for (uint32_t i = 0; i < capacity_; ++i) free_[i] = capacity_ - 1 - i;
-  free_count_ = capacity_;
-
-  const uint64_t tls_per_state = sizeof(TlsState) + 2ull * settings_.tls.handshake_limit;
-  tls_capacity_ = static_cast<uint32_t>(std::min<uint64_t>(settings_.tls.memcap / tls_per_state, 1u << 24));
-  tls_states_ = std::make_unique<TlsState[]>(tls_capacity_);
-  tls_buffers_.reset(
-      static_cast<uint8_t*>(std::malloc(std::max<uint64_t>(1, 2ull * settings_.tls.handshake_limit * tls_capacity_))));
-  tls_free_ = std::make_unique<uint32_t[]>(tls_capacity_);
-  for (uint32_t i = 0; i < tls_capacity_; ++i) tls_free_[i] = tls_capacity_ - 1 - i;
-  tls_free_count_ = tls_capacity_;
-
-  const uint64_t dns_per_state = sizeof(DnsTcpState) + 2ull * settings_.dns.tcp_buffer_size;
-  dns_capacity_ = static_cast<uint32_t>(std::min<uint64_t>(settings_.dns.global_memcap / dns_per_state, 1u << 24));
-  dns_states_ = std::make_unique<DnsTcpState[]>(dns_capacity_);
-  dns_buffers_.reset(
-      static_cast<uint8_t*>(std::malloc(std::max<uint64_t>(1, 2ull * settings_.dns.tcp_buffer_size * dns_capacity_))));
-  dns_free_ = std::make_unique<uint32_t[]>(dns_capacity_);
-  for (uint32_t i = 0; i < dns_capacity_; ++i) dns_free_[i] = dns_capacity_ - 1 - i;
-  dns_free_count_ = dns_capacity_;
-}
+      tls_context_{counters_.tls, tls_output_},
+      tls_states_(tls_pool_capacity(settings)),
+      tls_buffers_(2ull * settings.tls.handshake_limit * tls_states_.capacity()),
+      dns_states_(dns_pool_capacity(settings)),
+      dns_buffers_(2ull * settings.dns.tcp_buffer_size * dns_states_.capacity()) {}
 
 AppLayer::~AppLayer() = default;
 
@@ -125,14 +124,14 @@ void AppLayer::detect_tcp(Flow& flow, const StreamUpdate& update) noexcept {
 AppLayer::HttpState* AppLayer::http_state(Flow& flow) noexcept {
   if (flow.app_state != 0) return &states_[flow.app_state - 1];
   if (flow.app_detect & kNoState) return nullptr;
-  if (free_count_ == 0) {
+  const uint32_t index = states_.acquire();
+  if (index == kNoSlot) {
     flow.app_detect |= kNoState;
     ++counters_.error_http_alloc;
     return nullptr;
   }
-  const uint32_t index = free_[--free_count_];
   HttpState& state = states_[index];
-  state.parser.init(buffers_.get() + 2ull * settings_.http.header_limit * index, settings_.http.header_limit);
+  state.parser.init(buffers(buffers_) + 2ull * settings_.http.header_limit * index, settings_.http.header_limit);
   state.consumed[0] = state.consumed[1] = 0;
   flow.app_state = index + 1;
   ++counters_.http_states_in_use;
@@ -159,19 +158,19 @@ void AppLayer::release(const Flow& flow) noexcept {
   if (flow.app_state == 0) return;
   if (flow.app_proto == static_cast<uint8_t>(AppProto::Dns)) {
     if (flow.key.ip_proto == 6) {  // UDP: app_state is the tx counter, no state
-      dns_free_[dns_free_count_++] = flow.app_state - 1;
+      dns_states_.release(flow.app_state - 1);
       --counters_.dns.tcp_states_in_use;
     }
     return;
   }
   if (flow.app_proto == static_cast<uint8_t>(AppProto::Tls)) {
-    tls_free_[tls_free_count_++] = flow.app_state - 1;
+    tls_states_.release(flow.app_state - 1);
     --counters_.tls.states_in_use;
     return;
   }
   const uint32_t index = flow.app_state - 1;
   states_[index].parser.release(context_);
-  free_[free_count_++] = index;  // the flow's fields are reset when the table reuses it
+  states_.release(index);  // the flow's fields are reset when the table reuses it
   --counters_.http_states_in_use;
 }
 
@@ -183,14 +182,14 @@ const HttpEveData* AppLayer::http_eve(const Flow& flow) const noexcept {
 AppLayer::TlsState* AppLayer::tls_state(Flow& flow) noexcept {
   if (flow.app_state != 0) return &tls_states_[flow.app_state - 1];
   if (flow.app_detect & kNoState) return nullptr;
-  if (tls_free_count_ == 0) {
+  const uint32_t index = tls_states_.acquire();
+  if (index == kNoSlot) {
     flow.app_detect |= kNoState;
     ++counters_.tls.error_alloc;
     return nullptr;
   }
-  const uint32_t index = tls_free_[--tls_free_count_];
   TlsState& state = tls_states_[index];
-  state.parser.init(tls_buffers_.get() + 2ull * settings_.tls.handshake_limit * index, settings_.tls.handshake_limit);
+  state.parser.init(buffers(tls_buffers_) + 2ull * settings_.tls.handshake_limit * index, settings_.tls.handshake_limit);
   state.consumed[0] = state.consumed[1] = 0;
   flow.app_state = index + 1;
   ++counters_.tls.states_in_use;
@@ -230,13 +229,13 @@ void AppLayer::process_dns_tcp(Flow& flow, const StreamUpdate& update) noexcept 
   if (!settings_.dns.tcp_enabled) return;
   if (flow.app_state == 0) {
     if (flow.app_detect & kNoState) return;
-    if (dns_free_count_ == 0) {
+    const uint32_t index = dns_states_.acquire();
+    if (index == kNoSlot) {
       flow.app_detect |= kNoState;
       ++counters_.dns.error_tcp_alloc;
       return;
     }
-    const uint32_t index = dns_free_[--dns_free_count_];
-    dns_states_[index].init(dns_buffers_.get() + 2ull * settings_.dns.tcp_buffer_size * index,
+    dns_states_[index].init(buffers(dns_buffers_) + 2ull * settings_.dns.tcp_buffer_size * index,
                             settings_.dns.tcp_buffer_size);
     flow.app_state = index + 1;
     ++counters_.dns.tcp_states_in_use;

@@ -5,7 +5,8 @@
 //  - All memory is allocated in the constructor: a pool of HTTP flow states (parser state,
 //    EVE facts and 2 x app-layer.http.header-limit bytes of header buffers each) sized by
 //    app-layer.memcap, the decompressor pool, and the per-packet output (transactions and an
-//    arena). `process`, `process_drained` and `release` never allocate, lock, throw or log.
+//    arena). The pools are zero pages built lazily (sensor/util/slot_pool.hpp): a state is
+//    constructed, and its pages backed, when a flow first takes it. `process`, `process_drained` and `release` never allocate, lock, throw or log.
 //  - `process` runs once per packet after the stream engine (stream: its update for a TCP
 //    packet, else null) and first empties the HTTP output; `process_drained` runs for each
 //    further update of the same packet (StreamUpdate::more). Detection then reads
@@ -41,6 +42,7 @@
 #include "sensor/decode/packet.hpp"
 #include "sensor/flow/flow.hpp"
 #include "sensor/stream/tcp_stream_engine.hpp"
+#include "sensor/util/slot_pool.hpp"
 
 namespace eastwatch {
 
@@ -63,7 +65,8 @@ class AppLayer {
   // A hint for the next packet of an HTTP flow: loads the start of its parser state and its
   // stream offsets into the cache. Only reads.
   void prefetch(const Flow& flow) const noexcept {
-    if (flow.app_state == 0 || flow.app_proto != static_cast<uint8_t>(AppProto::Http) || flow.app_state > capacity_) {
+    if (flow.app_state == 0 || flow.app_proto != static_cast<uint8_t>(AppProto::Http) ||
+        flow.app_state > states_.capacity()) {
       return;
     }
     const HttpState* state = &states_[flow.app_state - 1];
@@ -81,17 +84,14 @@ class AppLayer {
   const DnsOutput& dns_output() const noexcept { return dns_output_; }
 
   const AppLayerCounters& counters() const noexcept { return counters_; }
-  uint32_t http_capacity() const noexcept { return capacity_; }
-  uint32_t tls_capacity() const noexcept { return tls_capacity_; }
-  uint32_t dns_tcp_capacity() const noexcept { return dns_capacity_; }
+  uint32_t http_capacity() const noexcept { return states_.capacity(); }
+  uint32_t tls_capacity() const noexcept { return tls_states_.capacity(); }
+  uint32_t dns_tcp_capacity() const noexcept { return dns_states_.capacity(); }
 
  private:
   struct HttpState {
     HttpFlowParser parser;
     uint64_t consumed[2] = {0, 0};  // stream offset parsed up to, per direction
-  };
-  struct FreeDeleter {
-    void operator()(void* p) const noexcept { std::free(p); }
   };
 
   void process_tcp(Flow& flow, const StreamUpdate& update) noexcept;
@@ -107,32 +107,26 @@ class AppLayer {
   TlsState* tls_state(Flow& flow) noexcept;
   void process_dns_udp(Flow& flow, const Packet& packet) noexcept;
   void process_dns_tcp(Flow& flow, const StreamUpdate& update) noexcept;
+  static uint32_t http_pool_capacity(const AppLayerSettings& settings);
+  static uint32_t tls_pool_capacity(const AppLayerSettings& settings);
+  static uint32_t dns_pool_capacity(const AppLayerSettings& settings);
 
   AppLayerSettings settings_;
   AppLayerCounters counters_;
   HttpOutput output_;
   HttpDecompressorPool decompressors_;
   HttpContext context_;
-  uint32_t capacity_ = 0;
-  std::unique_ptr<HttpState[]> states_;
-  std::unique_ptr<uint8_t, FreeDeleter> buffers_;  // capacity_ x 2 x header-limit, touched when used
-  std::unique_ptr<uint32_t[]> free_;               // free state indexes
-  uint32_t free_count_ = 0;
-  // TLS: states, 2 x handshake-limit of buffer each (touched when used), free indexes.
+  SlotPool<HttpState> states_;
+  ZeroPages buffers_;  // states_.capacity() x 2 x header-limit, touched when used
+  // TLS: states, 2 x handshake-limit of buffer each (touched when used).
   TlsOutput tls_output_;
   TlsContext tls_context_;
-  uint32_t tls_capacity_ = 0;
-  std::unique_ptr<TlsState[]> tls_states_;
-  std::unique_ptr<uint8_t, FreeDeleter> tls_buffers_;
-  std::unique_ptr<uint32_t[]> tls_free_;
-  uint32_t tls_free_count_ = 0;
-  // DNS: the per-packet output; DNS/TCP states, 2 x tcp.buffer-size each (touched when used), free indexes.
+  SlotPool<TlsState> tls_states_;
+  ZeroPages tls_buffers_;
+  // DNS: the per-packet output; DNS/TCP states, 2 x tcp.buffer-size each (touched when used).
   DnsOutput dns_output_;
-  uint32_t dns_capacity_ = 0;
-  std::unique_ptr<DnsTcpState[]> dns_states_;
-  std::unique_ptr<uint8_t, FreeDeleter> dns_buffers_;
-  std::unique_ptr<uint32_t[]> dns_free_;
-  uint32_t dns_free_count_ = 0;
+  SlotPool<DnsTcpState> dns_states_;
+  ZeroPages dns_buffers_;
 };
 
 }  // namespace eastwatch

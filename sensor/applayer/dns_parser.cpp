@@ -196,7 +196,7 @@ class MessageParser {
 }  // namespace
 
 DnsOutput::DnsOutput()
-    : txs_(std::make_unique<DnsTransaction[]>(kMaxTx)), arena_(std::make_unique<uint8_t[]>(kArenaBytes)) {}
+    : txs_(std::make_unique<DnsTransaction[]>(kMaxTx)), arena_(std::make_unique_for_overwrite<uint8_t[]>(kArenaBytes)) {}
 
 DnsTransaction* DnsOutput::add() noexcept {
   if (tx_count_ == kMaxTx) return nullptr;

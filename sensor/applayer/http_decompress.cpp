@@ -14,7 +14,7 @@ constexpr uint32_t kArenaBytes = 48 * 1024;
 
 struct HttpDecompressorPool::Slot {
   z_stream stream{};
-  std::unique_ptr<uint8_t[]> arena;
+  uint8_t* arena = nullptr;  // kArenaBytes of the pool's zero pages
   uint32_t arena_used = 0;
   bool busy = false;
   bool started = false;  // inflateInit2 done (decided at the first input byte)
@@ -28,7 +28,7 @@ struct HttpDecompressorPool::Slot {
     Slot* slot = static_cast<Slot*>(opaque);
     const uint64_t bytes = (uint64_t{items} * size + 15) & ~uint64_t{15};
     if (slot->arena_used + bytes > kArenaBytes) return Z_NULL;
-    void* p = slot->arena.get() + slot->arena_used;
+    void* p = slot->arena + slot->arena_used;
     slot->arena_used += static_cast<uint32_t>(bytes);
     return p;
   }
@@ -36,8 +36,14 @@ struct HttpDecompressorPool::Slot {
 };
 
 HttpDecompressorPool::HttpDecompressorPool(uint32_t count, uint64_t bomb_limit, uint32_t bomb_ratio)
-    : count_(count), bomb_limit_(bomb_limit), bomb_ratio_(bomb_ratio), slots_(std::make_unique<Slot[]>(count)) {
-  for (uint32_t i = 0; i < count_; ++i) slots_[i].arena = std::make_unique<uint8_t[]>(kArenaBytes);
+    : count_(count),
+      bomb_limit_(bomb_limit),
+      bomb_ratio_(bomb_ratio),
+      slots_(std::make_unique<Slot[]>(count)),
+      arenas_(size_t{count} * kArenaBytes) {  // zero pages: an arena is backed when zlib first uses it
+  for (uint32_t i = 0; i < count_; ++i) {
+    slots_[i].arena = reinterpret_cast<uint8_t*>(arenas_.data()) + size_t{i} * kArenaBytes;
+  }
 }
 
 HttpDecompressorPool::~HttpDecompressorPool() {

@@ -1,5 +1,6 @@
 // Body decompression (Content-Encoding gzip, x-gzip, deflate) with zlib, from a per-worker
-// pool of decompressors preallocated at construction. zlib allocates through a bump
+// pool of decompressors preallocated at construction (their arenas are zero pages, backed
+// when first used). zlib allocates through a bump
 // allocator over each decompressor's own arena, so inflating never touches the heap.
 //
 // Contract:
@@ -17,6 +18,8 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+
+#include "sensor/util/zeroed_array.hpp"
 
 namespace eastwatch {
 
@@ -52,6 +55,7 @@ class HttpDecompressorPool {
   uint32_t bomb_ratio_;
   uint32_t in_use_ = 0;
   std::unique_ptr<Slot[]> slots_;
+  ZeroPages arenas_;  // count_ x the arena each slot's zlib state lives in
 };
 
 }  // namespace eastwatch

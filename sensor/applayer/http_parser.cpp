@@ -122,7 +122,7 @@ constexpr NamedHeader kNamed[] = {
 
 HttpOutput::HttpOutput(uint32_t arena_bytes)
     : txs_(std::make_unique<HttpTransaction[]>(kMaxTx)),
-      arena_(std::make_unique<uint8_t[]>(arena_bytes)),
+      arena_(std::make_unique_for_overwrite<uint8_t[]>(arena_bytes)),
       arena_bytes_(arena_bytes) {}
 
 HttpTransaction* HttpOutput::entry(uint64_t tx_id, bool request_side) noexcept {

@@ -127,7 +127,7 @@ ByteView ja3_hash(TlsOutput& out, ByteView text) noexcept {
 
 }  // namespace
 
-TlsOutput::TlsOutput(uint32_t arena_bytes) : arena_(std::make_unique<uint8_t[]>(arena_bytes)), arena_bytes_(arena_bytes) {}
+TlsOutput::TlsOutput(uint32_t arena_bytes) : arena_(std::make_unique_for_overwrite<uint8_t[]>(arena_bytes)), arena_bytes_(arena_bytes) {}
 
 void TlsOutput::reset() noexcept {
   entry_count_ = 0;

@@ -77,15 +77,6 @@ uint64_t next_pow2(uint64_t v) {
   return p;
 }
 
-template <class T>
-T* pool_array(size_t count, bool touch) {
-  // calloc hands back untouched zero pages for large sizes; prealloc touches them now.
-  void* memory = std::calloc(std::max<size_t>(count, 1), sizeof(T));
-  if (memory == nullptr) throw std::bad_alloc();
-  if (touch) std::memset(memory, 0, std::max<size_t>(count, 1) * sizeof(T));
-  return static_cast<T*>(memory);
-}
-
 // RFC 1624 incremental checksum update of one 16-bit word.
 uint16_t checksum_update(uint16_t checksum, uint16_t old_word, uint16_t new_word) noexcept {
   uint32_t sum = static_cast<uint16_t>(~checksum) + static_cast<uint32_t>(static_cast<uint16_t>(~old_word)) + new_word;
@@ -197,23 +188,22 @@ Defragmenter::Defragmenter(const DefragSettings& settings, const std::vector<Hos
       std::clamp<uint64_t>(block_budget / (kBlockSize + sizeof(uint32_t)), 16, 1u << 26));
   bucket_mask_ = static_cast<uint32_t>(bucket_count - 1);
 
-  const bool touch = settings.prealloc;
-  trackers_.reset(pool_array<Tracker>(tracker_capacity_, touch));
-  buckets_.reset(pool_array<uint32_t>(bucket_count, touch));
-  fragments_.reset(pool_array<Fragment>(fragment_capacity_, touch));
-  blocks_.reset(pool_array<uint8_t>(uint64_t{block_capacity_} * kBlockSize, touch));
-  block_next_.reset(pool_array<uint32_t>(block_capacity_, touch));
-  output_.reset(pool_array<uint8_t>(kMaxDatagram, true));
-  // Free lists: every entry chained to the next (index + 1 links), built once here.
-  Tracker* trackers = trackers_.get();
-  for (uint32_t i = 0; i < tracker_capacity_; ++i) trackers[i].hash_next = i + 2 <= tracker_capacity_ ? i + 2 : 0;
-  free_tracker_ = 1;
-  Fragment* fragments = fragments_.get();
-  for (uint32_t i = 0; i < fragment_capacity_; ++i) fragments[i].next = i + 2 <= fragment_capacity_ ? i + 2 : 0;
-  free_fragment_ = 1;
-  uint32_t* block_next = block_next_.get();
-  for (uint32_t i = 0; i < block_capacity_; ++i) block_next[i] = i + 2 <= block_capacity_ ? i + 2 : 0;
-  free_block_ = 1;
+  // Zero pages (sensor/util): backed when first used, or all now with defrag.prealloc.
+  trackers_ = ZeroPages(sizeof(Tracker) * tracker_capacity_);
+  buckets_ = ZeroPages(sizeof(uint32_t) * bucket_count);
+  fragments_ = ZeroPages(sizeof(Fragment) * fragment_capacity_);
+  blocks_ = ZeroPages(uint64_t{block_capacity_} * kBlockSize);
+  block_next_ = ZeroPages(sizeof(uint32_t) * block_capacity_);
+  output_ = ZeroPages(kMaxDatagram);
+  output_.prefault();
+  if (settings.prealloc) {
+    for (ZeroPages* pages : {&trackers_, &buckets_, &fragments_, &blocks_, &block_next_}) pages->prefault();
+  }
+  // Free lists chained through the entries (index + 1 links), lazily: the never-used entries
+  // are free without being linked, so no entry is written until it is first used.
+  free_trackers_ = LazyFreeList(tracker_capacity_);
+  free_fragments_ = LazyFreeList(fragment_capacity_);
+  free_blocks_ = LazyFreeList(block_capacity_);
   free_block_count_ = block_capacity_;
 
   counters_.capacity_trackers = tracker_capacity_;
@@ -224,43 +214,41 @@ Defragmenter::Defragmenter(const DefragSettings& settings, const std::vector<Hos
 Defragmenter::~Defragmenter() = default;
 
 void Defragmenter::lru_unlink(Tracker& t) noexcept {
-  Tracker* trackers = trackers_.get();
+  Tracker* trackers = tracker_pool();
   if (t.lru_prev) trackers[t.lru_prev - 1].lru_next = t.lru_next; else lru_head_ = t.lru_next;
   if (t.lru_next) trackers[t.lru_next - 1].lru_prev = t.lru_prev; else lru_tail_ = t.lru_prev;
   t.lru_prev = t.lru_next = 0;
 }
 
 void Defragmenter::lru_touch(Tracker& t) noexcept {
-  const uint32_t self = static_cast<uint32_t>(&t - trackers_.get()) + 1;
+  const uint32_t self = static_cast<uint32_t>(&t - tracker_pool()) + 1;
   if (lru_tail_ == self) return;
   if (t.lru_prev || t.lru_next || lru_head_ == self) lru_unlink(t);
   t.lru_prev = lru_tail_;
   t.lru_next = 0;
-  if (lru_tail_) trackers_.get()[lru_tail_ - 1].lru_next = self; else lru_head_ = self;
+  if (lru_tail_) tracker_pool()[lru_tail_ - 1].lru_next = self; else lru_head_ = self;
   lru_tail_ = self;
 }
 
 void Defragmenter::free_fragment(uint32_t index) noexcept {
-  Fragment& f = fragments_.get()[index];
+  Fragment& f = fragment_pool()[index];
   uint32_t block = f.first_block;
-  uint32_t* block_next = block_next_.get();
+  uint32_t* block_next = block_links();
   while (block) {  // bounded: a fragment holds at most 65535 / kBlockSize + 2 blocks
     const uint32_t next = block_next[block - 1];
-    block_next[block - 1] = free_block_;
-    free_block_ = block;
+    free_blocks_.push(block - 1, [block_next](uint32_t i) -> uint32_t& { return block_next[i]; });
     ++free_block_count_;
     block = next;
   }
   f.first_block = 0;
-  f.next = free_fragment_;
-  free_fragment_ = index + 1;
+  free_fragments_.push(index, [this](uint32_t i) -> uint32_t& { return fragment_pool()[i].next; });
   --fragments_in_use_;
 }
 
 void Defragmenter::free_fragments(Tracker& t) noexcept {
   uint32_t at = t.head;
   while (at) {  // bounded by max-frags
-    const uint32_t next = fragments_.get()[at - 1].next;
+    const uint32_t next = fragment_pool()[at - 1].next;
     free_fragment(at - 1);
     at = next;
   }
@@ -270,14 +258,13 @@ void Defragmenter::free_fragments(Tracker& t) noexcept {
 
 void Defragmenter::release(Tracker& t) noexcept {
   free_fragments(t);
-  const uint32_t self = static_cast<uint32_t>(&t - trackers_.get()) + 1;
-  uint32_t* link = &buckets_.get()[t.bucket];
-  while (*link && *link != self) link = &trackers_.get()[*link - 1].hash_next;  // bounded by the chain
+  const uint32_t self = static_cast<uint32_t>(&t - tracker_pool()) + 1;
+  uint32_t* link = &bucket_heads()[t.bucket];
+  while (*link && *link != self) link = &tracker_pool()[*link - 1].hash_next;  // bounded by the chain
   if (*link == self) *link = t.hash_next;
   lru_unlink(t);
   t.family = 0;
-  t.hash_next = free_tracker_;
-  free_tracker_ = self;
+  free_trackers_.push(self - 1, [this](uint32_t i) -> uint32_t& { return tracker_pool()[i].hash_next; });
   --active_trackers_;
 }
 
@@ -292,8 +279,8 @@ Tracker* Defragmenter::find_or_create(const Packet& packet, const Parsed& parsed
   std::memcpy(key + 10, packet.src.bytes.data(), 16);
   std::memcpy(key + 26, packet.dst.bytes.data(), 16);
   const uint32_t bucket = static_cast<uint32_t>(XXH3_64bits(key, sizeof key)) & bucket_mask_;
-  Tracker* trackers = trackers_.get();
-  for (uint32_t at = buckets_.get()[bucket]; at; at = trackers[at - 1].hash_next) {  // bounded by the chain
+  Tracker* trackers = tracker_pool();
+  for (uint32_t at = bucket_heads()[bucket]; at; at = trackers[at - 1].hash_next) {  // bounded by the chain
     Tracker& t = trackers[at - 1];
     if (t.family == parsed.family && t.id == parsed.id && t.proto == parsed.proto && t.vlan[0] == vlan[0] &&
         t.vlan[1] == vlan[1] && t.src == packet.src && t.dst == packet.dst) {
@@ -307,7 +294,7 @@ Tracker* Defragmenter::find_or_create(const Packet& packet, const Parsed& parsed
       return &t;
     }
   }
-  if (!free_tracker_) {
+  if (free_trackers_.empty()) {
     if (!lru_head_) return nullptr;
     Tracker& oldest = trackers[lru_head_ - 1];
     if (oldest.timeout_usec < now_usec) {
@@ -318,9 +305,8 @@ Tracker* Defragmenter::find_or_create(const Packet& packet, const Parsed& parsed
     }
     release(oldest);
   }
-  const uint32_t self = free_tracker_;
+  const uint32_t self = free_trackers_.pop([trackers](uint32_t i) -> uint32_t& { return trackers[i].hash_next; }) + 1;
   Tracker& t = trackers[self - 1];
-  free_tracker_ = t.hash_next;
   t = Tracker{};
   t.src = packet.src;
   t.dst = packet.dst;
@@ -331,8 +317,8 @@ Tracker* Defragmenter::find_or_create(const Packet& packet, const Parsed& parsed
   t.family = parsed.family;
   t.policy = defrag_policy_for(policies_.lookup(packet.dst));
   t.bucket = bucket;
-  t.hash_next = buckets_.get()[bucket];
-  buckets_.get()[bucket] = self;
+  t.hash_next = bucket_heads()[bucket];
+  bucket_heads()[bucket] = self;
   ++active_trackers_;
   return &t;
 }
@@ -431,10 +417,9 @@ bool Defragmenter::store(const Packet& packet, const Parsed& parsed, uint16_t lt
   const uint32_t header_len = (parsed.offset == 0 && ltrim == 0) ? parsed.header_len : 0;
   const uint32_t data_len = parsed.data_len - ltrim;
   const uint32_t needed = (header_len + data_len + kBlockSize - 1) / kBlockSize;
-  if (!free_fragment_ || free_block_count_ < needed) return false;
-  const uint32_t index = free_fragment_ - 1;
-  Fragment& f = fragments_.get()[index];
-  free_fragment_ = f.next;
+  if (free_fragments_.empty() || free_block_count_ < needed) return false;
+  const uint32_t index = free_fragments_.pop([this](uint32_t i) -> uint32_t& { return fragment_pool()[i].next; });
+  Fragment& f = fragment_pool()[index];
   ++fragments_in_use_;
   f = Fragment{};
   f.offset = static_cast<uint16_t>(parsed.offset + ltrim);
@@ -443,18 +428,17 @@ bool Defragmenter::store(const Packet& packet, const Parsed& parsed, uint16_t lt
   f.more_frags = parsed.more;
   // Take `needed` blocks and fill them: the header (IPv6: its fragment-header naming byte set to
   // the fragment header's next header), then the data past ltrim.
-  uint32_t* block_next = block_next_.get();
+  uint32_t* block_next = block_links();
   uint32_t* link = &f.first_block;
   uint32_t written = 0;
   const uint32_t total = header_len + data_len;
   for (uint32_t i = 0; i < needed; ++i) {
-    const uint32_t block = free_block_;
-    free_block_ = block_next[block - 1];
+    const uint32_t block = free_blocks_.pop([block_next](uint32_t i) -> uint32_t& { return block_next[i]; }) + 1;
     --free_block_count_;
     block_next[block - 1] = 0;
     *link = block;
     link = &block_next[block - 1];
-    uint8_t* dest = blocks_.get() + uint64_t{block - 1} * kBlockSize;
+    uint8_t* dest = block_bytes() + uint64_t{block - 1} * kBlockSize;
     const uint32_t chunk = std::min(kBlockSize, total - written);
     for (uint32_t j = 0; j < chunk;) {  // header bytes, then data bytes
       const uint32_t at = written + j;
@@ -474,20 +458,20 @@ bool Defragmenter::store(const Packet& packet, const Parsed& parsed, uint16_t lt
     const uint32_t at = parsed.next_header_at - parsed.header_start;  // < header_len: in the first blocks
     uint32_t block = f.first_block;
     for (uint32_t skip = at / kBlockSize; skip > 0; --skip) block = block_next[block - 1];
-    blocks_.get()[uint64_t{block - 1} * kBlockSize + at % kBlockSize] = parsed.next_header;
+    block_bytes()[uint64_t{block - 1} * kBlockSize + at % kBlockSize] = parsed.next_header;
   }
   out = index;
   return true;
 }
 
 void Defragmenter::copy_out(const Fragment& f, uint32_t from, uint32_t length, uint8_t* out) const noexcept {
-  const uint32_t* block_next = block_next_.get();
+  const uint32_t* block_next = block_links();
   uint32_t block = f.first_block;
   for (uint32_t skip = from / kBlockSize; skip > 0 && block; --skip) block = block_next[block - 1];
   uint32_t position = from % kBlockSize;
   while (length > 0 && block) {  // bounded by the fragment's blocks
     const uint32_t n = std::min(length, kBlockSize - position);
-    std::memcpy(out, blocks_.get() + uint64_t{block - 1} * kBlockSize + position, n);
+    std::memcpy(out, block_bytes() + uint64_t{block - 1} * kBlockSize + position, n);
     out += n;
     length -= n;
     position = 0;
@@ -543,7 +527,7 @@ const Packet* Defragmenter::process(Packet& p, DecodeStats& stats) noexcept {
     return nullptr;
   }
   const uint32_t worst_blocks = (parsed.header_len + parsed.data_len + kBlockSize - 1) / kBlockSize;
-  if (!free_fragment_ || free_block_count_ < worst_blocks) {
+  if (free_fragments_.empty() || free_block_count_ < worst_blocks) {
     ++counters_.memcap_dropped;
     ignored();
     count_memuse();
@@ -556,7 +540,7 @@ const Packet* Defragmenter::process(Packet& p, DecodeStats& stats) noexcept {
   uint16_t ltrim = 0;
   bool overlap = false;
   Step step = Step::Next;
-  Fragment* fragments = fragments_.get();
+  Fragment* fragments = fragment_pool();
   uint32_t before = 0;  // index + 1 of the fragment before `current` in the list
   uint32_t current = 0;
   if (t.head) {
@@ -629,7 +613,7 @@ const Packet* Defragmenter::process(Packet& p, DecodeStats& stats) noexcept {
 }
 
 const Packet* Defragmenter::reassemble(Tracker& t, Packet& completing, DecodeStats& stats) noexcept {
-  const Fragment* fragments = fragments_.get();
+  const Fragment* fragments = fragment_pool();
   if (!t.head || fragments[t.head - 1].offset != 0) return nullptr;  // still waiting for the first
   if (fragments[t.head - 1].header_len == 0) {
     release(t);
@@ -655,7 +639,7 @@ const Packet* Defragmenter::reassemble(Tracker& t, Packet& completing, DecodeSta
     release(t);
     return nullptr;
   };
-  uint8_t* out = output_.get();
+  uint8_t* out = output_bytes();
   uint32_t header_len = 0;
   uint32_t fragmentable_len = 0;
   uint16_t prev_offset = 0;
@@ -710,10 +694,11 @@ const Packet* Defragmenter::reassemble(Tracker& t, Packet& completing, DecodeSta
 }
 
 void Defragmenter::expire(int64_t now_usec, uint32_t max_checks) noexcept {
-  Tracker* trackers = trackers_.get();
+  Tracker* trackers = tracker_pool();
+  const uint32_t used = free_trackers_.touched();  // trackers past it were never used
   for (uint32_t i = 0; i < max_checks && active_trackers_ > 0; ++i) {
     Tracker& t = trackers[expire_cursor_];
-    expire_cursor_ = expire_cursor_ + 1 < tracker_capacity_ ? expire_cursor_ + 1 : 0;
+    expire_cursor_ = expire_cursor_ + 1 < used ? expire_cursor_ + 1 : 0;
     if (t.family != 0 && t.timeout_usec < now_usec) {
       ++(t.family == 4 ? counters_.ipv4_timeouts : counters_.ipv6_timeouts);
       ++counters_.tracker_timeout;

@@ -30,6 +30,7 @@
 #include "sensor/decode/decode_stats.hpp"
 #include "sensor/decode/packet.hpp"
 #include "sensor/flow/host_os_policy.hpp"
+#include "sensor/util/slot_pool.hpp"
 
 namespace eastwatch {
 
@@ -101,9 +102,6 @@ class Defragmenter {
   struct Tracker;
   struct Fragment;
   struct Parsed;
-  struct FreeDeleter {
-    void operator()(void* p) const noexcept { std::free(p); }
-  };
 
  private:
   Tracker* find_or_create(const Packet& packet, const Parsed& parsed, int64_t now_usec) noexcept;
@@ -125,17 +123,23 @@ class Defragmenter {
   uint32_t bucket_mask_ = 0;
   uint32_t fragment_capacity_ = 0;
   uint32_t block_capacity_ = 0;
-  std::unique_ptr<Tracker, FreeDeleter> trackers_;
-  std::unique_ptr<uint32_t, FreeDeleter> buckets_;       // tracker index + 1 of each chain's head; 0: empty
-  std::unique_ptr<Fragment, FreeDeleter> fragments_;
-  std::unique_ptr<uint8_t, FreeDeleter> blocks_;         // block_capacity_ * kBlockSize bytes
-  std::unique_ptr<uint32_t, FreeDeleter> block_next_;    // chain of each fragment's blocks / free list
-  std::unique_ptr<uint8_t, FreeDeleter> output_;         // the rebuilt datagram
+  ZeroPages trackers_;    // tracker_capacity_ Trackers
+  ZeroPages buckets_;     // uint32_t: tracker index + 1 of each chain's head; 0: empty
+  ZeroPages fragments_;   // fragment_capacity_ Fragments
+  ZeroPages blocks_;      // block_capacity_ * kBlockSize bytes
+  ZeroPages block_next_;  // uint32_t: chain of each fragment's blocks / free list
+  ZeroPages output_;      // the rebuilt datagram
+  Tracker* tracker_pool() const noexcept { return reinterpret_cast<Tracker*>(trackers_.data()); }
+  uint32_t* bucket_heads() const noexcept { return reinterpret_cast<uint32_t*>(buckets_.data()); }
+  Fragment* fragment_pool() const noexcept { return reinterpret_cast<Fragment*>(fragments_.data()); }
+  uint8_t* block_bytes() const noexcept { return reinterpret_cast<uint8_t*>(blocks_.data()); }
+  uint32_t* block_links() const noexcept { return reinterpret_cast<uint32_t*>(block_next_.data()); }
+  uint8_t* output_bytes() const noexcept { return reinterpret_cast<uint8_t*>(output_.data()); }
   Packet rebuilt_{};
 
-  uint32_t free_tracker_ = 0;   // index + 1 of the first free tracker (chained by hash_next); 0: none
-  uint32_t free_fragment_ = 0;  // index + 1
-  uint32_t free_block_ = 0;     // index + 1
+  LazyFreeList free_trackers_;   // chained by Tracker::hash_next
+  LazyFreeList free_fragments_;  // chained by Fragment::next
+  LazyFreeList free_blocks_;     // chained by block_next_
   uint32_t free_block_count_ = 0;
   uint32_t lru_head_ = 0;       // index + 1: least recently updated active tracker
   uint32_t lru_tail_ = 0;

@@ -214,7 +214,7 @@ std::unique_ptr<DetectThread> DetectEngine::make_thread(uint32_t stream_sessions
     thread->tx_candidates_.reserve(rule_count);
     thread->tx_seen_.assign(rule_count, 0);
     thread->transform_ = std::make_unique<TransformScratch>();
-    thread->start_buffer_ = std::make_unique<uint8_t[]>(DetectThread::kStartBuffer);
+    thread->start_buffer_ = std::make_unique_for_overwrite<uint8_t[]>(DetectThread::kStartBuffer);
   }
   if (settings_.profile_rules) thread->profile_ = std::make_unique<RuleProfile[]>(rule_count);
   thread->rule_alerts_ = std::make_unique<uint64_t[]>(rule_count);  // zeroed

@@ -82,7 +82,7 @@ TagTable::TagTable(uint32_t capacity) {
   uint32_t buckets = 1;
   while (buckets * kWays < capacity) buckets <<= 1;
   bucket_mask_ = buckets - 1;
-  entries_ = std::make_unique<Entry[]>(size_t{buckets} * kWays);
+  entries_ = ZeroedArray<Entry>(size_t{buckets} * kWays);  // zero pages, backed when first used
 }
 
 TagTable::Entry* TagTable::find(const IpAddress& host, uint64_t hash) noexcept {

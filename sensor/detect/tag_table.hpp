@@ -23,6 +23,7 @@
 #include "sensor/flow/flow.hpp"
 #include "signatures/address.hpp"
 #include "signatures/rule.hpp"
+#include "sensor/util/zeroed_array.hpp"
 
 namespace eastwatch {
 
@@ -66,7 +67,7 @@ class TagTable {
   void release(Entry& e) noexcept;
 
   uint32_t bucket_mask_;
-  std::unique_ptr<Entry[]> entries_;
+  ZeroedArray<Entry> entries_;
   uint32_t active_ = 0;
   uint64_t evicted_ = 0;
 };

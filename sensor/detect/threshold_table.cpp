@@ -12,7 +12,10 @@ ThresholdTable::ThresholdTable(uint32_t capacity) {
   uint32_t buckets = 1;
   while (buckets * kWays < capacity) buckets <<= 1;
   bucket_mask_ = buckets - 1;
-  entries_ = std::make_unique<Entry[]>(size_t{buckets} * kWays);
+  // Zero pages, backed as buckets are first used. Not value-initialised (EntryState's
+  // timeout_start_usec defaults to -1), but an unused entry is only read for `used` (zero:
+  // false) and find() writes the whole entry when it takes one.
+  entries_ = ZeroedArray<Entry>(size_t{buckets} * kWays, ZeroedUse::kWrittenBeforeRead);
   locks_ = std::make_unique<std::atomic<bool>[]>(buckets);
   for (uint32_t i = 0; i < buckets; ++i) locks_[i].store(false, std::memory_order_relaxed);
 }

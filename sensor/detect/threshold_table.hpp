@@ -28,6 +28,7 @@
 
 #include "signatures/address.hpp"
 #include "signatures/rule.hpp"
+#include "sensor/util/zeroed_array.hpp"
 
 namespace eastwatch {
 
@@ -91,7 +92,7 @@ class ThresholdTable {
   Entry& find(uint32_t bucket, const Key& key, int64_t ts_usec, bool& fresh, uint64_t& evicted) noexcept;
 
   uint32_t bucket_mask_;
-  std::unique_ptr<Entry[]> entries_;
+  ZeroedArray<Entry> entries_;
   std::unique_ptr<std::atomic<bool>[]> locks_;  // one per bucket
   std::atomic<uint64_t> evicted_{0};
 };

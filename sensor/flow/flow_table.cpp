@@ -86,17 +86,7 @@ uint64_t next_pow2(uint64_t v) {
   return p;
 }
 
-template <class T>
-T* zeroed_array(size_t count) {
-  // calloc hands back untouched zero pages for large sizes: memory costs RSS only once used.
-  void* memory = std::calloc(count, sizeof(T));
-  if (memory == nullptr) throw std::bad_alloc();
-  return static_cast<T*>(memory);
-}
-
 }  // namespace
-
-void FlowTable::FreeDeleter::operator()(void* p) const noexcept { std::free(p); }
 
 FlowTable::FlowTable(const FlowSettings& settings)
     : settings_(settings), sequence_(uint64_t{settings.worker_index} << 40) {
@@ -105,9 +95,10 @@ FlowTable::FlowTable(const FlowSettings& settings)
   capacity_ = static_cast<uint32_t>(std::clamp<uint64_t>(by_memcap, 16, uint64_t{1} << 28));
   const uint64_t slot_count = std::max<uint64_t>(next_pow2(uint64_t{capacity_} * 2), settings.hash_size);
   slot_mask_ = next_pow2(slot_count) - 1;
-  flows_.reset(zeroed_array<Flow>(capacity_));
-  slots_.reset(zeroed_array<Slot>(slot_mask_ + 1));
-  free_.reset(zeroed_array<uint32_t>(capacity_));
+  // Zero pages (sensor/util): memory costs RSS, start-up and exit time only once used.
+  flows_ = ZeroedArray<Flow>(capacity_);
+  slots_ = ZeroedArray<Slot>(uint64_t{slot_mask_} + 1);
+  free_ = ZeroedArray<uint32_t>(capacity_);
   counters_.spare = capacity_;
 }
 
@@ -128,13 +119,13 @@ bool FlowTable::timed_out(const Flow& flow, int64_t now_usec) const noexcept {
 
 void FlowTable::slot_insert(uint64_t hash, uint32_t index) noexcept {
   uint64_t i = hash & slot_mask_;
-  Slot* slots = slots_.get();
+  Slot* slots = slots_.data();
   while (slots[i].index != 0) i = (i + 1) & slot_mask_;
   slots[i] = Slot{static_cast<uint32_t>(hash >> 32), index + 1};
 }
 
 void FlowTable::slot_erase(uint64_t hash, uint32_t index) noexcept {
-  Slot* slots = slots_.get();
+  Slot* slots = slots_.data();
   uint64_t i = hash & slot_mask_;
   for (uint64_t probes = 0; slots[i].index != index + 1; ++probes) {
     if (slots[i].index == 0 || probes > slot_mask_) return;  // not present: nothing to do
@@ -145,7 +136,7 @@ void FlowTable::slot_erase(uint64_t hash, uint32_t index) noexcept {
   while (true) {
     j = (j + 1) & slot_mask_;
     if (slots[j].index == 0) break;
-    const uint64_t home = flows_.get()[slots[j].index - 1].hash & slot_mask_;
+    const uint64_t home = flows_.data()[slots[j].index - 1].hash & slot_mask_;
     const bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
     if (movable) {
       slots[i] = slots[j];
@@ -156,7 +147,7 @@ void FlowTable::slot_erase(uint64_t hash, uint32_t index) noexcept {
 }
 
 void FlowTable::lru_unlink(uint32_t index) noexcept {
-  Flow* flows = flows_.get();
+  Flow* flows = flows_.data();
   Flow& flow = flows[index];
   if (flow.lru_prev != 0) {
     flows[flow.lru_prev - 1].lru_next = flow.lru_next;
@@ -172,7 +163,7 @@ void FlowTable::lru_unlink(uint32_t index) noexcept {
 }
 
 void FlowTable::lru_push_tail(uint32_t index) noexcept {
-  Flow* flows = flows_.get();
+  Flow* flows = flows_.data();
   Flow& flow = flows[index];
   flow.lru_prev = lru_tail_;
   flow.lru_next = 0;
@@ -185,12 +176,12 @@ void FlowTable::lru_push_tail(uint32_t index) noexcept {
 }
 
 void FlowTable::end_flow(uint32_t index, FlowEndReason reason) noexcept {
-  Flow& flow = flows_.get()[index];
+  Flow& flow = flows_.data()[index];
   if (on_end_) on_end_(flow, reason);
   slot_erase(flow.hash, index);
   lru_unlink(index);
   flow.in_use = false;
-  free_.get()[free_count_++] = index;
+  free_.data()[free_count_++] = index;
   --counters_.active;
   ++counters_.spare;
   ++counters_.end;
@@ -209,7 +200,7 @@ void FlowTable::update_emergency() noexcept {
 Flow* FlowTable::allocate(int64_t now_usec) noexcept {
   uint32_t index = 0;
   if (free_count_ > 0) {
-    index = free_.get()[--free_count_];
+    index = free_.data()[--free_count_];
   } else if (never_used_ < capacity_) {
     index = never_used_++;
   } else {
@@ -222,8 +213,8 @@ Flow* FlowTable::allocate(int64_t now_usec) noexcept {
     uint32_t cursor = lru_head_;
     for (uint32_t checks = 0; cursor != 0 && checks < kReclaimChecks; ++checks) {
       const uint32_t candidate = cursor - 1;
-      cursor = flows_.get()[candidate].lru_next;
-      if (timed_out(flows_.get()[candidate], now_usec)) {
+      cursor = flows_.data()[candidate].lru_next;
+      if (timed_out(flows_.data()[candidate], now_usec)) {
         end_flow(candidate, FlowEndReason::Timeout);
         break;
       }
@@ -233,9 +224,9 @@ Flow* FlowTable::allocate(int64_t now_usec) noexcept {
       end_flow(lru_head_ - 1, FlowEndReason::Evicted);
       ++counters_.get_used;
     }
-    index = free_.get()[--free_count_];
+    index = free_.data()[--free_count_];
   }
-  Flow* flow = new (&flows_.get()[index]) Flow{};
+  Flow* flow = new (&flows_.data()[index]) Flow{};
   flow->in_use = true;
   lru_push_tail(index);
   ++counters_.active;
@@ -248,14 +239,14 @@ uint64_t FlowTable::hash(const Packet& packet) noexcept { return flow_hash(packe
 void FlowTable::prefetch_flow(const Packet& packet) const noexcept {
   if (!packet.flow_hash_set) return;
   const uint32_t tag = static_cast<uint32_t>(packet.flow_hash >> 32);
-  const Slot* slots = slots_.get();
+  const Slot* slots = slots_.data();
   // The first few slots of the probe sequence (most flows sit at their home slot).
   uint64_t i = packet.flow_hash & slot_mask_;
   for (int probes = 0; probes < 4 && slots[i].index != 0; ++probes, i = (i + 1) & slot_mask_) {
     if (slots[i].tag != tag) continue;
     // Every line of it: the lookup reads the key and counters, the stream engine, app layer and
     // detection the fields further on, and the LRU links are last.
-    const uintptr_t first = reinterpret_cast<uintptr_t>(flows_.get() + (slots[i].index - 1));
+    const uintptr_t first = reinterpret_cast<uintptr_t>(flows_.data() + (slots[i].index - 1));
     for (uintptr_t line = first & ~uintptr_t{63}; line < first + sizeof(Flow); line += 64) {
       __builtin_prefetch(reinterpret_cast<const void*>(line));
     }
@@ -266,10 +257,10 @@ void FlowTable::prefetch_flow(const Packet& packet) const noexcept {
 const Flow* FlowTable::peek(const Packet& p) const noexcept {
   if (!p.flow_hash_set) return nullptr;
   const uint32_t tag = static_cast<uint32_t>(p.flow_hash >> 32);
-  const Slot* slots = slots_.get();
+  const Slot* slots = slots_.data();
   for (uint64_t i = p.flow_hash & slot_mask_; slots[i].index != 0; i = (i + 1) & slot_mask_) {
     if (slots[i].tag != tag) continue;
-    const Flow& candidate = flows_.get()[slots[i].index - 1];
+    const Flow& candidate = flows_.data()[slots[i].index - 1];
     const FlowKey& k = candidate.key;
     if (candidate.hash != p.flow_hash || k.ip_proto != p.ip_proto) continue;
     if ((k.client_port == p.src_port && k.server_port == p.dst_port && same_address(k.client, p.src) &&
@@ -286,8 +277,8 @@ Flow* FlowTable::process(Packet& p) noexcept {
   if (p.ip_version == 0) return nullptr;
   const uint64_t hash = p.flow_hash_set ? p.flow_hash : flow_hash(p);
   const uint32_t tag = static_cast<uint32_t>(hash >> 32);
-  Flow* flows = flows_.get();
-  const Slot* slots = slots_.get();
+  Flow* flows = flows_.data();
+  const Slot* slots = slots_.data();
   Flow* flow = nullptr;
   for (uint64_t i = hash & slot_mask_; slots[i].index != 0; i = (i + 1) & slot_mask_) {
     if (slots[i].tag != tag) continue;
@@ -398,8 +389,8 @@ void FlowTable::expire(int64_t now_usec, uint32_t max_checks) noexcept {
   uint32_t cursor = lru_head_;
   for (uint32_t checks = 0; cursor != 0 && checks < max_checks; ++checks) {
     const uint32_t index = cursor - 1;
-    cursor = flows_.get()[index].lru_next;
-    if (timed_out(flows_.get()[index], now_usec)) end_flow(index, FlowEndReason::Timeout);
+    cursor = flows_.data()[index].lru_next;
+    if (timed_out(flows_.data()[index], now_usec)) end_flow(index, FlowEndReason::Timeout);
   }
   update_emergency();
 }

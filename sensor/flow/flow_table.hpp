@@ -20,6 +20,7 @@
 #include "config/settings.hpp"
 #include "sensor/decode/packet.hpp"
 #include "sensor/flow/flow.hpp"
+#include "sensor/util/zeroed_array.hpp"
 
 namespace eastwatch {
 
@@ -70,7 +71,7 @@ class FlowTable {
   // the cache line of its home slot; the second, once that line is in, the first lines of the
   // flow the slot points to. Both only read, and do nothing for a packet without a stored hash.
   void prefetch_slot(const Packet& packet) const noexcept {
-    if (packet.flow_hash_set) __builtin_prefetch(slots_.get() + (packet.flow_hash & slot_mask_));
+    if (packet.flow_hash_set) __builtin_prefetch(slots_.data() + (packet.flow_hash & slot_mask_));
   }
   void prefetch_flow(const Packet& packet) const noexcept;
   // The packet's flow, looked up by its stored hash without changing anything (null: none yet,
@@ -94,9 +95,6 @@ class FlowTable {
     uint32_t tag;    // upper hash bits, to skip most non-matching flows without touching them
     uint32_t index;  // flow index + 1; 0 = empty
   };
-  struct FreeDeleter {
-    void operator()(void* p) const noexcept;
-  };
 
   Flow* allocate(int64_t now_usec) noexcept;
   void end_flow(uint32_t index, FlowEndReason reason) noexcept;
@@ -110,9 +108,9 @@ class FlowTable {
   FlowSettings settings_;
   uint32_t capacity_ = 0;
   uint64_t slot_mask_ = 0;
-  std::unique_ptr<Flow, FreeDeleter> flows_;   // capacity_ flows, zeroed, constructed on first use
-  std::unique_ptr<Slot, FreeDeleter> slots_;   // open addressing, linear probing, load <= 1/2
-  std::unique_ptr<uint32_t, FreeDeleter> free_;  // stack of free flow indices
+  ZeroedArray<Flow> flows_;     // capacity_ flows, zeroed, constructed on first use
+  ZeroedArray<Slot> slots_;     // open addressing, linear probing, load <= 1/2
+  ZeroedArray<uint32_t> free_;  // stack of free flow indices
   uint32_t free_count_ = 0;
   uint32_t never_used_ = 0;  // flows [never_used_, capacity_) were never handed out
   uint32_t lru_head_ = 0;    // index + 1

@@ -21,7 +21,7 @@ BindingTable::BindingTable(uint64_t memcap, uint32_t timeout_seconds) : timeout_
   uint64_t buckets = 1;
   while (buckets * 2 * per_bucket <= memcap && buckets < (1u << 30)) buckets *= 2;
   mask_ = static_cast<uint32_t>(buckets - 1);
-  buckets_ = std::make_unique<Bucket[]>(buckets);
+  buckets_ = ZeroedArray<Bucket>(buckets);  // zero pages, backed when first used
   locks_ = std::make_unique<std::atomic<uint8_t>[]>(buckets);
   for (uint64_t i = 0; i < buckets; ++i) locks_[i].store(0, std::memory_order_relaxed);
 }

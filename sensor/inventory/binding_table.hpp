@@ -24,6 +24,7 @@
 #include <memory>
 
 #include "signatures/address.hpp"
+#include "sensor/util/zeroed_array.hpp"
 
 namespace eastwatch {
 
@@ -88,7 +89,7 @@ class BindingTable {
 
   uint32_t mask_;
   uint32_t timeout_;
-  std::unique_ptr<Bucket[]> buckets_;
+  ZeroedArray<Bucket> buckets_;
   std::unique_ptr<std::atomic<uint8_t>[]> locks_;
   Counters counters_;
 };

@@ -203,7 +203,7 @@ FrameRing::FrameRing(uint32_t slots, uint32_t slot_bytes)
     : mask_(std::bit_ceil(std::max<uint32_t>(slots, 2)) - 1),
       slot_bytes_(slot_bytes),
       frames_(std::make_unique<Packet[]>(size_t{mask_} + 1)),
-      bytes_(std::make_unique<uint8_t[]>((size_t{mask_} + 1) * slot_bytes)) {}
+      bytes_(std::make_unique_for_overwrite<uint8_t[]>((size_t{mask_} + 1) * slot_bytes)) {}
 
 bool FrameRing::try_push(const Packet& frame, bool& truncated) noexcept {
   const uint64_t head = head_.load(std::memory_order_relaxed);

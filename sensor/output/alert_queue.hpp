@@ -13,6 +13,7 @@
 
 #include "sensor/detect/alert_event.hpp"
 #include "sensor/output/flow_event.hpp"
+#include "sensor/util/zeroed_array.hpp"
 
 namespace eastwatch {
 
@@ -29,7 +30,7 @@ template <class T>
 class SpscQueue {
  public:
   explicit SpscQueue(uint32_t capacity_pow2 = 1024)
-      : mask_(capacity_pow2 - 1), slots_(std::make_unique<T[]>(capacity_pow2)) {}
+      : mask_(capacity_pow2 - 1), slots_(capacity_pow2, ZeroedUse::kWrittenBeforeRead) {}
 
   // Producer side (the worker).
   void push(const T& item) noexcept {
@@ -59,7 +60,7 @@ class SpscQueue {
 
  private:
   const uint64_t mask_;
-  std::unique_ptr<T[]> slots_;
+  ZeroedArray<T> slots_;  // zero pages: a slot's page is backed when first pushed into
   alignas(64) std::atomic<uint64_t> head_{0};
   alignas(64) std::atomic<uint64_t> tail_{0};
   alignas(64) uint64_t producer_waits_ = 0;

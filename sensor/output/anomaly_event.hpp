@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "sensor/decode/mirror.hpp"
+#include "sensor/util/zeroed_array.hpp"
 #include "signatures/address.hpp"
 
 namespace eastwatch {
@@ -74,7 +75,7 @@ struct AnomalyEvent {
 class AnomalyQueue {
  public:
   explicit AnomalyQueue(uint32_t capacity_pow2 = 1024)
-      : mask_(capacity_pow2 - 1), slots_(std::make_unique<AnomalyEvent[]>(capacity_pow2)) {}
+      : mask_(capacity_pow2 - 1), slots_(capacity_pow2, ZeroedUse::kWrittenBeforeRead) {}
 
   // Producer (the worker): false, and nothing queued, when the ring is full.
   bool try_push(const AnomalyEvent& event) noexcept {
@@ -95,7 +96,7 @@ class AnomalyQueue {
 
  private:
   const uint64_t mask_;
-  std::unique_ptr<AnomalyEvent[]> slots_;
+  ZeroedArray<AnomalyEvent> slots_;  // zero pages, backed as slots are first used
   alignas(64) std::atomic<uint64_t> head_{0};
   alignas(64) std::atomic<uint64_t> tail_{0};
 };

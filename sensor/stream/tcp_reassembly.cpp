@@ -43,19 +43,19 @@ uint32_t TcpStreamEngine::alloc_chunk() noexcept {
   uint32_t index = 0;
   if (chunk_free_ != 0) {
     index = chunk_free_ - 1;
-    chunk_free_ = chunks_.get()[index].next;
+    chunk_free_ = chunk_pool()[index].next;
   } else if (chunk_never_used_ < chunk_capacity_) {
     index = chunk_never_used_++;
   } else {
     return 0;
   }
   counters_.reassembly_memuse += sizeof(Chunk);
-  chunks_.get()[index].next = 0;
+  chunk_pool()[index].next = 0;
   return index + 1;
 }
 
 void TcpStreamEngine::free_chunk(uint32_t index) noexcept {
-  chunks_.get()[index].next = chunk_free_;
+  chunk_pool()[index].next = chunk_free_;
   chunk_free_ = index + 1;
   counters_.reassembly_memuse -= sizeof(Chunk);
 }
@@ -64,7 +64,7 @@ void TcpStreamEngine::release_deferred() noexcept {
   // Bounded by the chunk pool: each chunk is on at most one list.
   while (deferred_ != 0) {
     const uint32_t index = deferred_ - 1;
-    deferred_ = chunks_.get()[index].next;
+    deferred_ = chunk_pool()[index].next;
     free_chunk(index);
   }
 }
@@ -72,7 +72,7 @@ void TcpStreamEngine::release_deferred() noexcept {
 void TcpStreamEngine::free_queue(TcpDirection& d) noexcept {
   while (d.queue_head != 0) {
     const uint32_t index = d.queue_head - 1;
-    d.queue_head = chunks_.get()[index].next;
+    d.queue_head = chunk_pool()[index].next;
     free_chunk(index);
   }
   d.queue_count = 0;
@@ -142,7 +142,7 @@ void TcpStreamEngine::deliver(TcpDirection& d, uint8_t* window, const uint8_t* d
 }
 
 void TcpStreamEngine::deliver_queue(TcpDirection& d, uint8_t* window, StreamUpdate& update) noexcept {
-  Chunk* chunks = chunks_.get();
+  Chunk* chunks = chunk_pool();
   while (d.queue_head != 0 && !d.done) {  // bounded by the queue limit
     const uint32_t index = d.queue_head - 1;
     Chunk& c = chunks[index];
@@ -179,7 +179,7 @@ void TcpStreamEngine::compare_delivered(const TcpDirection& d, const uint8_t* wi
 // Where it overlaps queued data, the receiving host's policy picks the bytes. Returns false
 // when some of it could not be queued (pool or queue limit).
 bool TcpStreamEngine::insert(TcpDirection& d, uint32_t seq, const uint8_t* data, uint32_t len) noexcept {
-  Chunk* chunks = chunks_.get();
+  Chunk* chunks = chunk_pool();
   const uint32_t end = seq + len;
   uint32_t pos = seq;
   uint32_t* link = &d.queue_head;  // the link to rewrite when inserting before *link
@@ -244,7 +244,7 @@ void TcpStreamEngine::reassemble(TcpDirection& d, uint8_t* window, uint32_t seq,
     if (d.ack_seen && seq_gt(d.last_ack, d.next_seq)) d.next_seq = d.last_ack;
     return;
   }
-  const auto queue_seq = [&]() { return chunks_.get()[d.queue_head - 1].seq; };
+  const auto queue_seq = [&]() { return chunk_pool()[d.queue_head - 1].seq; };
   // A hole before this segment that the receiver already acknowledged will never be seen:
   // skip to the first byte we have.
   if (seq_gt(seq, d.next_seq) && d.ack_seen && seq_gt(d.last_ack, d.next_seq)) {

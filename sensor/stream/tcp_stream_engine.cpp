@@ -13,14 +13,6 @@ namespace {
 
 constexpr uint8_t kMaxWindowScale = 14;  // RFC 7323
 
-template <class T>
-T* zeroed_array(size_t count, size_t element_size = sizeof(T)) {
-  // calloc hands back untouched zero pages for large sizes: memory costs RSS only once used.
-  void* memory = std::calloc(count, element_size);
-  if (memory == nullptr) throw std::bad_alloc();
-  return static_cast<T*>(memory);
-}
-
 struct TcpOptions {
   bool wscale_ok = false;
   uint8_t wscale = 0;
@@ -73,20 +65,21 @@ TcpStreamEngine::TcpStreamEngine(const StreamSettings& settings, const HostOsPol
   session_capacity_ = static_cast<uint32_t>(std::clamp<uint64_t>(settings.memcap / session_bytes_, 16, 1u << 24));
   chunk_capacity_ =
       static_cast<uint32_t>(std::clamp<uint64_t>(settings.reassembly.memcap / sizeof(Chunk), 16, 1u << 24));
-  sessions_.reset(zeroed_array<TcpSession>(session_capacity_));
-  windows_.reset(zeroed_array<uint8_t>(size_t{session_capacity_} * 2, window_bytes_));
-  chunks_.reset(zeroed_array<Chunk>(chunk_capacity_));
+  // Zero pages (sensor/util): memory costs RSS, start-up and exit time only once used.
+  sessions_ = ZeroPages(sizeof(TcpSession) * session_capacity_);
+  windows_ = ZeroPages(size_t{session_capacity_} * 2 * window_bytes_);
+  chunks_ = ZeroPages(sizeof(Chunk) * chunk_capacity_);
 }
 
 TcpStreamEngine::~TcpStreamEngine() = default;
 
 uint8_t* TcpStreamEngine::window_of(uint32_t session_index, bool to_server) const noexcept {
-  return windows_.get() + (size_t{session_index} * 2 + (to_server ? 0 : 1)) * window_bytes_;
+  return window_memory() + (size_t{session_index} * 2 + (to_server ? 0 : 1)) * window_bytes_;
 }
 
 TcpSession* TcpStreamEngine::session_of(const Flow& flow) const noexcept {
   if (flow.stream_session == 0 || flow.stream_session > session_capacity_) return nullptr;
-  TcpSession* s = &sessions_.get()[flow.stream_session - 1];
+  TcpSession* s = &session_pool()[flow.stream_session - 1];
   return s->in_use ? s : nullptr;
 }
 
@@ -103,14 +96,14 @@ TcpSession* TcpStreamEngine::create_session(Flow& flow) noexcept {
   uint32_t index = 0;
   if (session_free_ != 0) {
     index = session_free_ - 1;
-    session_free_ = sessions_.get()[index].next_free;
+    session_free_ = session_pool()[index].next_free;
   } else if (session_never_used_ < session_capacity_) {
     index = session_never_used_++;
   } else {
     ++counters_.ssn_memcap_drop;
     return nullptr;
   }
-  TcpSession* s = new (&sessions_.get()[index]) TcpSession{};
+  TcpSession* s = new (&session_pool()[index]) TcpSession{};
   s->in_use = true;
   flow.stream_session = index + 1;
   s->client.policy = policies_ ? policies_->lookup(flow.key.server) : OsPolicy::Bsd;
@@ -122,7 +115,7 @@ TcpSession* TcpStreamEngine::create_session(Flow& flow) noexcept {
 }
 
 void TcpStreamEngine::free_session(uint32_t index) noexcept {
-  TcpSession& s = sessions_.get()[index];
+  TcpSession& s = session_pool()[index];
   if (!s.in_use) return;
   free_queue(s.client);
   free_queue(s.server);

@@ -41,6 +41,7 @@
 #include "sensor/flow/host_os_policy.hpp"
 #include "sensor/stream/stream_counters.hpp"
 #include "sensor/stream/tcp_session.hpp"
+#include "sensor/util/zeroed_array.hpp"
 
 namespace eastwatch {
 
@@ -140,7 +141,7 @@ class TcpStreamEngine {
   // direction's look-back buffer (where its bytes will be copied) into the cache. Only reads.
   void prefetch(const Flow& flow, bool to_server) const noexcept {
     if (flow.stream_session == 0 || flow.stream_session > session_capacity_) return;
-    const TcpSession* s = &sessions_.get()[flow.stream_session - 1];
+    const TcpSession* s = &session_pool()[flow.stream_session - 1];
     __builtin_prefetch(s);
     __builtin_prefetch(reinterpret_cast<const char*>(s) + 64);
     __builtin_prefetch(reinterpret_cast<const char*>(s) + 128);
@@ -153,9 +154,6 @@ class TcpStreamEngine {
 
  private:
   struct Chunk;
-  struct FreeDeleter {
-    void operator()(void* p) const noexcept { std::free(p); }
-  };
 
   TcpSession* session_of(const Flow& flow) const noexcept;
   TcpSession* create_session(Flow& flow) noexcept;
@@ -187,9 +185,12 @@ class TcpStreamEngine {
   uint32_t chunk_capacity_ = 0;
   uint32_t window_bytes_ = 0;  // per direction: 2 x inspect-window
   uint64_t session_bytes_ = 0; // memory per session, for memuse
-  std::unique_ptr<TcpSession, FreeDeleter> sessions_;
-  std::unique_ptr<uint8_t, FreeDeleter> windows_;
-  std::unique_ptr<Chunk, FreeDeleter> chunks_;
+  ZeroPages sessions_;  // session_capacity_ TcpSessions, constructed on first use
+  ZeroPages windows_;   // 2 x window_bytes_ per session
+  ZeroPages chunks_;    // chunk_capacity_ Chunks
+  TcpSession* session_pool() const noexcept { return reinterpret_cast<TcpSession*>(sessions_.data()); }
+  uint8_t* window_memory() const noexcept { return reinterpret_cast<uint8_t*>(windows_.data()); }
+  Chunk* chunk_pool() const noexcept { return reinterpret_cast<Chunk*>(chunks_.data()); }
   uint32_t session_free_ = 0;     // free list head (index + 1)
   uint32_t session_never_used_ = 0;
   uint32_t chunk_free_ = 0;       // free list head (index + 1)

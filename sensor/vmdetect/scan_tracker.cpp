@@ -26,9 +26,9 @@ std::unique_ptr<std::atomic<uint8_t>[]> make_flags(uint32_t count) {
 
 ScanTracker::ScanTracker(const VmDetectSettings& settings)
     : settings_(settings),
-      ports_(std::make_unique<PortSlot[]>(kPortSlots)),
-      hosts_(std::make_unique<HostSlot[]>(kHostSlots)),
-      services_(std::make_unique<ServiceSlot[]>(kServiceSlots)),
+      ports_(kPortSlots),
+      hosts_(kHostSlots),
+      services_(kServiceSlots),
       port_flags_(make_flags(kPortSlots)),
       host_flags_(make_flags(kHostSlots)),
       service_flags_(make_flags(kServiceSlots)) {}

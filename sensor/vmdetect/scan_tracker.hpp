@@ -31,6 +31,7 @@
 
 #include "config/settings.hpp"
 #include "signatures/address.hpp"
+#include "sensor/util/zeroed_array.hpp"
 
 namespace eastwatch {
 
@@ -99,9 +100,9 @@ class ScanTracker {
   }
 
   VmDetectSettings settings_;
-  std::unique_ptr<PortSlot[]> ports_;
-  std::unique_ptr<HostSlot[]> hosts_;
-  std::unique_ptr<ServiceSlot[]> services_;
+  ZeroedArray<PortSlot> ports_;  // zero pages: backed as slots are first used
+  ZeroedArray<HostSlot> hosts_;
+  ZeroedArray<ServiceSlot> services_;
   std::unique_ptr<std::atomic<uint8_t>[]> port_flags_;
   std::unique_ptr<std::atomic<uint8_t>[]> host_flags_;
   std::unique_ptr<std::atomic<uint8_t>[]> service_flags_;

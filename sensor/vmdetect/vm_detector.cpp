@@ -205,8 +205,8 @@ std::span<const Rule> vm_detect_rules() {
 
 VmDetector::VmDetector(const VmDetectSettings& settings, LearnedBindings* learned, ScanTracker* scans)
     : settings_(settings),
-      rate_(std::make_unique<RateSlot[]>(kRateSlots)),
-      floods_(std::make_unique<FloodSlot[]>(kFloodSlots)),
+      rate_(kRateSlots),
+      floods_(kFloodSlots),
       learned_(learned),
       scans_(scans) {
   vm_detect_rules();  // built here, off the packet path

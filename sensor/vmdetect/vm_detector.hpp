@@ -38,6 +38,7 @@
 #include "sensor/inventory/inventory.hpp"
 #include "sensor/vmdetect/scan_tracker.hpp"
 #include "signatures/rule.hpp"
+#include "sensor/util/zeroed_array.hpp"
 
 namespace eastwatch {
 
@@ -156,8 +157,8 @@ class VmDetector {
   size_t scan_and_brute_force(const Packet& p, uint32_t server_vm, std::span<AlertEvent> out, size_t produced) noexcept;
 
   VmDetectSettings settings_;
-  std::unique_ptr<RateSlot[]> rate_;
-  std::unique_ptr<FloodSlot[]> floods_;
+  ZeroedArray<RateSlot> rate_;  // zero pages: backed as slots are first used
+  ZeroedArray<FloodSlot> floods_;
   std::unique_ptr<LearnedBindings> own_learned_;
   LearnedBindings* learned_;
   std::unique_ptr<ScanTracker> own_scans_;

@@ -8,6 +8,7 @@
 
 #include "app_layer_harness.hpp"
 #include "tls_builder.hpp"
+#include "tests/unit/support/resident_memory.hpp"
 
 using namespace eastwatch;
 using namespace eastwatch::test;
@@ -77,4 +78,16 @@ TEST_CASE("parsing TLS handshakes (fragmented records, certificates, JA3) alloca
   CHECK(certificates == 20);
   CHECK(h.counters().tls.tx == 20);
   CHECK(h.counters().tls.states_in_use == 0);
+}
+
+TEST_CASE("a default AppLayer reserves its pools but backs only the pages a flow uses") {
+  const uint64_t before = resident_bytes();
+  AppLayerHarness h;  // the default memcaps
+  const uint64_t reserved = uint64_t{h.app->http_capacity()} * 2 * h.settings.http.header_limit +
+                            uint64_t{h.app->tls_capacity()} * 2 * h.settings.tls.handshake_limit;
+  REQUIRE(reserved > (32u << 20));
+  h.send(true, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  h.send(false, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  CHECK(h.app->counters().http_states_in_use == 1);
+  CHECK(resident_bytes() - before < reserved / 8);
 }

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/unit/defrag/fragment_builder.hpp"
+#include "tests/unit/support/resident_memory.hpp"
 
 using namespace eastwatch;
 using eastwatch::test::Fragments;
@@ -228,6 +229,24 @@ TEST_CASE("defrag: without prealloc the pools fill on use, with the same results
   REQUIRE(r != nullptr);
   CHECK(r->rebuilt_fragment);
   CHECK(payload_of(*r, 20) == expand("AB"));
+}
+
+TEST_CASE("defrag: a full-size defragmenter backs only the pages it uses, prealloc backs them all") {
+  DefragSettings s;  // the defaults: 32 MiB
+  s.prealloc = false;
+  const uint64_t before = eastwatch::test::resident_bytes();
+  {
+    Defragmenter defrag(s, {});
+    Fragments f;
+    Packet a = f.ipv4(kIcmp, 1, 1, false, 'B', 8), b = f.ipv4(kIcmp, 1, 0, true, 'A', 8);
+    CHECK(defrag.process(a, f.stats) == nullptr);
+    REQUIRE(defrag.process(b, f.stats) != nullptr);
+    CHECK(eastwatch::test::resident_bytes() - before < (2u << 20));  // the 64 KiB output and a few pages
+  }
+  s.prealloc = true;
+  const uint64_t before_prealloc = eastwatch::test::resident_bytes();
+  Defragmenter defrag(s, {});
+  CHECK(eastwatch::test::resident_bytes() - before_prealloc > (24u << 20));
 }
 
 TEST_CASE("defrag: the key separates protocols, VLANs and identifications") {
