@@ -151,7 +151,7 @@ void HttpFlowParser::init(uint8_t* buffers, uint32_t header_limit) noexcept {
   dir_[1].buffer = buffers + header_limit;
   next_request_tx_ = next_response_tx_ = 0;
   pending_first_ = pending_count_ = 0;
-  eve_ = HttpEveData{};
+  eve_.clear(0);  // the lengths only: the 2 KB of text bytes are never read past them
 }
 
 void HttpFlowParser::feed(bool to_server, std::span<const uint8_t> data, HttpContext& ctx) noexcept {
