@@ -220,27 +220,40 @@ void HttpFlowParser::feed(bool to_server, std::span<const uint8_t> data, HttpCon
 
 void HttpFlowParser::feed_headers(bool to_server, Direction& d, const uint8_t*& p, const uint8_t* end,
                                   HttpContext& ctx) noexcept {
-  while (p < end) {
-    const uint8_t* lf = static_cast<const uint8_t*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
-    const uint8_t* stop = lf ? lf + 1 : end;
-    const uint32_t n = static_cast<uint32_t>(stop - p);
-    const uint32_t room = header_limit_ - d.len;
-    const uint32_t keep = std::min(n, room);
-    std::memcpy(d.buffer + d.len, p, keep);
+  // The lines go into d.buffer in one copy per run of lines, not one per line: `copied` is the
+  // first byte not yet there, flushed before anything reads the buffer and when the data ends.
+  const uint8_t* copied = p;
+  auto flush = [&](const uint8_t* upto) {
+    const uint32_t n = static_cast<uint32_t>(upto - copied);
+    const uint32_t keep = std::min(n, header_limit_ - d.len);
+    if (keep) std::memcpy(d.buffer + d.len, copied, keep);
     d.len += keep;
     if (keep < n && !d.cut) {
       d.cut = true;
       ++(to_server ? ctx.counters.http.request_field_too_long : ctx.counters.http.response_field_too_long);
     }
-    const bool cr = lf ? (lf > p ? lf[-1] == '\r' : d.last_cr) : false;
-    d.last_cr = n > 0 && stop[-1] == '\r';
+    copied = upto;
+  };
+  while (p < end) {
+    const uint8_t* lf = static_cast<const uint8_t*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (!lf) {
+      d.last_cr = end[-1] == '\r';
+      d.line_len += static_cast<uint32_t>(end - p);
+      p = end;
+      flush(end);
+      return;
+    }
+    const uint8_t* stop = lf + 1;
+    const uint32_t n = static_cast<uint32_t>(stop - p);
+    const bool cr = lf > p ? lf[-1] == '\r' : d.last_cr;
+    d.last_cr = false;  // the line ends in '\n'
     d.line_len += n;
     p = stop;
-    if (!lf) return;
     const uint32_t content = d.line_len - 1 - (cr ? 1 : 0);
     d.line_len = 0;
     if (!cr) ++ctx.counters.bare_lf_lines;
     if (content == 0) {
+      flush(stop);
       if (d.lines == 0) {  // empty lines before the request/status line are skipped
         d.len = 0;
         continue;
@@ -250,6 +263,7 @@ void HttpFlowParser::feed_headers(bool to_server, Direction& d, const uint8_t*& 
     }
     ++d.lines;
     if (d.lines == 1) {
+      flush(stop);
       // HTTP/0.9: a request line without a protocol has no headers; a response that does not
       // start with "HTTP" is all body.
       const Span line = trim(Span(d.buffer, d.len));
@@ -269,6 +283,7 @@ void HttpFlowParser::feed_headers(bool to_server, Direction& d, const uint8_t*& 
       }
     }
   }
+  flush(p);
 }
 
 void HttpFlowParser::headers_done(bool to_server, Direction& d, HttpContext& ctx) noexcept {
