@@ -532,3 +532,40 @@ TEST_CASE("a header block split at every byte boundary parses as the whole block
     }
   }
 }
+
+TEST_CASE("known header names in any case: first wins for buffers, repeats counted, Set-Cookie exempt") {
+  AppLayerHarness h;
+  const auto& out = h.request(
+      "GET /k HTTP/1.1\r\nhOST: One.Example\r\nUSER-AGENT:\r\nuser-agent: second-ua\r\nCOOKIE: c=1\r\n"
+      "Accept-Language: en\r\nACCEPT-ENCODING: gzip\r\nConnection: close\r\nReferer: http://a/\r\n"
+      "X-Hosts: not-host\r\nHost: two.example\r\nX-Other: 1\r\nCONTENT-TYPE: text/a\r\nContent-Type: text/b\r\n\r\n");
+  const HttpTransaction* tx = find_tx(out, 0, true);
+  REQUIRE(tx != nullptr);
+  CHECK(text(*tx, HttpBuffer::HostRaw) == "One.Example");
+  CHECK(text(*tx, HttpBuffer::Host) == "one.example");
+  CHECK(text(*tx, HttpBuffer::UserAgent).empty());  // the first User-Agent, empty
+  CHECK(text(*tx, HttpBuffer::Cookie) == "c=1");
+  CHECK(text(*tx, HttpBuffer::AcceptLanguage) == "en");
+  CHECK(text(*tx, HttpBuffer::AcceptEncoding) == "gzip");
+  CHECK(text(*tx, HttpBuffer::Connection) == "close");
+  CHECK(text(*tx, HttpBuffer::ContentType) == "text/a");
+  CHECK(h.counters().http.request_header_repetition == 3);  // user-agent, host, content-type
+  CHECK(h.counters().http.host_header_ambiguous == 0);
+  const HttpEveData* eve = h.app->http_eve(h.flow);
+  REQUIRE(eve != nullptr);
+  CHECK(eve->http_user_agent.view() == "second-ua");  // the first non-empty one
+  CHECK(eve->http_refer.view() == "http://a/");
+
+  const auto& resp = h.response(
+      "HTTP/1.1 302 Found\r\nSET-COOKIE: a=1\r\nSet-Cookie: b=2\r\nLocation: /first\r\nLOCATION: /last\r\n"
+      "SERVER: s1\r\nX-Dup: 1\r\nx-DUP: 2\r\nContent-Length: 0\r\n\r\n");
+  const HttpTransaction* r = find_tx(resp, 0, false);
+  REQUIRE(r != nullptr);
+  CHECK(text(*r, HttpBuffer::SetCookie) == "a=1");
+  CHECK(text(*r, HttpBuffer::Location) == "/first");
+  CHECK(text(*r, HttpBuffer::Server) == "s1");
+  CHECK(text(*r, HttpBuffer::ResponseContentLength) == "0");
+  CHECK(h.counters().http.response_header_repetition == 2);  // location, x-dup; not set-cookie
+  CHECK(eve->redirect.view() == "/last");  // EVE's redirect: the last Location
+  CHECK(eve->status == 302);
+}
