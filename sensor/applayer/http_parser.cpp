@@ -96,26 +96,57 @@ struct Writer {
 
 ByteView view_of(Span s) noexcept { return {s.data(), static_cast<uint32_t>(s.size())}; }
 
+// The header names the parser acts on, classified once per header line (by length, then the
+// few names of that length) instead of compared by each consumer in turn.
+enum class Known : uint8_t {
+  None, Host, UserAgent, Cookie, ContentType, ContentLength, Referer, Accept, AcceptEncoding, AcceptLanguage,
+  Connection, Server, Location, SetCookie, TransferEncoding, ContentEncoding, Count
+};
+
+Known classify(Span name) noexcept {
+  switch (name.size()) {
+    case 4: return iequals(name, "host") ? Known::Host : Known::None;
+    case 6:
+      if (iequals(name, "cookie")) return Known::Cookie;
+      if (iequals(name, "accept")) return Known::Accept;
+      return iequals(name, "server") ? Known::Server : Known::None;
+    case 7: return iequals(name, "referer") ? Known::Referer : Known::None;
+    case 8: return iequals(name, "location") ? Known::Location : Known::None;
+    case 10:
+      if (iequals(name, "user-agent")) return Known::UserAgent;
+      if (iequals(name, "connection")) return Known::Connection;
+      return iequals(name, "set-cookie") ? Known::SetCookie : Known::None;
+    case 12: return iequals(name, "content-type") ? Known::ContentType : Known::None;
+    case 14: return iequals(name, "content-length") ? Known::ContentLength : Known::None;
+    case 15:
+      if (iequals(name, "accept-encoding")) return Known::AcceptEncoding;
+      return iequals(name, "accept-language") ? Known::AcceptLanguage : Known::None;
+    case 16: return iequals(name, "content-encoding") ? Known::ContentEncoding : Known::None;
+    case 17: return iequals(name, "transfer-encoding") ? Known::TransferEncoding : Known::None;
+    default: return Known::None;
+  }
+}
+
 struct NamedHeader {
-  std::string_view name;
+  Known name;
   HttpBuffer request;
   HttpBuffer response;
 };
 constexpr HttpBuffer kNone = HttpBuffer::Count;
 constexpr NamedHeader kNamed[] = {
-    {"host", HttpBuffer::HostRaw, kNone},
-    {"user-agent", HttpBuffer::UserAgent, kNone},
-    {"cookie", HttpBuffer::Cookie, kNone},
-    {"content-type", HttpBuffer::ContentType, HttpBuffer::ResponseContentType},
-    {"content-length", HttpBuffer::ContentLength, HttpBuffer::ResponseContentLength},
-    {"referer", HttpBuffer::Referer, kNone},
-    {"accept", HttpBuffer::Accept, kNone},
-    {"accept-encoding", HttpBuffer::AcceptEncoding, kNone},
-    {"accept-language", HttpBuffer::AcceptLanguage, kNone},
-    {"connection", HttpBuffer::Connection, HttpBuffer::Connection},
-    {"server", kNone, HttpBuffer::Server},
-    {"location", kNone, HttpBuffer::Location},
-    {"set-cookie", kNone, HttpBuffer::SetCookie},
+    {Known::Host, HttpBuffer::HostRaw, kNone},
+    {Known::UserAgent, HttpBuffer::UserAgent, kNone},
+    {Known::Cookie, HttpBuffer::Cookie, kNone},
+    {Known::ContentType, HttpBuffer::ContentType, HttpBuffer::ResponseContentType},
+    {Known::ContentLength, HttpBuffer::ContentLength, HttpBuffer::ResponseContentLength},
+    {Known::Referer, HttpBuffer::Referer, kNone},
+    {Known::Accept, HttpBuffer::Accept, kNone},
+    {Known::AcceptEncoding, HttpBuffer::AcceptEncoding, kNone},
+    {Known::AcceptLanguage, HttpBuffer::AcceptLanguage, kNone},
+    {Known::Connection, HttpBuffer::Connection, HttpBuffer::Connection},
+    {Known::Server, kNone, HttpBuffer::Server},
+    {Known::Location, kNone, HttpBuffer::Location},
+    {Known::SetCookie, kNone, HttpBuffer::SetCookie},
 };
 
 }  // namespace
@@ -151,7 +182,7 @@ void HttpFlowParser::init(uint8_t* buffers, uint32_t header_limit) noexcept {
   dir_[1].buffer = buffers + header_limit;
   next_request_tx_ = next_response_tx_ = 0;
   pending_first_ = pending_count_ = 0;
-  eve_ = HttpEveData{};
+  eve_.clear(0);  // the lengths only: the 2 KB of text bytes are never read past them
 }
 
 void HttpFlowParser::feed(bool to_server, std::span<const uint8_t> data, HttpContext& ctx) noexcept {
@@ -220,27 +251,40 @@ void HttpFlowParser::feed(bool to_server, std::span<const uint8_t> data, HttpCon
 
 void HttpFlowParser::feed_headers(bool to_server, Direction& d, const uint8_t*& p, const uint8_t* end,
                                   HttpContext& ctx) noexcept {
-  while (p < end) {
-    const uint8_t* lf = static_cast<const uint8_t*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
-    const uint8_t* stop = lf ? lf + 1 : end;
-    const uint32_t n = static_cast<uint32_t>(stop - p);
-    const uint32_t room = header_limit_ - d.len;
-    const uint32_t keep = std::min(n, room);
-    std::memcpy(d.buffer + d.len, p, keep);
+  // The lines go into d.buffer in one copy per run of lines, not one per line: `copied` is the
+  // first byte not yet there, flushed before anything reads the buffer and when the data ends.
+  const uint8_t* copied = p;
+  auto flush = [&](const uint8_t* upto) {
+    const uint32_t n = static_cast<uint32_t>(upto - copied);
+    const uint32_t keep = std::min(n, header_limit_ - d.len);
+    if (keep) std::memcpy(d.buffer + d.len, copied, keep);
     d.len += keep;
     if (keep < n && !d.cut) {
       d.cut = true;
       ++(to_server ? ctx.counters.http.request_field_too_long : ctx.counters.http.response_field_too_long);
     }
-    const bool cr = lf ? (lf > p ? lf[-1] == '\r' : d.last_cr) : false;
-    d.last_cr = n > 0 && stop[-1] == '\r';
+    copied = upto;
+  };
+  while (p < end) {
+    const uint8_t* lf = static_cast<const uint8_t*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (!lf) {
+      d.last_cr = end[-1] == '\r';
+      d.line_len += static_cast<uint32_t>(end - p);
+      p = end;
+      flush(end);
+      return;
+    }
+    const uint8_t* stop = lf + 1;
+    const uint32_t n = static_cast<uint32_t>(stop - p);
+    const bool cr = lf > p ? lf[-1] == '\r' : d.last_cr;
+    d.last_cr = false;  // the line ends in '\n'
     d.line_len += n;
     p = stop;
-    if (!lf) return;
     const uint32_t content = d.line_len - 1 - (cr ? 1 : 0);
     d.line_len = 0;
     if (!cr) ++ctx.counters.bare_lf_lines;
     if (content == 0) {
+      flush(stop);
       if (d.lines == 0) {  // empty lines before the request/status line are skipped
         d.len = 0;
         continue;
@@ -250,6 +294,7 @@ void HttpFlowParser::feed_headers(bool to_server, Direction& d, const uint8_t*& 
     }
     ++d.lines;
     if (d.lines == 1) {
+      flush(stop);
       // HTTP/0.9: a request line without a protocol has no headers; a response that does not
       // start with "HTTP" is all body.
       const Span line = trim(Span(d.buffer, d.len));
@@ -269,6 +314,7 @@ void HttpFlowParser::feed_headers(bool to_server, Direction& d, const uint8_t*& 
       }
     }
   }
+  flush(p);
 }
 
 void HttpFlowParser::headers_done(bool to_server, Direction& d, HttpContext& ctx) noexcept {
@@ -409,8 +455,8 @@ void HttpFlowParser::headers_done(bool to_server, Direction& d, HttpContext& ctx
   if (!headers_raw.empty()) {
     set(to_server ? HttpBuffer::RequestHeadersRaw : HttpBuffer::ResponseHeadersRaw, in_copy(headers_raw));
   }
-  auto framing = [&](Span name, Span value) {
-    if (iequals(name, "content-length")) {
+  auto framing = [&](Known kind, Span value) {
+    if (kind == Known::ContentLength) {
       uint64_t v = 0;
       if (!parse_length(value, v)) {
         ++(to_server ? ev.invalid_content_length_field_in_request : ev.invalid_content_length_field_in_response);
@@ -421,20 +467,24 @@ void HttpFlowParser::headers_done(bool to_server, Direction& d, HttpContext& ctx
         has_length = true;
         content_length = v;
       }
-    } else if (iequals(name, "transfer-encoding")) {
+    } else if (kind == Known::TransferEncoding) {
       if (icontains(value, "chunked")) chunked = true;
-    } else if (iequals(name, "content-encoding")) {
+    } else if (kind == Known::ContentEncoding) {
       if (icontains(value, "gzip")) {
         encoding = ContentEncoding::Gzip;
       } else if (icontains(value, "deflate")) {
         encoding = ContentEncoding::Deflate;
       }
-    } else if (iequals(name, "host") && host_header.empty()) {
+    } else if (kind == Known::Host && host_header.empty()) {
       host_header = value;
-    } else if (iequals(name, "content-type") && content_type.empty()) {
+    } else if (kind == Known::ContentType && content_type.empty()) {
       content_type = value;
     }
   };
+  // Per stored header its name's class, and each class's first stored header (-1: none).
+  Known kinds[HttpTransaction::kMaxHeaders];
+  int8_t first_of[static_cast<uint32_t>(Known::Count)];
+  std::memset(first_of, -1, sizeof first_of);
   HttpHeader* current = nullptr;
   size_t pos = 0;
   for (uint32_t guard = 0; pos < headers_raw.size() && guard <= header_limit_; ++guard) {
@@ -470,15 +520,21 @@ void HttpFlowParser::headers_done(bool to_server, Direction& d, HttpContext& ctx
       name = trim(line.first(static_cast<size_t>(colon - line.data())));
       value = trim(line.subspan(static_cast<size_t>(colon - line.data()) + 1));
     }
-    // A repeated name (other than Set-Cookie) is counted, as libhtp does.
-    for (uint32_t i = 0; tx != nullptr && i < tx->header_count; ++i) {
-      if (!iequals(name, "set-cookie") && equal_nocase(tx->headers[i].name, name)) {
-        ++(to_server ? ev.request_header_repetition : ev.response_header_repetition);
-        break;
+    const Known kind = classify(name);
+    // A repeated name (other than Set-Cookie) is counted, as libhtp does. Names of a known
+    // class are equal exactly when their classes are.
+    if (tx != nullptr && kind != Known::SetCookie) {
+      bool repeated = kind != Known::None && first_of[static_cast<uint32_t>(kind)] >= 0;
+      for (uint32_t i = 0; kind == Known::None && !repeated && i < tx->header_count; ++i) {
+        repeated = kinds[i] == Known::None && equal_nocase(tx->headers[i].name, name);
       }
+      if (repeated) ++(to_server ? ev.request_header_repetition : ev.response_header_repetition);
     }
-    framing(name, value);
+    framing(kind, value);
     if (tx != nullptr && header_count < HttpTransaction::kMaxHeaders) {
+      kinds[header_count] = kind;
+      int8_t& first = first_of[static_cast<uint32_t>(kind)];
+      if (first < 0) first = static_cast<int8_t>(header_count);
       current = &tx->headers[header_count++];
       tx->header_count = header_count;
       current->name = w.put(name);
@@ -509,13 +565,8 @@ void HttpFlowParser::headers_done(bool to_server, Direction& d, HttpContext& ctx
     // The named buffers: the first header of each name.
     for (const NamedHeader& named : kNamed) {
       const HttpBuffer b = to_server ? named.request : named.response;
-      if (b == kNone) continue;
-      for (uint32_t i = 0; i < tx->header_count; ++i) {
-        if (iequals(Span(tx->headers[i].name.data, tx->headers[i].name.len), named.name)) {
-          set(b, tx->headers[i].value);
-          break;
-        }
-      }
+      const int8_t first = first_of[static_cast<uint32_t>(named.name)];
+      if (b != kNone && first >= 0) set(b, tx->headers[first].value);
     }
   }
 
@@ -543,9 +594,8 @@ void HttpFlowParser::headers_done(bool to_server, Direction& d, HttpContext& ctx
       }
     }
     for (uint32_t i = 0; tx != nullptr && i < tx->header_count; ++i) {
-      const Span name(tx->headers[i].name.data, tx->headers[i].name.len);
-      if (iequals(name, "user-agent") && eve_.http_user_agent.len == 0) eve_.http_user_agent.set(tx->headers[i].value);
-      if (iequals(name, "referer") && eve_.http_refer.len == 0) eve_.http_refer.set(tx->headers[i].value);
+      if (kinds[i] == Known::UserAgent && eve_.http_user_agent.len == 0) eve_.http_user_agent.set(tx->headers[i].value);
+      if (kinds[i] == Known::Referer && eve_.http_refer.len == 0) eve_.http_refer.set(tx->headers[i].value);
     }
   } else if (eve_.tx_id == tx_id) {
     Span type = trim(content_type);
@@ -554,7 +604,7 @@ void HttpFlowParser::headers_done(bool to_server, Direction& d, HttpContext& ctx
     if (semi != nullptr) type = trim(type.first(static_cast<size_t>(semi - type.data())));
     eve_.http_content_type.set(view_of(type));
     for (uint32_t i = 0; tx != nullptr && i < tx->header_count; ++i) {
-      if (iequals(Span(tx->headers[i].name.data, tx->headers[i].name.len), "location")) {
+      if (kinds[i] == Known::Location) {
         eve_.redirect.set(tx->headers[i].value);
       }
     }

@@ -1,5 +1,7 @@
 #include <zlib.h>
 
+#include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -479,4 +481,91 @@ TEST_CASE("with the output's bytes unread the parser gives the same entries, len
   unread.counters().visit_extra([&](std::string_view name, uint64_t v) { b.emplace_back(name, v); });
   CHECK(a == b);
   CHECK(filled.counters().tx_http == 2);  // the two requests
+}
+
+TEST_CASE("a header block split at every byte boundary parses as the whole block does") {
+  // Blank lines before the request line, CRLF and bare LF lines, a fold, and the CR of a CRLF
+  // at the end of a segment: feed_headers copies runs of lines, flushed at each segment's end.
+  // One flow per header limit; the block is sent again (a new transaction) for each cut.
+  const std::string block =
+      "\r\n\nGET /split HTTP/1.1\r\nHost: Split.Example\nUser-Agent: a\r\n b\r\nX-Long: " + std::string(200, 'L') +
+      "\r\nAccept: */*\r\n\r\n";
+  for (uint32_t limit : {4096u, 96u}) {
+    AppLayerSettings s;
+    s.http.header_limit = limit;
+    AppLayerHarness h(s);
+    uint64_t tx_id = 0;
+    auto parse = [&](size_t cut) {
+      std::string raw, normalized, ua, host;
+      const uint64_t lf_before = h.counters().bare_lf_lines, long_before = h.counters().http.request_field_too_long;
+      for (const std::string& part : {block.substr(0, cut), block.substr(cut)}) {
+        if (part.empty()) continue;
+        const auto& out = h.request(part);
+        if (const HttpTransaction* tx = find_tx(out, tx_id, true)) {
+          raw = text(*tx, HttpBuffer::RequestHeadersRaw);
+          normalized = text(*tx, HttpBuffer::RequestHeaders);
+          ua = text(*tx, HttpBuffer::UserAgent);
+          host = text(*tx, HttpBuffer::Host);
+        }
+      }
+      ++tx_id;
+      return std::make_tuple(raw, normalized, ua, host, h.counters().bare_lf_lines - lf_before,
+                             h.counters().http.request_field_too_long - long_before, h.counters().tx_http);
+    };
+    h.request("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");  // the flow's protocol detection
+    ++tx_id;
+    const auto whole = parse(block.size());
+    if (limit == 4096) {
+      CHECK(std::get<2>(whole) == "a b");
+      CHECK(std::get<3>(whole) == "split.example");
+      CHECK(std::get<4>(whole) == 2);
+      CHECK(std::get<5>(whole) == 0);
+    } else {
+      CHECK(std::get<5>(whole) == 1);
+    }
+    for (size_t cut = 1; cut < block.size(); ++cut) {
+      INFO("limit " << limit << ", cut at " << cut);
+      auto split = parse(cut);
+      CHECK(std::get<6>(split) == tx_id);
+      std::get<6>(split) = std::get<6>(whole);
+      CHECK(split == whole);
+    }
+  }
+}
+
+TEST_CASE("known header names in any case: first wins for buffers, repeats counted, Set-Cookie exempt") {
+  AppLayerHarness h;
+  const auto& out = h.request(
+      "GET /k HTTP/1.1\r\nhOST: One.Example\r\nUSER-AGENT:\r\nuser-agent: second-ua\r\nCOOKIE: c=1\r\n"
+      "Accept-Language: en\r\nACCEPT-ENCODING: gzip\r\nConnection: close\r\nReferer: http://a/\r\n"
+      "X-Hosts: not-host\r\nHost: two.example\r\nX-Other: 1\r\nCONTENT-TYPE: text/a\r\nContent-Type: text/b\r\n\r\n");
+  const HttpTransaction* tx = find_tx(out, 0, true);
+  REQUIRE(tx != nullptr);
+  CHECK(text(*tx, HttpBuffer::HostRaw) == "One.Example");
+  CHECK(text(*tx, HttpBuffer::Host) == "one.example");
+  CHECK(text(*tx, HttpBuffer::UserAgent).empty());  // the first User-Agent, empty
+  CHECK(text(*tx, HttpBuffer::Cookie) == "c=1");
+  CHECK(text(*tx, HttpBuffer::AcceptLanguage) == "en");
+  CHECK(text(*tx, HttpBuffer::AcceptEncoding) == "gzip");
+  CHECK(text(*tx, HttpBuffer::Connection) == "close");
+  CHECK(text(*tx, HttpBuffer::ContentType) == "text/a");
+  CHECK(h.counters().http.request_header_repetition == 3);  // user-agent, host, content-type
+  CHECK(h.counters().http.host_header_ambiguous == 0);
+  const HttpEveData* eve = h.app->http_eve(h.flow);
+  REQUIRE(eve != nullptr);
+  CHECK(eve->http_user_agent.view() == "second-ua");  // the first non-empty one
+  CHECK(eve->http_refer.view() == "http://a/");
+
+  const auto& resp = h.response(
+      "HTTP/1.1 302 Found\r\nSET-COOKIE: a=1\r\nSet-Cookie: b=2\r\nLocation: /first\r\nLOCATION: /last\r\n"
+      "SERVER: s1\r\nX-Dup: 1\r\nx-DUP: 2\r\nContent-Length: 0\r\n\r\n");
+  const HttpTransaction* r = find_tx(resp, 0, false);
+  REQUIRE(r != nullptr);
+  CHECK(text(*r, HttpBuffer::SetCookie) == "a=1");
+  CHECK(text(*r, HttpBuffer::Location) == "/first");
+  CHECK(text(*r, HttpBuffer::Server) == "s1");
+  CHECK(text(*r, HttpBuffer::ResponseContentLength) == "0");
+  CHECK(h.counters().http.response_header_repetition == 2);  // location, x-dup; not set-cookie
+  CHECK(eve->redirect.view() == "/last");  // EVE's redirect: the last Location
+  CHECK(eve->status == 302);
 }
