@@ -313,7 +313,7 @@ void io(A& a, std::optional<T>& value) {
     if constexpr (A::kReading) value.reset();
     return;
   }
-  if constexpr (A::kReading) value.emplace();
+  if constexpr (A::kReading) value = T{};  // not emplace(): clang 14 rejects it for a nested aggregate with default member initializers
   io(a, *value);
 }
 
