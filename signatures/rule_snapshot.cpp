@@ -256,41 +256,33 @@ template <class A> void io(A& a, std::string& value) { a(value); }
 
 template <class A> void io(A& a, AddressSet& set) { a.address_set(set); }
 
+// An AddressSet's or PortSet's ranges: the count, then each range's two ends (`end` reads or
+// writes one), rebuilt with the set's from_ranges when reading.
+template <class A, class Set, class End>
+void set_ranges(A& a, Set& set, End end) {
+  std::vector<typename Set::Range> ranges;
+  if constexpr (A::kReading) {
+    ranges.resize(a.count());
+  } else {
+    ranges = set.ranges();
+    a.count(ranges.size());
+  }
+  for (auto& range : ranges) {
+    end(range.first);
+    end(range.last);
+  }
+  if constexpr (A::kReading) set = Set::from_ranges(std::move(ranges));
+}
+
 // The table's entries themselves: the ranges.
 template <class A>
 void address_set_ranges(A& a, AddressSet& set) {
-  std::vector<AddressSet::Range> ranges;
-  if constexpr (!A::kReading) ranges = set.ranges();
-  size_t n = ranges.size();
-  if constexpr (A::kReading) {
-    n = a.count();
-    ranges.resize(n);
-  } else {
-    a.count(n);
-  }
-  for (auto& range : ranges) {
-    a.bytes(range.first.bytes.data(), 16);
-    a.bytes(range.last.bytes.data(), 16);
-  }
-  if constexpr (A::kReading) set = AddressSet::from_ranges(std::move(ranges));
+  set_ranges(a, set, [&a](auto& address) { a.bytes(address.bytes.data(), 16); });
 }
 
 template <class A>
 void io(A& a, PortSet& set) {
-  std::vector<PortSet::Range> ranges;
-  if constexpr (!A::kReading) ranges = set.ranges();
-  size_t n = ranges.size();
-  if constexpr (A::kReading) {
-    n = a.count();
-    ranges.resize(n);
-  } else {
-    a.count(n);
-  }
-  for (auto& range : ranges) {
-    a(range.first);
-    a(range.last);
-  }
-  if constexpr (A::kReading) set = PortSet::from_ranges(std::move(ranges));
+  set_ranges(a, set, [&a](auto& port) { a(port); });
 }
 
 template <class A, class T>
