@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 bash packaging/scripts/install-deps.sh || exit 1
-FUZZ_SECONDS="${EASTWATCH_FUZZ_SECONDS:-20}"
+FUZZ_SECONDS="${EASTWATCH_FUZZ_SECONDS:-12}"
 total_passed=0
 total_failed=0
 
