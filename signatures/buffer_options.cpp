@@ -107,6 +107,10 @@ constexpr Name kModifiers[] = {
 // http_raw_request/status, http_trailer, js_data... have none).
 constexpr Name kSnort3[] = {
     {"pkt_data", BufferKind::Payload},
+    // Snort 3 raw_data: the payload before a service inspector's normalization. Eastwatch
+    // normalizes no service in place (telnet option negotiation stays in the payload), so it is
+    // the packet payload, as pkt_data.
+    {"raw_data", BufferKind::Payload},
     {"file_data", BufferKind::FileData},
     {"http_uri", BufferKind::HttpUri},
     {"http_raw_uri", BufferKind::HttpUriRaw},

@@ -127,7 +127,7 @@ tl::expected<ByteTestOption, std::string> parse_byte_test(std::string_view value
     return tl::unexpected(std::string("byte_test: expected bytes, operator, value, offset [, modifiers]"));
   }
   ByteTestOption test;
-  auto bytes = number<uint32_t>("byte_test", "byte count", items[0], 1, 23);
+  auto bytes = number<uint32_t>("byte_test", "byte count", items[0], 0, 23);
   if (!bytes) return tl::unexpected(bytes.error());
   test.read.bytes = static_cast<uint8_t>(*bytes);
   std::string_view op = items[1];
@@ -158,6 +158,16 @@ tl::expected<ByteTestOption, std::string> parse_byte_test(std::string_view value
     auto known = read_modifier("byte_test", items, i, test.read);
     if (!known) return tl::unexpected(known.error());
     if (!*known) return tl::unexpected("byte_test: unknown modifier '" + std::string(items[i]) + "'");
+  }
+  // Suricata 7: 0 bytes with `string` reads the number from the offset to the end of the buffer
+  // (strtoull over the rest: the digits there are, however many). Without `string` Suricata would
+  // read 0 bytes as no number at all: refused here.
+  if (test.read.bytes == 0) {
+    if (test.read.string_base == 0) {
+      return tl::unexpected(std::string("byte_test: 0 bytes needs 'string' (0 reads a string number to the end of "
+                                        "the buffer)"));
+    }
+    return test;
   }
   if (auto ok = check_bytes("byte_test", test.read); !ok) return tl::unexpected(ok.error());
   return test;

@@ -256,7 +256,7 @@ struct IsDataAtOption {
 
 // How byte_test and byte_jump read a number from the buffer.
 struct ByteRead {
-  uint8_t bytes = 4;         // 1-8 binary, 1-23 as a string
+  uint8_t bytes = 4;         // 1-8 binary, 1-23 as a string; byte_test 0 with `string`: to the buffer end
   int32_t offset = 0;        // from the buffer start, or from prev_end with `relative`
   bool relative = false;
   bool little_endian = false;
@@ -315,10 +315,25 @@ struct ByteMathOption {
   std::string name;
 };
 
+// `asn1:` (Suricata 7, rust/src/asn1): decodes BER elements from an offset of the payload and
+// matches when one of the checks asked for holds on an element decoded completely. Options, in
+// any order, separated by a comma or white space: bitstring_overflow, double_overflow,
+// oversize_length N (0-4294967295), absolute_offset N (0-65535), relative_offset N (-65535 to
+// 65535, from the end of the payload section's last match); absolute_offset wins over
+// relative_offset, neither means offset 0.
+struct Asn1Option {
+  bool bitstring_overflow = false;  // a universal primitive BIT STRING whose unused-bits octet > 8 * length
+  bool double_overflow = false;     // a universal primitive REAL, decimal encoding, longer than 256 bytes
+  bool oversize = false;            // oversize_length given
+  bool relative = false;            // `offset` is relative_offset (else absolute_offset, or 0)
+  uint32_t oversize_length = 0;     // an element longer than this matches
+  int32_t offset = 0;
+};
+
 // One step of a section's option chain, in rule order; `index` points into the section's
 // vector of that kind.
 struct ChainStep {
-  enum class Kind : uint8_t { Content, Pcre, IsDataAt, ByteTest, ByteJump, ByteExtract, ByteMath, Bsize };
+  enum class Kind : uint8_t { Content, Pcre, IsDataAt, ByteTest, ByteJump, ByteExtract, ByteMath, Bsize, Asn1 };
   Kind kind = Kind::Content;
   uint16_t index = 0;
 };
@@ -344,6 +359,9 @@ struct BufferSection {
   std::vector<NumericTest> bsizes;  // `bsize:` — the length of this section's buffer
   uint8_t variables = 0;            // byte_extract/byte_math slots used
   std::vector<ChainStep> steps;  // every option above, in rule order
+  // `asn1:` (payload section only): its steps come after every other step, so they see the
+  // cursor the chain's match left, as Suricata runs asn1 after the payload inspection.
+  std::vector<Asn1Option> asn1s;
 };
 
 struct RuleReference {

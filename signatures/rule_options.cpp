@@ -8,6 +8,7 @@
 #include <cctype>
 #include <optional>
 
+#include "signatures/detail/asn1_option.hpp"
 #include "signatures/detail/buffer_options.hpp"
 #include "signatures/detail/byte_options.hpp"
 #include "signatures/detail/option_parser.hpp"
@@ -54,6 +55,10 @@ class OptionParser {
     }
     if (!have_sid) return tl::unexpected(std::string("rule has no sid"));
     if (auto ended = end_sticky_buffer("the end of the rule"); !ended) return ended;
+    for (BufferSection& section : rule_.sections) {
+      std::stable_partition(section.steps.begin(), section.steps.end(),
+                            [](const ChainStep& step) { return step.kind != ChainStep::Kind::Asn1; });
+    }
     // A payload section emptied by content modifiers (every content moved to a buffer) goes.
     std::erase_if(rule_.sections, [](const BufferSection& section) {
       return section.kind == BufferKind::Payload && section.steps.empty();
@@ -122,15 +127,21 @@ class OptionParser {
     if (name == "pcre") return apply_pcre(option);
     if (name == "isdataat") return apply_isdataat(option);
     if (name == "byte_test") {
-      if (trim(option.value.substr(0, option.value.find(','))) == "0") {
-        return tl::unexpected(std::string("unsupported keyword 'byte_test:0' (not implemented yet: a string number "
-                                          "that fills the rest of the buffer)"));
-      }
       BufferSection& section = current_section();
       auto test = parse_byte_test(option.value, section);
       if (!test) return tl::unexpected(test.error());
       section.steps.push_back(ChainStep{ChainStep::Kind::ByteTest, static_cast<uint16_t>(section.byte_tests.size())});
       section.byte_tests.push_back(*test);
+      return {};
+    }
+    if (name == "asn1") {
+      // Suricata runs asn1 on the packet payload whatever sticky buffer is set, after the payload
+      // inspection (finish() moves its step to the end of the payload section).
+      auto asn1 = parse_asn1(option.value);
+      if (!asn1) return tl::unexpected(asn1.error());
+      BufferSection& section = rule_.sections[section_of(BufferKind::Payload, true)];
+      section.steps.push_back(ChainStep{ChainStep::Kind::Asn1, static_cast<uint16_t>(section.asn1s.size())});
+      section.asn1s.push_back(*asn1);
       return {};
     }
     if (name == "byte_jump") {
@@ -176,6 +187,10 @@ class OptionParser {
     if (name == "nocase" || name == "rawbytes" || name == "fast_pattern" || name == "offset" || name == "depth" ||
         name == "distance" || name == "within" || name == "startswith" || name == "endswith") {
       return apply_modifier(option);
+    }
+    if (name == "raw_data") {
+      return tl::unexpected(std::string("raw_data: a Snort 3 buffer keyword, only in a Snort 3 rule (before its "
+                                        "content, or with service:); Suricata has no raw_data (use pkt_data)"));
     }
     if (known_unsupported(name)) {
       return tl::unexpected("unsupported keyword '" + std::string(name) + "' (not implemented yet)");

@@ -51,7 +51,7 @@ template <> constexpr uint32_t enum_count<RateFilterOption::NewAction>() { retur
 template <> constexpr uint32_t enum_count<FlowbitsOption::Command>() { return 5; }
 template <> constexpr uint32_t enum_count<ByteTestOption::Op>() { return 7; }
 template <> constexpr uint32_t enum_count<ByteMathOption::Op>() { return 6; }
-template <> constexpr uint32_t enum_count<ChainStep::Kind>() { return 8; }
+template <> constexpr uint32_t enum_count<ChainStep::Kind>() { return 9; }
 template <> constexpr uint32_t enum_count<Suppression::Track>() { return 4; }
 template <> constexpr uint32_t enum_count<Rule::Target>() { return 3; }
 template <> constexpr uint32_t enum_count<Rule::StreamMode>() { return 3; }
@@ -60,11 +60,12 @@ template <> constexpr uint32_t enum_count<AppProto>() { return static_cast<uint3
 // A field added to the rule model must be serialized below (and kRuleSnapshotFormat bumped):
 // these sizes change with it and stop the build until then.
 static_assert(sizeof(Rule) == 1216, "Rule changed: update io(Rule) in rule_snapshot.cpp and the format");
-static_assert(sizeof(BufferSection) == 256, "BufferSection changed: update its io and the format");
+static_assert(sizeof(BufferSection) == 280, "BufferSection changed: update its io and the format");
 static_assert(sizeof(ContentOption) == 88, "ContentOption changed: update its io and the format");
 static_assert(sizeof(PacketTests) == 488, "PacketTests changed: update its io and the format");
 static_assert(sizeof(PcreOption) == 88, "PcreOption changed: update its io and the format");
 static_assert(sizeof(ByteRead) == 32, "ByteRead changed: update its io and the format");
+static_assert(sizeof(Asn1Option) == 12, "Asn1Option changed: update its io and the format");
 
 class Writer {
  public:
@@ -376,6 +377,10 @@ template <class A>
 void io(A& a, ByteMathOption& o) {
   io(a, o.read), a(o.op), a(o.rvalue), a(o.rvalue_var), a(o.bitmask), a(o.slot), a(o.name);
 }
+template <class A>
+void io(A& a, Asn1Option& o) {
+  a(o.bitstring_overflow), a(o.double_overflow), a(o.oversize), a(o.relative), a(o.oversize_length), a(o.offset);
+}
 template <class A> void io(A& a, ChainStep& s) { a(s.kind), a(s.index); }
 template <class A> void io(A& a, Suppression& s) { a(s.track), io(a, s.addresses); }
 
@@ -383,6 +388,7 @@ template <class A>
 void io(A& a, BufferSection& s) {
   a(s.kind), io(a, s.transforms), io(a, s.contents), io(a, s.pcres), io(a, s.isdataats), io(a, s.byte_tests);
   io(a, s.byte_jumps), io(a, s.byte_extracts), io(a, s.byte_maths), io(a, s.bsizes), a(s.variables), io(a, s.steps);
+  io(a, s.asn1s);
 }
 
 template <class A> void io(A& a, RuleReference& r) { a(r.system), a(r.id); }

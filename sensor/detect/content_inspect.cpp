@@ -33,12 +33,18 @@
 //    as an unsigned 32-bit value, distance as a signed one (Suricata's casts); an isdataat
 //    variable of 100000000 or more never has data there.
 //  - bsize: the buffer length against the test; a failure is final (the buffer is complete).
+//  - asn1 (payload section, its steps last): BER checks from an absolute offset or from prev_end
+//    (asn1.cpp); a failure is final, as Suricata runs it once after the payload inspection.
+//  - byte_test with 0 bytes and `string`: the number runs to the end of the buffer (strtoull).
 //  - nocase: ASCII case-insensitive comparison. rawbytes: no effect on the payload buffer.
 //  - startswith: offset 0, depth = the content length (set by the parser). endswith: the match
 //    must end exactly at the end of the buffer, within the window its other modifiers give.
 #include "sensor/detect/content_inspect.hpp"
 
+#include "sensor/detect/asn1.hpp"
+
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace eastwatch {
@@ -99,14 +105,49 @@ bool step_is_relative(const BufferSection& section, const ChainStep& step) noexc
     case ChainStep::Kind::ByteExtract: return section.byte_extracts[step.index].read.relative;
     case ChainStep::Kind::ByteMath: return section.byte_maths[step.index].read.relative;
     case ChainStep::Kind::Bsize: return false;
+    case ChainStep::Kind::Asn1: return section.asn1s[step.index].relative;
   }
   return false;
 }
 
 // Reads the number a byte_* option names at `at`; false when it does not fit in the buffer or
 // (as a string) has no digits. `consumed`: the bytes read (a string: its digits).
+// byte_test with 0 bytes and `string` (Suricata 7: strtoull over the rest of the buffer, not
+// bounded to a length): optional leading white space and sign ('-' negates modulo 2^64), a "0x"
+// prefix in base 16, then every digit up to the first non-digit or the buffer end. No digit or a
+// value over 2^64-1 (ERANGE) is no number.
+bool read_string_to_end(const uint8_t* p, const uint8_t* end, unsigned base, uint64_t& out) noexcept {
+  while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r'))) ++p;
+  bool negative = false;
+  if (p < end && (*p == '+' || *p == '-')) negative = *p++ == '-';
+  if (base == 16 && end - p >= 3 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X') && std::isxdigit(p[2])) p += 2;
+  uint64_t value = 0;
+  bool digits = false, overflow = false;
+  for (; p < end; ++p) {
+    int digit = -1;
+    if (*p >= '0' && *p <= '9') digit = *p - '0';
+    else if (*p >= 'a' && *p <= 'z') digit = *p - 'a' + 10;
+    else if (*p >= 'A' && *p <= 'Z') digit = *p - 'A' + 10;
+    if (digit < 0 || digit >= static_cast<int>(base)) break;
+    digits = true;
+    if (value > (UINT64_MAX - static_cast<uint64_t>(digit)) / base) overflow = true;
+    value = value * base + static_cast<uint64_t>(digit);
+  }
+  if (!digits || overflow) return false;
+  out = negative ? 0 - value : value;
+  return true;
+}
+
 bool read_number(const uint8_t* buffer, int64_t length, int64_t at, const ByteRead& read, uint64_t& out,
                  uint32_t* consumed = nullptr) noexcept {
+  if (read.bytes == 0 && read.string_base != 0) {  // byte_test:0,...,string: to the end of the buffer
+    if (at < 0 || at > length || !read_string_to_end(buffer + at, buffer + length, read.string_base, out)) return false;
+    if (read.bitmask != 0) {
+      out &= read.bitmask;
+      out >>= __builtin_ctzll(read.bitmask);
+    }
+    return true;
+  }
   if (at < 0 || at + read.bytes > length) return false;
   const uint8_t* p = buffer + at;
   uint64_t value = 0;
@@ -273,6 +314,16 @@ Result inspect_from(const Chain& chain, size_t index, int64_t prev_end) noexcept
         chain.values[m->slot] = value;
       }
       prev_end = at + consumed;
+      continue;
+    }
+
+    if (step.kind == ChainStep::Kind::Asn1) {
+      // Suricata runs asn1 once, after the payload inspection matched, from the cursor it left:
+      // a failure is final (no other occurrence of an earlier content is tried for it).
+      if (!asn1_matches(section.asn1s[step.index], std::span<const uint8_t>(chain.buffer, static_cast<size_t>(length)),
+                        prev_end)) {
+        return Result::Discontinue;
+      }
       continue;
     }
 

@@ -78,6 +78,24 @@ void check_same(const Rule& a, const Rule& b) {
       CHECK((jit_size(*x.pcres[p].regex) > 0) == (jit_size(*y.pcres[p].regex) > 0));
     }
     CHECK(x.steps.size() == y.steps.size());
+    for (size_t i = 0; i < std::min(x.steps.size(), y.steps.size()); ++i) {
+      CHECK(x.steps[i].kind == y.steps[i].kind);
+      CHECK(x.steps[i].index == y.steps[i].index);
+    }
+    REQUIRE(x.asn1s.size() == y.asn1s.size());
+    for (size_t i = 0; i < x.asn1s.size(); ++i) {
+      CHECK(x.asn1s[i].bitstring_overflow == y.asn1s[i].bitstring_overflow);
+      CHECK(x.asn1s[i].double_overflow == y.asn1s[i].double_overflow);
+      CHECK(x.asn1s[i].oversize == y.asn1s[i].oversize);
+      CHECK(x.asn1s[i].relative == y.asn1s[i].relative);
+      CHECK(x.asn1s[i].oversize_length == y.asn1s[i].oversize_length);
+      CHECK(x.asn1s[i].offset == y.asn1s[i].offset);
+    }
+    REQUIRE(x.byte_tests.size() == y.byte_tests.size());
+    for (size_t i = 0; i < x.byte_tests.size(); ++i) {
+      CHECK(x.byte_tests[i].read.bytes == y.byte_tests[i].read.bytes);
+      CHECK(x.byte_tests[i].read.string_base == y.byte_tests[i].read.string_base);
+    }
   }
 }
 
@@ -105,7 +123,9 @@ constexpr const char* kSmallSet =
     "alert udp any any -> any 53 (msg:\"two\"; content:\"|00 01|\"; offset:2; depth:2; byte_test:1,>,3,0,relative; "
     "threshold:type limit, track by_src, count 1, seconds 60; sid:2;)\n"
     "alert tcp any any -> any any (msg:\"bad\"; nosuchkeyword; sid:3;)\n"
-    "alert icmp any any <> [10.0.0.0/8,!10.1.0.0/16] any (msg:\"three\"; itype:8; dsize:>100; sid:4;)\n";
+    "alert icmp any any <> [10.0.0.0/8,!10.1.0.0/16] any (msg:\"three\"; itype:8; dsize:>100; sid:4;)\n"
+    "alert tcp any any -> any 445 (content:\"|FF|SMB\"; asn1:bitstring_overflow, relative_offset -3, oversize_length 9; "
+    "byte_test:0,<,1000,0,string,dec; sid:5;)\n";
 
 RuleSnapshotContent small_content() {
   RuleLoadResult parsed = load_rule_text(kSmallSet, "small.rules", RuleVariables::with_suricata_defaults(), nullptr);
@@ -150,14 +170,18 @@ TEST_CASE("rule snapshot: every ET Open rule decodes to what parsing gave") {
 
 TEST_CASE("rule snapshot: a small set round-trips with its errors, and its regex matches") {
   const RuleSnapshotContent content = small_content();
-  REQUIRE(content.rules.size() == 3);
+  REQUIRE(content.rules.size() == 4);
   REQUIRE(content.errors.size() == 1);
   const RuleSnapshotKey key = key_of("small");
   const std::string bytes = encode_rule_snapshot(key, content);
   auto decoded = decode_rule_snapshot(bytes, key);
   REQUIRE(decoded);
-  REQUIRE(decoded->rules.size() == 3);
-  for (size_t i = 0; i < 3; ++i) check_same(content.rules[i], decoded->rules[i]);
+  REQUIRE(decoded->rules.size() == 4);
+  for (size_t i = 0; i < 4; ++i) check_same(content.rules[i], decoded->rules[i]);
+  REQUIRE(decoded->rules[3].sections[0].asn1s.size() == 1);
+  CHECK(decoded->rules[3].sections[0].asn1s[0].offset == -3);
+  CHECK(decoded->rules[3].sections[0].asn1s[0].oversize_length == 9);
+  CHECK(decoded->rules[3].sections[0].steps.back().kind == ChainStep::Kind::Asn1);
   CHECK(decoded->errors[0].to_string() == content.errors[0].to_string());
   CHECK(decoded->config_errors == content.config_errors);
   CHECK(decoded->rules[2].dst_addresses.contains(*IpAddress::parse("10.2.0.1")));
