@@ -15,7 +15,7 @@ namespace {
 // Suricata keywords that Eastwatch does not implement yet: a rule using one is reported as
 // unsupported (an honest "not yet"), distinct from a typo.
 constexpr const char* kKnownUnsupported[] = {
-    "flowint", "flowvar", "pktvar", "xbits", "hostbits", "http_raw_cookie", "http.request_header",
+    "flowint", "flowvar", "pktvar", "hostbits", "http_raw_cookie", "http.request_header",
     "http.response_header", "file.name", "filename", "fileext", "filemagic", "filestore", "filesize", "filemd5",
     "filesha1", "filesha256", "dns.answer.name", "dns.query.name", "tls.subject", "tls.issuerdn", "tls.fingerprint",
     "tls.store", "tls.cert_notbefore", "tls.cert_notafter", "tls.cert_expired", "tls.cert_valid",

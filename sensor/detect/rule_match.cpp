@@ -146,6 +146,48 @@ bool apply_flowbit_actions(const Rule& rule, Flow* flow) noexcept {
   return fitted;
 }
 
+namespace {
+XbitsTable::Key xbit_key(const XbitsOption& option, const Packet& p) noexcept {
+  switch (option.track) {
+    case XbitsOption::Track::IpSrc: return XbitsTable::host_key(option.id, p.src);
+    case XbitsOption::Track::IpDst: return XbitsTable::host_key(option.id, p.dst);
+    case XbitsOption::Track::IpPair: break;
+  }
+  return XbitsTable::pair_key(option.id, p.src, p.dst);
+}
+}  // namespace
+
+bool xbit_conditions_hold(const Rule& rule, const Packet& p, const XbitsTable* table) noexcept {
+  for (const auto& option : rule.xbits) {
+    if (!option.is_condition()) continue;
+    const bool set = table != nullptr && table->is_set(xbit_key(option, p), p.ts_usec);
+    if (set != (option.command == XbitsOption::Command::IsSet)) return false;
+  }
+  return true;
+}
+
+uint32_t apply_xbit_actions(const Rule& rule, const Packet& p, XbitsTable* table) noexcept {
+  if (table == nullptr) return 0;
+  uint32_t full = 0;
+  for (const auto& option : rule.xbits) {
+    const XbitsTable::Key key = xbit_key(option, p);
+    const int64_t until = p.ts_usec + int64_t{option.expire} * 1000000;
+    switch (option.command) {
+      case XbitsOption::Command::Set: full += table->set(key, until, p.ts_usec) ? 0 : 1; break;
+      case XbitsOption::Command::Unset: table->unset(key); break;
+      case XbitsOption::Command::Toggle:
+        if (table->is_set(key, p.ts_usec)) {
+          table->unset(key);
+        } else {
+          full += table->set(key, until, p.ts_usec) ? 0 : 1;
+        }
+        break;
+      default: break;
+    }
+  }
+  return full;
+}
+
 bool suppressed(const Rule& rule, const Packet& p) noexcept {
   for (const auto& s : rule.suppressions) {
     switch (s.track) {

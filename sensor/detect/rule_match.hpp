@@ -6,6 +6,7 @@
 #include "config/settings.hpp"
 #include "sensor/decode/packet.hpp"
 #include "sensor/detect/alert_event.hpp"
+#include "sensor/detect/xbits_table.hpp"
 #include "sensor/flow/flow.hpp"
 #include "signatures/rule.hpp"
 
@@ -25,5 +26,9 @@ bool flowbit_conditions_hold(const Rule& rule, const Flow* flow) noexcept;
 // set/unset/toggle after a match; returns false if a set did not fit in the flow.
 bool apply_flowbit_actions(const Rule& rule, Flow* flow) noexcept;
 bool suppressed(const Rule& rule, const Packet& p) noexcept;
+// xbits: the isset/isnotset conditions at the packet's time (no table: nothing is set).
+bool xbit_conditions_hold(const Rule& rule, const Packet& p, const XbitsTable* table) noexcept;
+// set/unset/toggle after a match; returns how many sets found the table full.
+uint32_t apply_xbit_actions(const Rule& rule, const Packet& p, XbitsTable* table) noexcept;
 
 }  // namespace eastwatch::detail
