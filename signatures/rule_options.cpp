@@ -170,6 +170,12 @@ class OptionParser {
       if (!flowbits) return tl::unexpected(flowbits.error());
       return {};
     }
+    if (name == "ftpbounce") {  // Suricata: no value (SIGMATCH_NOOPT)
+      if (option.has_value) return tl::unexpected(std::string("ftpbounce: takes no value"));
+      if (rule_.protocol != RuleProtocol::Tcp) return tl::unexpected(std::string("ftpbounce: needs a tcp rule"));
+      rule_.ftpbounce = true;
+      return {};
+    }
     if (name == "xbits") {
       if (!option.has_value) return tl::unexpected(std::string("xbits: missing value"));
       auto xbits = parse_xbits_option(option.value);

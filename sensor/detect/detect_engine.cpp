@@ -249,6 +249,7 @@ bool DetectEngine::rule_matches(const Rule& rule, uint32_t index, const Packet& 
   if (!packet_tests_match(rule.packet, p)) return false;
   if (!rule.flowbits.empty() && !flowbit_conditions_hold(rule, p.flow)) return false;
   if (!rule.xbits.empty() && !xbit_conditions_hold(rule, p, thread.xbits_.get())) return false;
+  if (rule.ftpbounce && !ftpbounce_matches(p, payload)) return false;
   for (size_t s = 0; s < rule.sections.size(); ++s) {
     const BufferSection& section = rule.sections[s];
     if (section.steps.empty()) continue;

@@ -188,6 +188,57 @@ uint32_t apply_xbit_actions(const Rule& rule, const Packet& p, XbitsTable* table
   return full;
 }
 
+// Suricata's DetectFtpbounceMatchArgs on one PORT line: from `offset` (after "PORT"), skip to
+// the first digit, read four comma-separated octets (up to 3 digits each, a value above 256
+// fails, spaces before a comma are skipped, any other character fails); a match when that
+// address differs from `client`. The port numbers are not read. Fewer than 8 bytes after the
+// command: no match.
+bool ftp_port_bounces(std::span<const uint8_t> line, size_t offset, uint32_t client) noexcept {
+  const size_t n = line.size();
+  if (n < 7 || offset + 7 >= n) return false;
+  auto digit = [](uint8_t c) { return c >= '0' && c <= '9'; };
+  auto space = [](uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; };
+  size_t i = offset;
+  while (i < n && !digit(line[i])) ++i;
+  uint32_t octet = 0, ip = 0;
+  int digits = 0, octets = 0;
+  for (; i < n && digits < 4; ++i) {
+    if (digit(line[i])) {
+      octet = octet * 10 + (line[i] - '0');
+      ++digits;
+      continue;
+    }
+    if (octet > 256) return false;
+    while (i < n && space(line[i])) ++i;
+    if (i >= n || line[i] != ',') return false;
+    ++octets;
+    digits = 0;
+    ip = (ip << 8) + octet;
+    octet = 0;
+    if (octets == 4) return ip != client;
+  }
+  return false;
+}
+
+bool ftpbounce_matches(const Packet& p, std::span<const uint8_t> payload) noexcept {
+  const IpAddress& client = p.flow != nullptr ? p.flow->key.client : p.src;
+  if (!client.is_v4()) return false;  // Suricata compares the flow's IPv4 source address
+  size_t start = 0;
+  while (start < payload.size()) {
+    size_t end = start;
+    while (end < payload.size() && payload[end] != '\n') ++end;
+    std::span<const uint8_t> line = payload.subspan(start, end - start);
+    if (!line.empty() && line.back() == '\r') line = line.first(line.size() - 1);
+    // The command, case-insensitive as Suricata's FTP parser reads it.
+    if (line.size() >= 4 && (line[0] | 0x20) == 'p' && (line[1] | 0x20) == 'o' && (line[2] | 0x20) == 'r' &&
+        (line[3] | 0x20) == 't' && (line.size() == 4 || line[4] == ' ') && ftp_port_bounces(line, 4, client.v4())) {
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
 bool suppressed(const Rule& rule, const Packet& p) noexcept {
   for (const auto& s : rule.suppressions) {
     switch (s.track) {

@@ -4,6 +4,7 @@
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/detect/xbits_table.hpp"
 #include "sensor/flow/flow.hpp"
+#include "sensor/detect/rule_match.hpp"
 #include "signatures/rule_parser.hpp"
 #include "tests/unit/detect/detect_harness.hpp"
 
@@ -153,4 +154,41 @@ TEST_CASE("xbits sets that find the table full are counted in detect stats") {
   bool named = false;
   e.thread->counters().visit_extra([&](const char* name, uint64_t) { named = named || std::string(name) == "xbits_table_full"; });
   CHECK(named);
+}
+
+namespace {
+bool bounces(const std::string& line, const char* client) {
+  const auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(line.data()), line.size());
+  return eastwatch::detail::ftp_port_bounces(bytes, 4, IpAddress::parse(client)->v4());
+}
+}  // namespace
+
+TEST_CASE("ftpbounce: Suricata's PORT argument checks") {
+  CHECK(bounces("PORT 80,58,0,33,10,20", "1.2.3.4"));         // Suricata's test: another host
+  CHECK_FALSE(bounces("PORT 1,2,3,4,10,20", "1.2.3.4"));      // the client itself
+  CHECK(bounces("PORT 1 ,2 ,3 ,5 ,10,20", "1.2.3.4"));        // spaces before commas are skipped
+  CHECK_FALSE(bounces("PORT 1,2,3,4", "9.9.9.9"));            // no comma after the 4th octet
+  CHECK_FALSE(bounces("PORT 1,2,3,300,1,2", "9.9.9.9"));      // octet above 256
+  CHECK_FALSE(bounces("PORT 1,2,3,1000,1,2", "9.9.9.9"));     // 4 digits
+  CHECK_FALSE(bounces("PORT 1,2,x,4,1,2", "9.9.9.9"));        // not a number
+  CHECK_FALSE(bounces("PORT 1,2", "9.9.9.9"));                // too short (offset + 7 >= length)
+  CHECK(bounces("PORT 1,2,3,4,999999,x", "9.9.9.9"));         // the ports are not read
+}
+
+TEST_CASE("ftpbounce: the ET Open rule (emerging-ftp.rules:211) loads and fires only on a bounce") {
+  Engine e(R"(alert tcp $EXTERNAL_NET any -> $HOME_NET 21 (msg:"GPL FTP PORT bounce attempt"; flow:to_server,established; content:"PORT"; nocase; ftpbounce; pcre:"/^PORT/smi"; classtype:misc-attack; sid:2103441; rev:2;)
+)");
+  Flow flow;
+  flow.key.client = *IpAddress::parse("203.0.113.5");
+  flow.key.server = *IpAddress::parse("192.168.1.2");
+  TestPacket bounce("203.0.113.5", 40000, "192.168.1.2", 21, "PORT 192,168,1,99,0,22\r\n");
+  bounce.packet.flow = &flow;
+  bounce.packet.to_server = true;
+  bounce.packet.flow_established = true;
+  TestPacket same("203.0.113.5", 40000, "192.168.1.2", 21, "USER a\r\nPORT 203,0,113,5,200,10\r\n");
+  same.packet.flow = &flow;
+  same.packet.to_server = true;
+  same.packet.flow_established = true;
+  CHECK(e.sids(same.packet).empty());
+  CHECK(e.sids(bounce.packet) == std::vector<uint32_t>{2103441});
 }
