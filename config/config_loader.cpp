@@ -62,7 +62,9 @@ class Loader : public config::YamlChecker {
     load_stream(root, settings.stream);
     load_app_layer(root, settings.app_layer);
     if (auto detect = map_at(root, "detect", "detect")) {
-      check_keys(detect, "detect", {"max-alerts-per-packet", "hs-cache-dir"});
+      check_keys(detect, "detect", {"max-alerts-per-packet", "hs-cache-dir", "xbits-table-size"});
+      get_uint(detect["xbits-table-size"], "detect.xbits-table-size", settings.detect.xbits_table_size, 32,
+               1u << 24);
       get_string(detect["hs-cache-dir"], "detect.hs-cache-dir", settings.detect.hs_cache_dir);
       get_uint(detect["max-alerts-per-packet"], "detect.max-alerts-per-packet", settings.detect.max_alerts_per_packet,
                1, 1000);

@@ -88,6 +88,7 @@ struct DetectSettings {
   uint32_t max_alerts_per_packet = 15;  // Suricata's packet_alert_max
   bool profile_rules = false;            // --profile-rules: per-rule checks, matches and cost
   std::string hs_cache_dir;              // serialized Hyperscan databases; empty: no cache
+  uint32_t xbits_table_size = 65536;     // xbits entries (host/pair, bit), shared by all workers
 };
 
 // IP defragmentation (Suricata's `defrag:`), per worker.

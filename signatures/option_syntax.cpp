@@ -15,7 +15,7 @@ namespace {
 // Suricata keywords that Eastwatch does not implement yet: a rule using one is reported as
 // unsupported (an honest "not yet"), distinct from a typo.
 constexpr const char* kKnownUnsupported[] = {
-    "flowint", "flowvar", "pktvar", "xbits", "hostbits", "http_raw_cookie", "http.request_header",
+    "flowint", "flowvar", "pktvar", "hostbits", "http_raw_cookie", "http.request_header",
     "http.response_header", "file.name", "filename", "fileext", "filemagic", "filestore", "filesize", "filemd5",
     "filesha1", "filesha256", "dns.answer.name", "dns.query.name", "tls.subject", "tls.issuerdn", "tls.fingerprint",
     "tls.store", "tls.cert_notbefore", "tls.cert_notafter", "tls.cert_expired", "tls.cert_valid",
@@ -25,7 +25,7 @@ constexpr const char* kKnownUnsupported[] = {
     "engine-event", "base64_decode", "base64_data", "dce_iface", "dce_opnum", "dce_stub_data",
     "smb.named_pipe", "smb.share", "krb5_msg_type", "krb5_cipher", "krb5.cname", "krb5.sname", "krb5_err_code",
     "snmp.community", "snmp.pdu_type", "snmp.version", "sip.method", "sip.uri", "sip.request_line", "sip.stat_code",
-    "sip.stat_msg", "sip.response_line", "sip.protocol", "ftpbounce", "ftpdata_command", "ftp.command",
+    "sip.stat_msg", "sip.response_line", "sip.protocol", "ftpdata_command", "ftp.command",
     "ftp.command_data", "modbus", "dnp3_func", "dnp3_ind", "dnp3_obj", "dnp3_data", "enip_command", "cip_service",
     "lua", "luajit", "replace", "stream_reassemble", "prefilter", "bypass", "iprep", "geoip", "datarep", "dataset",
     "js_data", "vba_data", "sip_header", "sip_method", "sip_stat_code", "sip_body", "app-layer-state",

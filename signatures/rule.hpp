@@ -235,6 +235,24 @@ struct FlowbitsOption {
   bool is_condition() const noexcept { return command == Command::IsSet || command == Command::IsNotSet; }
 };
 
+// `xbits:<cmd>,<name>,track <ip_src|ip_dst|ip_pair>[,expire <seconds>]` (Suricata): named bits
+// on a host (the packet's source or destination) or an ip pair, not on the flow, so every flow
+// between those hosts sees them. set/unset/toggle run when the rule matches; isset/isnotset are
+// conditions. A bit lives `expire` seconds (Suricata's default 30) from the packet that set it.
+// The pair is unordered (Suricata's ippair table matches a->b and b->a alike).
+struct XbitsOption {
+  enum class Command : uint8_t { Set, Unset, Toggle, IsSet, IsNotSet };
+  enum class Track : uint8_t { IpSrc, IpDst, IpPair };
+  static constexpr uint32_t kDefaultExpire = 30;
+  Command command = Command::Set;
+  Track track = Track::IpSrc;
+  std::string name;
+  uint32_t expire = kDefaultExpire;
+  uint64_t id = 0;  // FNV-1a of the name: the same bit across rules and reloads
+
+  bool is_condition() const noexcept { return command == Command::IsSet || command == Command::IsNotSet; }
+};
+
 // `pcre:"/regex/flags"`. R: relative to the end of the previous match; B and O are accepted
 // (B has no effect on the payload; O keeps Eastwatch's limits, see regex.hpp).
 struct PcreOption {
@@ -431,6 +449,9 @@ struct Rule {
   std::string file;
   uint32_t line = 0;
   std::string text;  // the rule as written (one logical line)
+
+  std::vector<XbitsOption> xbits;  // `xbits:` (host / ip pair bits)
+  bool ftpbounce = false;          // `ftpbounce`: a PORT command naming another host than the client
 };
 
 }  // namespace eastwatch

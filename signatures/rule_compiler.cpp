@@ -35,6 +35,8 @@ int action_rank(RuleAction action) {
 int flowbits_rank(const Rule& rule) {
   bool sets = false, reads = false;
   for (const auto& f : rule.flowbits) (f.is_condition() ? reads : sets) = true;
+  // xbits rank with flowbits (Suricata orders hostbits and ippairbits setters first too).
+  for (const auto& x : rule.xbits) (x.is_condition() ? reads : sets) = true;
   if (sets && !reads) return 0;
   if (sets && reads) return 1;
   if (reads) return 2;

@@ -181,6 +181,19 @@ class OptionParser {
       if (!flowbits) return tl::unexpected(flowbits.error());
       return {};
     }
+    if (name == "ftpbounce") {  // Suricata: no value (SIGMATCH_NOOPT)
+      if (option.has_value) return tl::unexpected(std::string("ftpbounce: takes no value"));
+      if (rule_.protocol != RuleProtocol::Tcp) return tl::unexpected(std::string("ftpbounce: needs a tcp rule"));
+      rule_.ftpbounce = true;
+      return {};
+    }
+    if (name == "xbits") {
+      if (!option.has_value) return tl::unexpected(std::string("xbits: missing value"));
+      auto xbits = parse_xbits_option(option.value);
+      if (!xbits) return tl::unexpected(xbits.error());
+      rule_.xbits.push_back(std::move(*xbits));
+      return {};
+    }
     auto packet = parse_packet_option(name, option.value, option.has_value, rule_.packet, &rule_.threshold);
     if (!packet) return tl::unexpected(packet.error());
     if (*packet) return {};

@@ -49,6 +49,8 @@ template <> constexpr uint32_t enum_count<TagOption::Scope>() { return 2; }
 template <> constexpr uint32_t enum_count<TagOption::Metric>() { return 3; }
 template <> constexpr uint32_t enum_count<RateFilterOption::NewAction>() { return 6; }
 template <> constexpr uint32_t enum_count<FlowbitsOption::Command>() { return 5; }
+template <> constexpr uint32_t enum_count<XbitsOption::Command>() { return 5; }
+template <> constexpr uint32_t enum_count<XbitsOption::Track>() { return 3; }
 template <> constexpr uint32_t enum_count<ByteTestOption::Op>() { return 7; }
 template <> constexpr uint32_t enum_count<ByteMathOption::Op>() { return 6; }
 template <> constexpr uint32_t enum_count<ChainStep::Kind>() { return 9; }
@@ -59,7 +61,7 @@ template <> constexpr uint32_t enum_count<AppProto>() { return static_cast<uint3
 
 // A field added to the rule model must be serialized below (and kRuleSnapshotFormat bumped):
 // these sizes change with it and stop the build until then.
-static_assert(sizeof(Rule) == 1216, "Rule changed: update io(Rule) in rule_snapshot.cpp and the format");
+static_assert(sizeof(Rule) == 1248, "Rule changed: update io(Rule) in rule_snapshot.cpp and the format");
 static_assert(sizeof(BufferSection) == 280, "BufferSection changed: update its io and the format");
 static_assert(sizeof(ContentOption) == 88, "ContentOption changed: update its io and the format");
 static_assert(sizeof(PacketTests) == 488, "PacketTests changed: update its io and the format");
@@ -352,6 +354,10 @@ void io(A& a, FlowbitsOption& f) {
   a(f.command), io(a, f.names), a(f.any), io(a, f.ids);
 }
 template <class A>
+void io(A& a, XbitsOption& x) {
+  a(x.command), a(x.track), a(x.name), a(x.expire), a(x.id);
+}
+template <class A>
 void io(A& a, PcreOption& p) {
   a(p.source), a(p.expression), a(p.options), a(p.negated), a(p.relative);
   a.regex(p.regex);
@@ -402,6 +408,7 @@ void io(A& a, Rule& r) {
   io(a, r.packet), io(a, r.sections), a(r.noalert), io(a, r.threshold), io(a, r.rate_filter), io(a, r.flowbits);
   io(a, r.tags), io(a, r.suppressions), a(r.target), a(r.stream), a(r.app_proto), io(a, r.app_layer_protocol);
   io(a, r.services), io(a, r.dns_opcode), io(a, r.tls_versions), a(r.file), a(r.line), a(r.text);
+  io(a, r.xbits), a(r.ftpbounce);
 }
 
 template <class A> void io(A& a, RuleError& e) { a(e.file), a(e.line), a(e.message); }

@@ -35,7 +35,7 @@ namespace eastwatch {
 using RuleSnapshotKey = std::array<uint8_t, 16>;
 
 // Bumped with every change of the encoding (the build id changes with the code anyway).
-inline constexpr uint32_t kRuleSnapshotFormat = 2;
+inline constexpr uint32_t kRuleSnapshotFormat = 3;
 
 class SnapshotKeyBuilder {
  public:

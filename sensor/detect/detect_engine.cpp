@@ -226,6 +226,10 @@ std::unique_ptr<DetectThread> DetectEngine::make_thread(uint32_t stream_sessions
     std::call_once(thresholds_once_, [&] { thresholds_ = std::make_shared<ThresholdTable>(); });
     thread->thresholds_ = thresholds_;
   }
+  if (std::any_of(rules.begin(), rules.end(), [](const Rule& r) { return !r.xbits.empty(); })) {
+    std::call_once(xbits_once_, [&] { xbits_ = std::make_shared<XbitsTable>(settings_.xbits_table_size); });
+    thread->xbits_ = xbits_;
+  }
   if (std::any_of(rules.begin(), rules.end(), [](const Rule& r) {
         return std::any_of(r.tags.begin(), r.tags.end(),
                            [](const TagOption& t) { return t.scope == TagOption::Scope::Host; });
@@ -244,6 +248,8 @@ bool DetectEngine::rule_matches(const Rule& rule, uint32_t index, const Packet& 
   }
   if (!packet_tests_match(rule.packet, p)) return false;
   if (!rule.flowbits.empty() && !flowbit_conditions_hold(rule, p.flow)) return false;
+  if (!rule.xbits.empty() && !xbit_conditions_hold(rule, p, thread.xbits_.get())) return false;
+  if (rule.ftpbounce && !ftpbounce_matches(p, payload)) return false;
   for (size_t s = 0; s < rule.sections.size(); ++s) {
     const BufferSection& section = rule.sections[s];
     if (section.steps.empty()) continue;
@@ -267,6 +273,7 @@ bool DetectEngine::rule_matches(const Rule& rule, uint32_t index, const Packet& 
 bool DetectEngine::on_match(const Rule& rule, uint32_t index, const Packet& p, DetectThread& thread,
                             std::span<AlertEvent> out, size_t& produced) const noexcept {
   if (!rule.flowbits.empty() && !apply_flowbit_actions(rule, p.flow)) ++thread.counters_.flowbits_dropped;
+  if (!rule.xbits.empty()) thread.counters_.xbits_table_full += apply_xbit_actions(rule, p, thread.xbits_.get());
   if (rule.action == RuleAction::Pass) {
     // As in Suricata: nothing ordered after a pass rule alerts on this packet, and the rest
     // of the flow is not inspected (it is still tracked and counted).

@@ -23,6 +23,7 @@
 #include "sensor/detect/alert_event.hpp"
 #include "sensor/detect/tag_table.hpp"
 #include "sensor/detect/threshold_table.hpp"
+#include "sensor/detect/xbits_table.hpp"
 #include "sensor/stream/tcp_stream_engine.hpp"
 #include "signatures/regex.hpp"
 #include "signatures/rule_compiler.hpp"
@@ -56,6 +57,7 @@ struct DetectCounters {
   uint64_t tx_candidates = 0;      // application-layer rules handed to verification
   uint64_t tx_state_dropped = 0;   // part-matched transactions forgotten (Flow::tx_matches full)
   uint64_t transform_truncated = 0;  // transformed buffers cut at the transform scratch size
+  uint64_t xbits_table_full = 0;     // xbits sets that found no free slot in the xbits table
 
   template <class F>
   void visit(F&& f) const {  // names in Suricata's EVE schema (stats.detect.*)
@@ -71,7 +73,7 @@ struct DetectCounters {
     f("stream_matches", stream_matches); f("stream_unscanned", stream_unscanned);
     f("tagged_packets", tagged_packets); f("tag_dropped", tag_dropped); f("tag_evicted", tag_evicted);
     f("tx_scans", tx_scans); f("tx_candidates", tx_candidates); f("tx_state_dropped", tx_state_dropped);
-    f("transform_truncated", transform_truncated);
+    f("transform_truncated", transform_truncated); f("xbits_table_full", xbits_table_full);
   }
 };
 
@@ -141,6 +143,9 @@ class DetectEngine {
   // threshold/detection_filter/rate_filter state, one for every thread (made with the first).
   mutable std::once_flag thresholds_once_;
   mutable std::shared_ptr<ThresholdTable> thresholds_;
+  // xbits state, one for every thread (made with the first, when some rule has xbits).
+  mutable std::once_flag xbits_once_;
+  mutable std::shared_ptr<XbitsTable> xbits_;
 };
 
 class DetectThread {
@@ -183,6 +188,7 @@ class DetectThread {
   std::vector<hs_stream_t*> streams_;        // [(session - 1) * 2 + (to_server ? 0 : 1)]
   std::vector<uint64_t> stream_owner_;       // flow_id each stream state belongs to
   std::shared_ptr<ThresholdTable> thresholds_;  // the engine's, when some rule has a threshold
+  std::shared_ptr<XbitsTable> xbits_;           // the engine's, when some rule has xbits
   std::unique_ptr<TagTable> host_tags_;         // only when some rule has a host tag
   std::unique_ptr<RegexScratch> regex_;
   std::unique_ptr<RuleProfile[]> profile_;

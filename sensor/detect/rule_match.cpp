@@ -146,6 +146,99 @@ bool apply_flowbit_actions(const Rule& rule, Flow* flow) noexcept {
   return fitted;
 }
 
+namespace {
+XbitsTable::Key xbit_key(const XbitsOption& option, const Packet& p) noexcept {
+  switch (option.track) {
+    case XbitsOption::Track::IpSrc: return XbitsTable::host_key(option.id, p.src);
+    case XbitsOption::Track::IpDst: return XbitsTable::host_key(option.id, p.dst);
+    case XbitsOption::Track::IpPair: break;
+  }
+  return XbitsTable::pair_key(option.id, p.src, p.dst);
+}
+}  // namespace
+
+bool xbit_conditions_hold(const Rule& rule, const Packet& p, const XbitsTable* table) noexcept {
+  for (const auto& option : rule.xbits) {
+    if (!option.is_condition()) continue;
+    const bool set = table != nullptr && table->is_set(xbit_key(option, p), p.ts_usec);
+    if (set != (option.command == XbitsOption::Command::IsSet)) return false;
+  }
+  return true;
+}
+
+uint32_t apply_xbit_actions(const Rule& rule, const Packet& p, XbitsTable* table) noexcept {
+  if (table == nullptr) return 0;
+  uint32_t full = 0;
+  for (const auto& option : rule.xbits) {
+    const XbitsTable::Key key = xbit_key(option, p);
+    const int64_t until = p.ts_usec + int64_t{option.expire} * 1000000;
+    switch (option.command) {
+      case XbitsOption::Command::Set: full += table->set(key, until, p.ts_usec) ? 0 : 1; break;
+      case XbitsOption::Command::Unset: table->unset(key); break;
+      case XbitsOption::Command::Toggle:
+        if (table->is_set(key, p.ts_usec)) {
+          table->unset(key);
+        } else {
+          full += table->set(key, until, p.ts_usec) ? 0 : 1;
+        }
+        break;
+      default: break;
+    }
+  }
+  return full;
+}
+
+// Suricata's DetectFtpbounceMatchArgs on one PORT line: from `offset` (after "PORT"), skip to
+// the first digit, read four comma-separated octets (up to 3 digits each, a value above 256
+// fails, spaces before a comma are skipped, any other character fails); a match when that
+// address differs from `client`. The port numbers are not read. Fewer than 8 bytes after the
+// command: no match.
+bool ftp_port_bounces(std::span<const uint8_t> line, size_t offset, uint32_t client) noexcept {
+  const size_t n = line.size();
+  if (n < 7 || offset + 7 >= n) return false;
+  auto digit = [](uint8_t c) { return c >= '0' && c <= '9'; };
+  auto space = [](uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; };
+  size_t i = offset;
+  while (i < n && !digit(line[i])) ++i;
+  uint32_t octet = 0, ip = 0;
+  int digits = 0, octets = 0;
+  for (; i < n && digits < 4; ++i) {
+    if (digit(line[i])) {
+      octet = octet * 10 + (line[i] - '0');
+      ++digits;
+      continue;
+    }
+    if (octet > 256) return false;
+    while (i < n && space(line[i])) ++i;
+    if (i >= n || line[i] != ',') return false;
+    ++octets;
+    digits = 0;
+    ip = (ip << 8) + octet;
+    octet = 0;
+    if (octets == 4) return ip != client;
+  }
+  return false;
+}
+
+bool ftpbounce_matches(const Packet& p, std::span<const uint8_t> payload) noexcept {
+  const IpAddress& client = p.flow != nullptr ? p.flow->key.client : p.src;
+  if (!client.is_v4()) return false;  // Suricata compares the flow's IPv4 source address
+  size_t start = 0;
+  while (start < payload.size()) {
+    size_t end = start;
+    while (end < payload.size() && payload[end] != '\n') ++end;
+    std::span<const uint8_t> line = payload.subspan(start, end - start);
+    if (!line.empty() && line.back() == '\r') line = line.first(line.size() - 1);
+    // The command, case-insensitive as Suricata's FTP parser reads it.
+    if (line.size() >= 4 && (line[0] | 0x20) == 'p' && (line[1] | 0x20) == 'o' && (line[2] | 0x20) == 'r' &&
+        (line[3] | 0x20) == 't' && (line.size() == 4 || line[4] == ' ') && ftp_port_bounces(line, 4, client.v4())) {
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
 bool suppressed(const Rule& rule, const Packet& p) noexcept {
   for (const auto& s : rule.suppressions) {
     switch (s.track) {

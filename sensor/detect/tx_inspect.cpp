@@ -281,6 +281,7 @@ bool DetectEngine::tx_rule_matches(const Rule& rule, uint32_t index, const Packe
   }
   if (!packet_tests_match(rule.packet, p)) return false;
   if (!rule.flowbits.empty() && !flowbit_conditions_hold(rule, p.flow)) return false;
+  if (!rule.xbits.empty() && !xbit_conditions_hold(rule, p, thread.xbits_.get())) return false;
   const TxSide rule_side = rule_tx_side(rule);
   const TxSide side = view.request_side ? TxSide::Request : TxSide::Response;
   uint8_t needed = 0;

@@ -24,3 +24,9 @@ tl::expected<NumericTest, std::string> parse_numeric_test(std::string_view keywo
                                                           uint64_t max);
 
 }  // namespace eastwatch::detail
+
+namespace eastwatch::detail {
+// `xbits:` (signatures/xbits_option.cpp); the FNV-1a id of a bit name.
+tl::expected<XbitsOption, std::string> parse_xbits_option(std::string_view value);
+uint64_t xbit_id(std::string_view name) noexcept;
+}  // namespace eastwatch::detail

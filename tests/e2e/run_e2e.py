@@ -524,6 +524,45 @@ alert tcp any 80 -> any any (msg:"PE after exe request"; flow:established,to_cli
 
 
 @case
+def xbits_across_flows(env):
+    """An xbit set by flow 1 on its source host makes rule B alert on flow 2 of that host only."""
+    cap = Capture()
+    s = TcpSession(cap, "10.0.0.1", "10.0.0.2", 40000, 80)
+    s.handshake()
+    s.send(b"PROPFIND / HTTP/1.1\r\n\r\n")
+    other_host = TcpSession(cap, "10.0.0.7", "10.0.0.9", 40002, 8080)  # before: the bit is not on it
+    other_host.handshake()
+    other_host.send(b"GET /probe HTTP/1.1\r\n\r\n")
+    second = TcpSession(cap, "10.0.0.1", "10.0.0.9", 40001, 8080)  # another flow, another server
+    second.handshake()
+    hit = second.send(b"GET /probe HTTP/1.1\r\n\r\n")
+    cap.write(env.path("x.pcap"))
+    rules = """
+alert tcp any any -> any 80 (msg:"A sets"; flow:established,to_server; content:"PROPFIND"; xbits:set, scan, track ip_src, expire 360; noalert; sid:1;)
+alert tcp any any -> any 8080 (msg:"B after A"; flow:established,to_server; content:"/probe"; xbits:isset,scan,track ip_src; sid:2;)
+"""
+    alerts, _ = env.replay([env.path("x.pcap")], rules)
+    expect_alerts(alerts, [(hit, 2)])
+
+
+@case
+def ftpbounce_et_rule(env):
+    """The ET Open rule emerging-ftp.rules:211 fires on a PORT naming another host, not the client."""
+    cap = Capture()
+    s = TcpSession(cap, "203.0.113.5", "192.168.1.2", 40000, 21)
+    s.handshake()
+    s.send(b"USER anonymous\r\n")
+    s.send(b"PORT 203,0,113,5,200,10\r\n")
+    hit = s.send(b"PORT 192,168,1,99,0,22\r\n")
+    cap.write(env.path("f.pcap"))
+    rules = """
+alert tcp $EXTERNAL_NET any -> $HOME_NET 21 (msg:"GPL FTP PORT bounce attempt"; flow:to_server,established; content:"PORT"; nocase; ftpbounce; pcre:"/^PORT/smi"; classtype:misc-attack; sid:2103441; rev:2; metadata:created_at 2010_09_23, updated_at 2019_07_26;)
+"""
+    alerts, _ = env.replay([env.path("f.pcap")], rules)
+    expect_alerts(alerts, [(hit, 2103441)])
+
+
+@case
 def threshold_config_suppress(env):
     """threshold.config tunes alerts without editing rules: suppress by source, limit by rule."""
     cap = Capture()

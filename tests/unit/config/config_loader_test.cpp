@@ -39,6 +39,7 @@ TEST_CASE("the embedded default config loads and matches the built-in defaults")
   CHECK(settings->flow.udp.new_seconds == defaults.flow.udp.new_seconds);
   CHECK(settings->flow.other.established_seconds == defaults.flow.other.established_seconds);
   CHECK(settings->detect.max_alerts_per_packet == defaults.detect.max_alerts_per_packet);
+  CHECK(settings->detect.xbits_table_size == defaults.detect.xbits_table_size);
   CHECK(settings->eve.enabled);
   CHECK(settings->eve.filename == "eve.json");
   CHECK_FALSE(settings->eve.alert_payload);
@@ -152,4 +153,12 @@ TEST_CASE("overrides with --set overrides any key and and a bad override names i
   auto unknown = load_settings(std::nullopt, {"flow.memcapp=1mb"});
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error()[0].message.rfind("--set flow.memcapp=1mb: unknown key", 0) == 0);
+}
+
+TEST_CASE("detect.xbits-table-size is read and bounded") {
+  auto settings = load_settings(write_temp("xbits", "detect:\n  xbits-table-size: 1024\n"), {});
+  REQUIRE(settings);
+  CHECK(settings->detect.xbits_table_size == 1024);
+  auto bad = load_settings(write_temp("xbits_bad", "detect:\n  xbits-table-size: 8\n"), {});
+  CHECK_FALSE(bad);
 }

@@ -57,6 +57,15 @@ void check_same(const Rule& a, const Rule& b) {
   CHECK(a.stream == b.stream);
   CHECK(a.threshold.has_value() == b.threshold.has_value());
   CHECK(a.packet.flow.has_value() == b.packet.flow.has_value());
+  REQUIRE(a.xbits.size() == b.xbits.size());
+  for (size_t i = 0; i < a.xbits.size(); ++i) {
+    CHECK(a.xbits[i].command == b.xbits[i].command);
+    CHECK(a.xbits[i].track == b.xbits[i].track);
+    CHECK(a.xbits[i].name == b.xbits[i].name);
+    CHECK(a.xbits[i].expire == b.xbits[i].expire);
+    CHECK(a.xbits[i].id == b.xbits[i].id);
+  }
+  CHECK(a.ftpbounce == b.ftpbounce);
   REQUIRE(a.sections.size() == b.sections.size());
   for (size_t s = 0; s < a.sections.size(); ++s) {
     const BufferSection& x = a.sections[s];
