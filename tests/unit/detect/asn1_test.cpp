@@ -56,14 +56,7 @@ Bytes real(size_t length, uint8_t first, size_t present) {
 }
 
 bool inspect(const std::string& options, const Bytes& payload) {
-  static const RuleVariables vars = RuleVariables::with_suricata_defaults();
-  auto rule = parse_rule("alert tcp any any -> any any (" + options + " sid:1;)", RuleParseContext{&vars, nullptr, "t", 1});
-  REQUIRE(rule);
-  REQUIRE(rule->sections.size() == 1);
-  InspectBudget budget;
-  RegexScratch regex;
-  return inspect_section(rule->sections[0], std::span<const uint8_t>(payload.data(), payload.size()), -1, regex,
-                         budget);
+  return test::inspect_one_section(options, std::span<const uint8_t>(payload.data(), payload.size()));
 }
 
 }  // namespace

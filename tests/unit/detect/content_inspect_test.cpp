@@ -5,23 +5,14 @@
 
 #include "sensor/detect/content_inspect.hpp"
 #include "signatures/rule_parser.hpp"
+#include "tests/unit/detect/detect_harness.hpp"
 
 using namespace eastwatch;
 
 namespace {
 
 bool matches(const std::string& options, const std::string& payload, uint32_t* budget_left = nullptr) {
-  static const RuleVariables vars = RuleVariables::with_suricata_defaults();
-  auto rule = parse_rule("alert tcp any any -> any any (" + options + " sid:1;)", RuleParseContext{&vars, nullptr, "t", 1});
-  REQUIRE(rule);
-  REQUIRE(rule->sections.size() == 1);
-  InspectBudget budget;
-  RegexScratch regex;
-  const bool result = inspect_section(
-      rule->sections[0], std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()), -1,
-      regex, budget);
-  if (budget_left) *budget_left = budget.remaining;
-  return result;
+  return test::inspect_one_section(options, payload, budget_left);
 }
 
 }  // namespace

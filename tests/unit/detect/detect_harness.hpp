@@ -4,16 +4,39 @@
 
 #include <algorithm>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "sensor/detect/content_inspect.hpp"
 #include "sensor/detect/detect_engine.hpp"
 #include "sensor/flow/flow.hpp"
 #include "signatures/rule_parser.hpp"
 
 namespace eastwatch::test {
+
+// The one buffer section of `alert tcp any any -> any any (OPTIONS sid:1;)` inspected on PAYLOAD
+// (no stream window); BUDGET_LEFT, when given, receives what the inspection left of its budget.
+inline bool inspect_one_section(const std::string& options, std::span<const uint8_t> payload,
+                                uint32_t* budget_left = nullptr) {
+  static const RuleVariables vars = RuleVariables::with_suricata_defaults();
+  auto rule = parse_rule("alert tcp any any -> any any (" + options + " sid:1;)", RuleParseContext{&vars, nullptr, "t", 1});
+  REQUIRE(rule);
+  REQUIRE(rule->sections.size() == 1);
+  InspectBudget budget;
+  RegexScratch regex;
+  const bool result = inspect_section(rule->sections[0], payload, -1, regex, budget);
+  if (budget_left) *budget_left = budget.remaining;
+  return result;
+}
+
+inline bool inspect_one_section(const std::string& options, const std::string& payload,
+                                uint32_t* budget_left = nullptr) {
+  return inspect_one_section(
+      options, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()), budget_left);
+}
 
 struct Engine {
   std::shared_ptr<const CompiledRuleSet> rules;
